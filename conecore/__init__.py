@@ -1,0 +1,43 @@
+"""conecore: activations that satisfy ``A z <= 0`` by construction.
+
+Compute a cone's extreme rays ``R`` and lines ``L`` once (double description, exact), then let a
+layer output ``L t + R^T mu`` with ``mu >= 0``: every output is in the cone, always.
+
+Torch-dependent names (``ConeLayer``, ``project``, ...) are imported on first use, so the cone
+geometry works without torch and the layer works without pycddlib.
+"""
+
+from conecore.cdd_backend import Limits, max_extreme_rays
+from conecore.cone import Cone, Kind
+from conecore.errors import ConeError, ConeInputError, ConeTimeoutError, ConeTooLargeError
+from conecore.formats import (
+    cone_from_json,
+    cone_to_json,
+    to_csv,
+    to_ext,
+    to_ine,
+)
+from conecore.parsing import parse_generators, parse_matrix
+from conecore.presets import PRESETS, Preset, preset
+
+__all__ = [
+    "Cone",
+    "ConeError",
+    "ConeInputError",
+    "ConeTimeoutError",
+    "ConeTooLargeError",
+    "Kind",
+    "Limits",
+    "PRESETS",
+    "Preset",
+    "cone_from_json",
+    "cone_to_json",
+    "max_extreme_rays",
+    "parse_generators",
+    "parse_matrix",
+    "preset",
+    "to_csv",
+    "to_ext",
+    "to_ine",
+]
+__version__ = "0.1.0"

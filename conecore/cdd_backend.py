@@ -1,0 +1,139 @@
+r"""The double description itself: pycddlib in exact arithmetic, bounded in size and time.
+
+Only pointed, full-column-rank problems reach this module (``cone.py`` separates the lineality
+space first), given as integer rows ``b_i`` of :math:`\{y \in \mathbb{R}^r : B y \le 0\}`.
+
+cddlib cannot be interrupted from inside the process, so a problem that may take long runs in a
+child process (``_cdd_worker.py``, run as a script) that is killed after its time limit. Small
+problems, whose number of rays is bounded by a few hundred by the upper bound theorem, run in
+the process: starting a child costs more than solving them.
+
+``import cdd`` happens inside the functions, so the rest of conecore (the layer, the benchmark)
+runs where pycddlib is not installed, on a cone computed elsewhere and saved to JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from dataclasses import dataclass
+
+from conecore.errors import ConeError, ConeTimeoutError, ConeTooLargeError
+from conecore import _cdd_worker as _worker
+from conecore.exact import IntMatrix
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on what a conversion may attempt. The defaults suit a laptop; the app lowers them.
+
+    ``max_dim`` and ``max_rows`` bound the input; ``max_elimination`` bounds the exact rank
+    computation (about ``rank * rows * columns`` integer operations); ``max_rays_bound`` refuses
+    problems whose upper-bound-theorem ray count is larger; ``timeout`` (seconds) stops the
+    double description itself; problems with a ray bound up to ``in_process_rays`` skip the
+    child process.
+    """
+
+    max_dim: int = 4096
+    max_rows: int = 5000
+    max_elimination: int = 50_000_000
+    max_rays_bound: int = 10_000_000
+    timeout: float = 30.0
+    in_process_rays: int = 2000
+
+
+DEFAULT_LIMITS = Limits()
+
+
+def max_extreme_rays(rows: int, rank: int) -> int:
+    r"""Upper bound theorem: the most extreme rays a pointed cone in :math:`\mathbb{R}^r` with
+    ``rows`` facets can have (the facets of the cyclic ``(r-1)``-polytope with ``rows`` vertices).
+
+    >>> max_extreme_rays(5, 3)   # a pentagonal cone in 3-D has 5 rays
+    5
+    """
+    if rank <= 0:
+        return 0
+    if rank <= 2:
+        return rank
+    n = rank - 1
+    if rows <= n + 1:
+        return rows
+    return math.comb(rows - math.ceil(n / 2), n // 2) + math.comb(
+        rows - n // 2 - 1, math.ceil(n / 2) - 1
+    )
+
+
+def _redundant(rows: IntMatrix) -> list[int]:
+    """Indices of rows of ``{y : B y <= 0}`` that are implied by the others (checked in turn)."""
+    import cdd
+    import cdd.gmp
+
+    mat = cdd.gmp.matrix_from_array(
+        [[0] + [-v for v in row] for row in rows], rep_type=cdd.RepType.INEQUALITY
+    )
+    return sorted(cdd.gmp.redundant_rows(mat))
+
+
+def extreme_rays(rows: IntMatrix, rank: int, limits: Limits = DEFAULT_LIMITS) -> IntMatrix:
+    """Extreme rays (primitive integer vectors) of the pointed cone ``{y : B y <= 0}``.
+
+    Raises :class:`ConeTooLargeError` before starting when the upper bound theorem allows more
+    than ``limits.max_rays_bound`` rays, and :class:`ConeTimeoutError` after ``limits.timeout``.
+    """
+    unique = sorted({tuple(r) for r in rows if any(r)})
+    if not unique:
+        return []
+    bound = max_extreme_rays(len(unique), rank)
+    if bound > limits.max_rays_bound:
+        raise ConeTooLargeError(
+            f"{len(unique)} distinct constraints in {rank} essential dimensions could give up to "
+            f"{bound:,} extreme rays (upper bound theorem), over the limit of "
+            f"{limits.max_rays_bound:,}; remove constraints or lower the dimension"
+        )
+    as_lists = [list(r) for r in unique]
+    if bound <= limits.in_process_rays:
+        return _worker.extreme_rays(as_lists)
+    return _run_in_child(as_lists, limits.timeout)
+
+
+def _run_in_child(rows: IntMatrix, timeout: float) -> IntMatrix:
+    """Run the double description in a child process that is killed after ``timeout`` seconds."""
+    payload = json.dumps({"rows": rows})
+    proc = subprocess.Popen(
+        [sys.executable, _worker.__file__],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        out, err = proc.communicate(payload, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise ConeTimeoutError(
+            f"the double description of {len(rows)} constraints in {len(rows[0])} dimensions "
+            f"did not finish within {timeout:g} s and was stopped; the cone probably has very "
+            "many extreme rays"
+        ) from None
+    if proc.returncode != 0:
+        last = err.strip().splitlines()[-1] if err.strip() else f"exit code {proc.returncode}"
+        raise ConeError(f"the double description failed: {last}")
+    return json.loads(out)["rays"]
+
+
+def redundant_rows(rows: IntMatrix) -> list[int]:
+    """Indices (into ``rows``) of constraints implied by the remaining ones.
+
+    Rows are examined in order and a redundant row is dropped before the next is examined, so
+    of two identical rows the later one is reported.
+    """
+    keep = [i for i, r in enumerate(rows) if any(r)]
+    zero = [i for i, r in enumerate(rows) if not any(r)]
+    if not keep:
+        return zero
+    found = _redundant([rows[i] for i in keep])
+    return sorted(zero + [keep[j] for j in found])

@@ -1,0 +1,529 @@
+r"""Polyhedral cones in both representations (Minkowski–Weyl).
+
+A polyhedral cone is the solution set of finitely many homogeneous inequalities,
+
+.. math:: C = \{x \in \mathbb{R}^d : A x \le 0\},
+
+and, by the Minkowski–Weyl theorem, equally the set of non-negative combinations of finitely many
+generators plus a linear subspace:
+
+.. math:: C = \{L^T t + R^T \mu : t \in \mathbb{R}^l,\ \mu \ge 0\},
+
+where the rows of ``L`` span the lineality space :math:`C \cap -C = \ker A` and the rows of ``R``
+are the extreme rays of the pointed cone :math:`C \cap (\ker A)^\perp`.
+
+How the conversion stays exact and fast:
+
+1. ``A`` becomes an integer matrix describing the same cone (``exact.py``).
+2. Fraction-free elimination finds ``r = rank A`` and pivot columns ``J`` with ``rank A[:, J] = r``.
+   Every column of ``A`` is then a combination of the columns ``J``, ``A = A[:, J] M`` with
+   ``M[:, J] = I``, so :math:`C = \{x : M x \in C'\}` where
+   :math:`C' = \{y \in \mathbb{R}^r : A[:, J]\, y \le 0\}` is pointed and uses the input's own
+   entries: no change of coordinates in floating point, so degeneracy survives intact.
+3. The double description of ``C'`` runs in exact arithmetic (``cdd_backend.py``). Each ray ``y``
+   lifts to ``x`` with ``x[J] = y`` and zeros elsewhere, and is projected orthogonally onto the
+   row space of ``A`` (which changes it only by a line) and normalised.
+
+The paper's 28 × 28 checkerboard (16 rows, 784 columns) thus costs a 16 × 16 double description.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import Enum
+from fractions import Fraction
+from functools import cached_property
+from numbers import Integral, Rational, Real
+from typing import Any, Iterable
+
+import numpy as np
+
+from conecore.cdd_backend import DEFAULT_LIMITS, Limits, extreme_rays, redundant_rows
+from conecore.errors import ConeInputError, ConeTooLargeError
+from conecore.exact import (
+    IntMatrix,
+    echelon_pivots,
+    nullspace_basis,
+    primitive,
+    project_to_rowspace,
+    rationalize_row,
+)
+
+FLOAT_MAX = 1e308
+
+
+class Kind(str, Enum):
+    """What sort of cone this is, in the words a user would use."""
+
+    ONLY_ORIGIN = "only the origin"
+    WHOLE_SPACE = "whole space"
+    HALF_SPACE = "half-space"
+    POINTED = "pointed"
+    SUBSPACE = "linear subspace"
+    CONTAINS_LINES = "contains lines"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class _ExactData:
+    """The exact integer description behind a cone (absent for cones loaded from JSON)."""
+
+    given: list[list[Any]]  # A's entries as given (ints/Fractions; rationalised floats)
+    rows: IntMatrix  # A with each row scaled by a positive factor to coprime integers
+    pivot_rows: list[int]
+    pivot_cols: list[int]
+    lifted_rays: IntMatrix  # extreme rays of the reduced cone, lifted to R^d (not orthogonalised)
+    input_rational: bool  # the user's entries were integers or fractions (or integral floats)
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Cone:
+    r"""An immutable polyhedral cone :math:`\{x : A x \le 0\}` with its generators.
+
+    Build one with :meth:`from_inequalities` or :meth:`from_generators`; never mutate the arrays
+    (they are read-only).
+
+    Attributes:
+        A: ``(m, d)`` float64, the inequalities as given.
+        rays: ``(k, d)`` float64, extreme rays of the pointed part, unit L2 norm, orthogonal to
+            the lines, one row per ray.
+        lines: ``(l, d)`` float64, an orthonormal basis of the lineality space ``ker A``.
+    """
+
+    A: np.ndarray
+    rays: np.ndarray
+    lines: np.ndarray
+    _exact: _ExactData | None = field(default=None)
+    _stored_rays_exact: np.ndarray | None = field(default=None)
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_inequalities(cls, A: Any, *, limits: Limits = DEFAULT_LIMITS) -> Cone:
+        """The cone ``{x : A x <= 0}``.
+
+        ``A`` is an ``(m, d)`` array-like (or text, read by :func:`conecore.parse_matrix`).
+        Integers and ``Fraction`` entries are used exactly; floats are read as the simplest
+        rational within a relative 1e-12. Raises :class:`ConeInputError` naming the row and
+        column of a bad entry, :class:`ConeTooLargeError` for inputs over ``limits`` and
+        :class:`ConeTimeoutError` when the double description runs past ``limits.timeout``.
+        """
+        A_float, given, rational = validate_matrix(A, "A")
+        rows = [_primitive_ints(row) for row in _integer_rows(given)]
+        m, d = A_float.shape
+        if d > limits.max_dim:
+            raise ConeTooLargeError(f"A has {d} columns; the limit is {limits.max_dim}")
+        if m > limits.max_rows:
+            raise ConeTooLargeError(f"A has {m} rows; the limit is {limits.max_rows}")
+        work = min(m, d) * m * d
+        if work > limits.max_elimination:
+            raise ConeTooLargeError(
+                f"A is {m} x {d}: exact elimination would take about {work:,} operations, over "
+                f"the limit of {limits.max_elimination:,}"
+            )
+        pivot_rows, pivot_cols = echelon_pivots(rows, d)
+        r = len(pivot_cols)
+        reduced = [[row[j] for j in pivot_cols] for row in rows]
+        reduced_rays = extreme_rays(reduced, r, limits) if r else []
+        lifted = []
+        for y in reduced_rays:
+            x = [0] * d
+            for j, v in zip(pivot_cols, y):
+                x[j] = v
+            lifted.append(x)
+
+        rowspace, lines = _orthonormal_split(A_float[pivot_rows], d)
+        if lifted:
+            X = np.array(lifted, dtype=np.float64)
+            if lines.shape[0]:
+                X = (X @ rowspace.T) @ rowspace
+            rays = X / np.linalg.norm(X, axis=1, keepdims=True)
+        else:
+            rays = np.zeros((0, d))
+        exact = _ExactData(given, rows, pivot_rows, pivot_cols, lifted, rational)
+        return cls(_readonly(A_float), _readonly(rays), _readonly(lines), exact)
+
+    @classmethod
+    def from_generators(
+        cls, rays: Any, lines: Any = None, *, limits: Limits = DEFAULT_LIMITS
+    ) -> Cone:
+        r"""The cone :math:`\{L^T t + R^T \mu : \mu \ge 0\}` generated by ``rays`` and ``lines``.
+
+        V → H through the polar: the facet normals of ``C`` are the generators of
+        :math:`C^\circ = \{y : R y \le 0,\ L y = 0\}`, which is again an H → V conversion.
+        Rays need not be extreme; redundant generators are fine.
+        """
+        R_float, R_rows, _ = validate_matrix(rays, "rays", allow_empty=True)
+        R_rows = _integer_rows(R_rows)
+        d = R_float.shape[1]
+        if lines is None:
+            L_rows: IntMatrix = []
+        else:
+            L_float, L_rows, _ = validate_matrix(lines, "lines", allow_empty=True)
+            L_rows = _integer_rows(L_rows)
+            if R_float.shape[0] == 0 and R_float.shape[1] == 0:
+                d = L_float.shape[1]
+            elif L_float.shape[1] != d and L_float.shape[0]:
+                raise ConeInputError(
+                    f"rays have {d} columns but lines have {L_float.shape[1]}; they must agree"
+                )
+        if d == 0:
+            raise ConeInputError("no generators and no dimension: pass rays of shape (0, d)")
+        polar_rows = R_rows + L_rows + [[-v for v in row] for row in L_rows]
+        polar = cls.from_inequalities(_as_object_matrix(polar_rows, d), limits=limits)
+        # Exact integer normals (of the rationalised generators when those were floats).
+        normals = polar._generator_rows()
+        return cls.from_inequalities(_as_object_matrix(normals, d), limits=limits)
+
+    # ------------------------------------------------------------------ basic properties
+    @property
+    def dim(self) -> int:
+        """The ambient dimension ``d``."""
+        return self.A.shape[1]
+
+    @property
+    def is_pointed(self) -> bool:
+        """True when the cone contains no line (``l == 0``)."""
+        return self.lines.shape[0] == 0
+
+    @property
+    def kind(self) -> Kind:
+        """Only the origin, whole space, half-space, pointed, linear subspace or contains lines."""
+        k, ell, d = self.rays.shape[0], self.lines.shape[0], self.dim
+        if ell == d:
+            return Kind.WHOLE_SPACE
+        if k == 0 and ell == 0:
+            return Kind.ONLY_ORIGIN
+        if k == 1 and ell == d - 1:
+            return Kind.HALF_SPACE
+        if ell == 0:
+            return Kind.POINTED
+        if k == 0:
+            return Kind.SUBSPACE
+        return Kind.CONTAINS_LINES
+
+    def contains(self, X: Any, atol: float = 1e-9) -> np.ndarray:
+        r"""Which points lie in the cone, up to a tolerance relative to their size.
+
+        A point ``x`` is accepted when every normalised row satisfies
+        :math:`\hat a_i \cdot x \le \mathrm{atol} \cdot \max(1, \|x\|)`. ``X`` is ``(n, d)``
+        (returns ``(n,)`` bool) or ``(d,)`` (returns a bool).
+        """
+        X = np.asarray(X, dtype=np.float64)
+        single = X.ndim == 1
+        X2 = np.atleast_2d(X)
+        if X2.shape[-1] != self.dim:
+            raise ConeInputError(f"points have {X2.shape[-1]} coordinates; the cone has {self.dim}")
+        norms = np.linalg.norm(self.A, axis=1)
+        A_hat = self.A[norms > 0] / norms[norms > 0, None]
+        scale = np.maximum(1.0, np.linalg.norm(X2, axis=1))
+        ok = np.all(X2 @ A_hat.T <= atol * scale[:, None], axis=1)
+        return bool(ok[0]) if single else ok
+
+    # ------------------------------------------------------------------ exact views
+    @property
+    def is_rational(self) -> bool:
+        """True when ``A`` was given with integer or fractional entries (integral floats count)."""
+        return self._exact is not None and self._exact.input_rational
+
+    @cached_property
+    def rays_exact(self) -> np.ndarray | None:
+        """The rays as primitive integer vectors (same order and directions as :attr:`rays`),
+        or ``None`` when ``A`` was not rational."""
+        if self._stored_rays_exact is not None:
+            return self._stored_rays_exact
+        if not self.is_rational:
+            return None
+        return _int_array(self._exact_rays(), self.dim)
+
+    @cached_property
+    def lines_exact(self) -> np.ndarray | None:
+        """An integer basis of the lineality space (not orthonormal), or ``None``."""
+        if not self.is_rational:
+            return None
+        assert self._exact is not None
+        return _int_array(nullspace_basis(self._exact.rows, self.dim), self.dim)
+
+    def _exact_rays(self) -> IntMatrix:
+        assert self._exact is not None
+        ex = self._exact
+        if len(ex.pivot_cols) == self.dim:
+            return [list(x) for x in ex.lifted_rays]
+        return project_to_rowspace(ex.rows, ex.pivot_rows, ex.lifted_rays)
+
+    def _generator_rows(self) -> list[list[Any]]:
+        """Rays then lines, exact integers when available; used as facet normals of the polar."""
+        if self._exact is not None:
+            ex = self._exact
+            lines = nullspace_basis(ex.rows, self.dim)
+            rays = [list(x) for x in ex.lifted_rays]
+        else:
+            rays, lines = self.rays.tolist(), self.lines.tolist()
+        return rays + lines + [[-v for v in row] for row in lines]
+
+    # ------------------------------------------------------------------ derived cones
+    @cached_property
+    def redundant_rows(self) -> tuple[int, ...]:
+        """0-based indices of rows of ``A`` implied by the others (zero rows included).
+
+        Rows are examined in order, so of two equal rows the later one is reported.
+        """
+        if self._exact is None:
+            return tuple(redundant_rows(_float_rows_as_ints(self.A)))
+        ex = self._exact
+        reduced = [[row[j] for j in ex.pivot_cols] for row in ex.rows]
+        return tuple(redundant_rows(reduced))
+
+    def irredundant(self) -> Cone:
+        """The same cone with the rows in :attr:`redundant_rows` removed from ``A``."""
+        drop = set(self.redundant_rows)
+        keep = [i for i in range(self.A.shape[0]) if i not in drop]
+        if self._exact is not None and self.is_rational:
+            sub = _as_object_matrix([self._exact.given[i] for i in keep], self.dim)
+        else:
+            sub = self.A[keep]
+        return Cone.from_inequalities(sub)
+
+    def polar(self) -> Cone:
+        r"""The polar cone :math:`C^\circ = \{y : y \cdot x \le 0\ \forall x \in C\}`,
+        generated by the rows of ``A``."""
+        if self._exact is not None and self.is_rational:
+            gens = _as_object_matrix(self._exact.rows, self.dim)
+        else:
+            gens = self.A
+        return Cone.from_generators(gens)
+
+    def same_as(self, other: Cone, atol: float = 1e-8) -> bool:
+        """Whether two cones are the same set: same lines' span and the same rays."""
+        if self.dim != other.dim or self.rays.shape != other.rays.shape:
+            return False
+        if self.lines.shape != other.lines.shape:
+            return False
+        if self.lines.shape[0]:
+            # Same subspace: projecting one basis onto the other loses nothing.
+            P = other.lines.T @ other.lines
+            if not np.allclose(self.lines @ P, self.lines, atol=atol):
+                return False
+        dist = np.linalg.norm(self.rays[:, None, :] - other.rays[None, :, :], axis=2)
+        if dist.size == 0:
+            return True
+        return bool(np.all(dist.min(axis=1) <= atol) and np.all(dist.min(axis=0) <= atol))
+
+    # ------------------------------------------------------------------ display
+    def __repr__(self) -> str:
+        m = self.A.shape[0]
+        return (
+            f"Cone(dim={self.dim}, rows={m}, rays={self.rays.shape[0]}, "
+            f"lines={self.lines.shape[0]}, kind='{self.kind}')"
+        )
+
+    def summary(self) -> str:
+        """One line for a status bar: ``d = 3 · 4 rays · 0 lines · pointed``."""
+        k, ell = self.rays.shape[0], self.lines.shape[0]
+        return (
+            f"d = {self.dim} · {k} ray{'s' if k != 1 else ''} · "
+            f"{ell} line{'s' if ell != 1 else ''} · {self.kind}"
+        )
+
+
+# ---------------------------------------------------------------------- helpers
+def _readonly(a: np.ndarray) -> np.ndarray:
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    a.setflags(write=False)
+    return a
+
+
+def _int_array(rows: IntMatrix, d: int) -> np.ndarray:
+    if not rows:
+        return np.zeros((0, d), dtype=np.int64)
+    if all(abs(v) < 2**62 for row in rows for v in row):
+        return np.array(rows, dtype=np.int64)
+    return np.array(rows, dtype=object)
+
+
+def _as_object_matrix(rows: list[list[Any]], d: int) -> np.ndarray:
+    out = np.empty((len(rows), d), dtype=object)
+    for i, row in enumerate(rows):
+        out[i, :] = row
+    return out
+
+
+def _float_rows_as_ints(A: np.ndarray) -> IntMatrix:
+    return [primitive(rationalize_row(row)) for row in A.tolist()]
+
+
+def _orthonormal_split(basis_rows: np.ndarray, d: int) -> tuple[np.ndarray, np.ndarray]:
+    """Orthonormal bases of the row space of ``basis_rows`` (independent rows) and of its
+    orthogonal complement, the lineality space."""
+    r = basis_rows.shape[0]
+    if r == 0:
+        return np.zeros((0, d)), np.eye(d)
+    if r == d:
+        return np.eye(d), np.zeros((0, d))
+    scaled = basis_rows / np.max(np.abs(basis_rows), axis=1, keepdims=True)
+    Q, _ = np.linalg.qr(scaled.T, mode="complete")
+    return Q[:, :r].T.copy(), Q[:, r:].T.copy()
+
+
+_NUMERIC_KINDS = "biuf"
+
+
+def validate_matrix(
+    A: Any, name: str, *, allow_empty: bool = True
+) -> tuple[np.ndarray, IntMatrix, bool]:
+    """Check a matrix-like input and return it as float64, as exact rows (ints and Fractions;
+    floats rationalised), and whether every entry was rational (ints, fractions, integral floats).
+
+    Messages are 1-based: "A: row 2, column 3: ...".
+    """
+    if isinstance(A, (str, bytes)):
+        from conecore.parsing import parse_matrix
+
+        A = parse_matrix(A)
+    if isinstance(A, np.ndarray) and A.dtype.kind in _NUMERIC_KINDS:
+        arr = A
+    else:
+        arr = _to_object_array(A, name)
+    if arr.ndim != 2:
+        if arr.ndim == 1 and arr.shape[0] > 0:
+            raise ConeInputError(
+                f"{name} must be a matrix (m x d); got a vector of length {arr.shape[0]}: "
+                "wrap it in a list for a single row"
+            )
+        if arr.ndim == 1 or arr.ndim == 0:
+            raise ConeInputError(f"{name} is empty; give at least one row or the shape (0, d)")
+        raise ConeInputError(f"{name} must be a matrix (m x d); got {arr.ndim} dimensions")
+    m, d = arr.shape
+    if d == 0:
+        raise ConeInputError(f"{name} has no columns; a cone needs a dimension d >= 1")
+    if m == 0 and not allow_empty:
+        raise ConeInputError(f"{name} has no rows")
+    if arr.dtype.kind in _NUMERIC_KINDS:
+        return _validate_numeric(arr, name)
+    return _validate_objects(arr, name)
+
+
+def _to_object_array(A: Any, name: str) -> np.ndarray:
+    if isinstance(A, np.ndarray):
+        return A.astype(object) if A.dtype != object else A
+    try:
+        rows = list(A)
+    except TypeError:
+        raise ConeInputError(f"{name} must be a matrix (a list of rows); got {type(A).__name__}")
+    if not rows:
+        return np.zeros((0,), dtype=object)
+    lengths = []
+    for i, row in enumerate(rows):
+        if isinstance(row, (str, bytes)) or not isinstance(row, Iterable):
+            lengths.append(None)
+        else:
+            lengths.append(len(list(row)))
+    if all(n is None for n in lengths):
+        out = np.empty(len(rows), dtype=object)
+        out[:] = rows
+        return out
+    for i, n in enumerate(lengths):
+        if n is None:
+            raise ConeInputError(f"{name}: row {i + 1} is a single value, not a row of numbers")
+        if n != lengths[0]:
+            raise ConeInputError(
+                f"{name}: row {i + 1} has {n} entries but row 1 has {lengths[0]}; "
+                "every row needs the same number of columns"
+            )
+    out = np.empty((len(rows), lengths[0]), dtype=object)
+    for i, row in enumerate(rows):
+        vals = list(row)
+        for j, v in enumerate(vals):
+            if isinstance(v, (list, tuple, np.ndarray)):
+                raise ConeInputError(
+                    f"{name}: row {i + 1}, column {j + 1} is a list; nesting is deeper than a "
+                    "matrix"
+                )
+            out[i, j] = v
+    return out
+
+
+def _validate_numeric(arr: np.ndarray, name: str) -> tuple[np.ndarray, IntMatrix, bool]:
+    if arr.dtype.kind == "f":
+        A = np.asarray(arr, dtype=np.float64)
+        bad = ~np.isfinite(A) | (np.abs(A) >= FLOAT_MAX)
+        if bad.any():
+            i, j = map(int, np.argwhere(bad)[0])
+            raise ConeInputError(f"{name}: row {i + 1}, column {j + 1}: {_describe_bad(A[i, j])}")
+        integral = bool(np.all(A == np.trunc(A))) and bool(np.all(np.abs(A) < 2.0**53))
+        if integral:
+            return A, A.astype(np.int64).tolist(), True
+        return A, [rationalize_row(row) for row in A.tolist()], False
+    return np.asarray(arr, dtype=np.float64), np.asarray(arr).astype(np.int64).tolist(), True
+
+
+def _primitive_ints(row: list[int]) -> list[int]:
+    g = math.gcd(*row)
+    return [v // g for v in row] if g > 1 else row
+
+
+def _integer_rows(rows: list[list[Any]]) -> IntMatrix:
+    """Rows of ints and Fractions scaled to integer rows (ints pass through untouched)."""
+    return [row if all(type(v) is int for v in row) else primitive(row) for row in rows]
+
+
+def _describe_bad(v: float) -> str:
+    if math.isnan(v):
+        return "NaN is not a number a cone can use"
+    if math.isinf(v):
+        return "infinity is not allowed"
+    return f"{v!r} overflows (|x| must be below 1e308)"
+
+
+def _validate_objects(arr: np.ndarray, name: str) -> tuple[np.ndarray, IntMatrix, bool]:
+    m, d = arr.shape
+    A = np.empty((m, d), dtype=np.float64)
+    rows: list[list[Any]] = []
+    rational = True
+    for i in range(m):
+        row: list[Any] = []
+        for j in range(d):
+            where = f"{name}: row {i + 1}, column {j + 1}"
+            value = _entry(arr[i, j], where)
+            try:
+                A[i, j] = float(value)
+            except OverflowError:
+                A[i, j] = math.inf
+            if not abs(A[i, j]) < FLOAT_MAX:
+                raise ConeInputError(f"{where}: {arr[i, j]!r} overflows (|x| must be below 1e308)")
+            row.append(value)
+        if any(isinstance(v, float) for v in row):
+            # Floats are rationalised relative to the whole row (see exact.rationalize_row).
+            rational = False
+            approx = rationalize_row(A[i].tolist())
+            row = [a if isinstance(v, float) else v for v, a in zip(row, approx)]
+        rows.append(row)
+    return A, rows, rational
+
+
+def _entry(v: Any, where: str) -> Fraction | float:
+    """One entry: exact (a Fraction) when it was given exactly, else a finite float."""
+    if isinstance(v, (bool, np.bool_)):
+        return Fraction(int(v))
+    if isinstance(v, (Integral, np.integer)):
+        return Fraction(int(v))
+    if isinstance(v, Rational):
+        return Fraction(v.numerator, v.denominator)
+    if isinstance(v, Decimal):
+        if not v.is_finite():
+            raise ConeInputError(f"{where}: {v} is not a finite number")
+        return Fraction(v)
+    if isinstance(v, (float, np.floating)) or (isinstance(v, Real) and not isinstance(v, complex)):
+        f = float(v)
+        if not math.isfinite(f) or abs(f) >= FLOAT_MAX:
+            raise ConeInputError(f"{where}: {_describe_bad(f)}")
+        if f == math.trunc(f) and abs(f) < 2.0**53:
+            return Fraction(int(f))
+        return f
+    if isinstance(v, str):
+        shown = v if len(v) <= 20 else v[:20] + "…"
+        raise ConeInputError(f"{where}: '{shown}' is text, not a number")
+    raise ConeInputError(f"{where}: {type(v).__name__} is not a real number")

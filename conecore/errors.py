@@ -1,0 +1,24 @@
+"""Error types of conecore.
+
+Every problem with what a user typed, uploaded or passed in is a :class:`ConeInputError`
+(a ``ValueError``) whose message names the row, column or field and the cause. Work that is
+refused because it could explode is a :class:`ConeTooLargeError`; work stopped after its time
+limit is a :class:`ConeTimeoutError`. All three share the base :class:`ConeError`, so a user
+interface can catch that one type and show its message.
+"""
+
+
+class ConeError(Exception):
+    """Base class of every error conecore raises on purpose."""
+
+
+class ConeInputError(ConeError, ValueError):
+    """Bad input; the message names the row, column and cause."""
+
+
+class ConeTooLargeError(ConeInputError):
+    """The input is valid but its double description could explode; refused before starting."""
+
+
+class ConeTimeoutError(ConeError, TimeoutError):
+    """The conversion ran past its time limit and was stopped."""

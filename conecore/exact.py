@@ -1,0 +1,202 @@
+r"""Exact linear algebra over the integers for cone conversion.
+
+The double description method is only as good as its arithmetic. conecore therefore turns every
+input matrix into an *integer* matrix describing the same cone before any elimination:
+
+* integers stay as they are; ``Fraction`` rows are multiplied by the least common multiple of
+  their denominators (a positive row scaling does not change :math:`\{x : a x \le 0\}`);
+* floats are first replaced by the simplest rational within a relative ``1e-12`` of their value
+  (so ``0.1 + 0.2`` is read as ``3/10``, not as the binary number just above it), then scaled
+  the same way. Floats that are integers (``1.0``, ``-3.0``) are taken as integers.
+
+Elimination is fraction-free (Bareiss), so every intermediate value is an integer minor.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from functools import lru_cache
+from typing import Sequence
+
+import numpy as np
+
+IntMatrix = list[list[int]]
+
+# A relative error below this is taken to be floating-point noise of a simpler rational.
+FLOAT_REL_TOL = 1e-12
+
+
+@lru_cache(maxsize=65536)
+def simplest_rational(x: float, tol: float) -> Fraction:
+    """The first continued-fraction convergent of ``x`` within ``tol`` of it.
+
+    >>> simplest_rational(0.1 + 0.2, 1e-12)
+    Fraction(3, 10)
+    >>> simplest_rational(1 / 3, 1e-12)
+    Fraction(1, 3)
+    """
+    exact = Fraction(x)
+    if exact.denominator == 1 or tol <= 0:
+        return exact
+    tol_f = Fraction(tol)
+    whole = math.floor(exact)
+    p_prev, q_prev, p, q = 1, 0, whole, 1
+    rest = exact - whole
+    while rest and abs(Fraction(p, q) - exact) > tol_f:
+        inv = 1 / rest
+        a = math.floor(inv)
+        rest = inv - a
+        p_prev, q_prev, p, q = p, q, a * p + p_prev, a * q + q_prev
+    return Fraction(p, q)
+
+
+def rationalize_row(values: Sequence[float]) -> list[Fraction]:
+    """A row of floats as rationals, each within ``FLOAT_REL_TOL * max|row|`` of its value.
+
+    The tolerance is relative to the row, not to the entry, so round-off such as ``1e-17`` next
+    to entries of size 1 becomes an exact zero and degenerate structure is kept.
+    """
+    scale = max((abs(v) for v in values), default=0.0)
+    tol = FLOAT_REL_TOL * scale
+    return [Fraction(0) if abs(v) <= tol else simplest_rational(float(v), tol) for v in values]
+
+
+def primitive(vector: Sequence[Fraction | int]) -> list[int]:
+    """The positive multiple of ``vector`` with coprime integer entries (zero stays zero)."""
+    fracs = [Fraction(v) for v in vector]
+    lcm = 1
+    for f in fracs:
+        lcm = lcm * f.denominator // math.gcd(lcm, f.denominator)
+    ints = [int(f * lcm) for f in fracs]
+    g = 0
+    for v in ints:
+        g = math.gcd(g, v)
+    return [v // g for v in ints] if g > 1 else ints
+
+
+def integer_rows(rows: Sequence[Sequence[Fraction]]) -> IntMatrix:
+    """Each row scaled by a positive factor to coprime integers; the cone is unchanged."""
+    return [primitive(row) for row in rows]
+
+
+def _fits_int64_elimination(matrix: np.ndarray) -> bool:
+    """Whether Bareiss on ``matrix`` in int64 cannot overflow (Hadamard bound on the minors)."""
+    m, d = matrix.shape
+    k = min(m, d)
+    if k == 0:
+        return True
+    big = max(int(np.max(np.abs(matrix))), 1)
+    # Each intermediate is at most (sqrt(k) * big)^k; a product of two must stay below 2^62.
+    log_minor = k * (0.5 * math.log2(k) + math.log2(big))
+    return 2 * log_minor + 1 < 62
+
+
+def echelon_pivots(rows: IntMatrix, ncols: int) -> tuple[list[int], list[int]]:
+    """Pivot rows and pivot columns of an integer matrix, in order; their number is the rank.
+
+    The pivot columns ``J`` and rows ``I`` select a non-singular ``r x r`` submatrix ``A[I, J]``,
+    and the columns ``J`` span the column space of ``A``. Duplicate columns are eliminated once
+    (they cannot raise the rank), which makes block-structured matrices such as the paper's
+    checkerboard cheap.
+    """
+    if not rows or ncols == 0:
+        return [], []
+    # Distinct columns only; keep the first index of each.
+    first_of: dict[tuple[int, ...], int] = {}
+    for j, col in enumerate(zip(*rows)):
+        if any(col):
+            first_of.setdefault(col, j)
+    cols = sorted(first_of.values())
+    if not cols:
+        return [], []
+    sub = [[row[j] for j in cols] for row in rows]
+    try:
+        arr = np.array(sub, dtype=np.int64)
+        dtype: type = np.int64 if _fits_int64_elimination(arr) else object
+    except OverflowError:
+        dtype = object
+    mat = np.array(sub, dtype=object if dtype is object else np.int64)
+    m, n = mat.shape
+    row_ids = list(range(m))
+    pivot_rows: list[int] = []
+    pivot_cols: list[int] = []
+    prev = 1
+    r = 0
+    for c in range(n):
+        if r == m:
+            break
+        nonzero = np.nonzero(mat[r:, c] != 0)[0]
+        if nonzero.size == 0:
+            continue
+        p = r + int(nonzero[0])
+        if p != r:
+            mat[[r, p]] = mat[[p, r]]
+            row_ids[r], row_ids[p] = row_ids[p], row_ids[r]
+        piv = mat[r, c]
+        below = mat[r + 1 :]
+        if below.shape[0]:
+            below[:] = (piv * below - np.outer(below[:, c], mat[r])) // prev
+        prev = piv
+        pivot_rows.append(row_ids[r])
+        pivot_cols.append(cols[c])
+        r += 1
+    return pivot_rows, pivot_cols
+
+
+def solve(matrix: Sequence[Sequence[Fraction | int]], rhs: Sequence[Fraction | int]) -> list[Fraction]:
+    """Solve a square non-singular system exactly (Gauss-Jordan over the rationals)."""
+    n = len(matrix)
+    aug = [[Fraction(v) for v in row] + [Fraction(b)] for row, b in zip(matrix, rhs)]
+    for c in range(n):
+        p = next(i for i in range(c, n) if aug[i][c] != 0)
+        aug[c], aug[p] = aug[p], aug[c]
+        pivot = aug[c][c]
+        aug[c] = [v / pivot for v in aug[c]]
+        for i in range(n):
+            if i != c and aug[i][c] != 0:
+                f = aug[i][c]
+                aug[i] = [a - f * b for a, b in zip(aug[i], aug[c])]
+    return [row[n] for row in aug]
+
+
+def nullspace_basis(rows: IntMatrix, ncols: int) -> IntMatrix:
+    """An integer basis of ``{x : A x = 0}``: one primitive vector per non-pivot column."""
+    pivot_rows, pivot_cols = echelon_pivots(rows, ncols)
+    square = [[rows[i][j] for j in pivot_cols] for i in pivot_rows]
+    basis = []
+    for k in range(ncols):
+        if k in pivot_cols:
+            continue
+        y = solve(square, [-rows[i][k] for i in pivot_rows]) if square else []
+        vec: list[Fraction | int] = [0] * ncols
+        vec[k] = 1
+        for j, v in zip(pivot_cols, y):
+            vec[j] = v
+        basis.append(primitive(vec))
+    return basis
+
+
+def project_to_rowspace(rows: IntMatrix, pivot_rows: list[int], X: IntMatrix) -> IntMatrix:
+    r"""Exact orthogonal projections of the rows of ``X`` onto the row space of ``A``, each
+    scaled to a primitive integer vector.
+
+    With ``B = A[I]`` a basis of the row space, :math:`P x = B^T (B B^T)^{-1} B x`. The long
+    dot products run as integer matrix products; only the small ``r x r`` solve uses fractions.
+    """
+    if not X:
+        return []
+    B = np.array([rows[i] for i in pivot_rows], dtype=object)
+    if B.shape[0] == 0:
+        return [[0] * len(X[0]) for _ in X]
+    gram = (B @ B.T).tolist()
+    BX = (B @ np.array(X, dtype=object).T).tolist()  # r x k
+    out = []
+    for k in range(len(X)):
+        w = solve(gram, [BX[i][k] for i in range(len(BX))])
+        den = 1
+        for v in w:
+            den = den * v.denominator // math.gcd(den, v.denominator)
+        w_int = np.array([int(v * den) for v in w], dtype=object)
+        out.append(primitive((B.T @ w_int).tolist()))
+    return out

@@ -1,0 +1,172 @@
+"""Writers for a cone (cddlib ``.ine`` and ``.ext``, CSV, JSON) and the JSON reader.
+
+Reading text is :mod:`conecore.parsing`'s job (one parser for every format); this module writes
+what it reads back. Exact cones are written with integers and fractions, float cones with the
+shortest decimal that reads back to the same float.
+
+:func:`cone_from_json` rebuilds a cone from its stored rays and lines without running the double
+description, so a cone computed on one machine can be used where pycddlib is not installed.
+"""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from conecore.cone import Cone, validate_matrix
+from conecore.errors import ConeInputError
+
+JSON_FORMAT = "conecore.cone/1"
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, Fraction):
+        return str(v.numerator) if v.denominator == 1 else f"{v.numerator}/{v.denominator}"
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    return repr(float(v))
+
+
+def _exact_A(cone: Cone) -> list[list[Any]] | None:
+    if cone.is_rational and cone._exact is not None:
+        return [[Fraction(v) for v in row] for row in cone._exact.given]
+    return None
+
+
+def _rows_of(obj: Cone | Any) -> tuple[list[list[Any]], str]:
+    """The rows of ``A`` (exact when they were given exactly) and cddlib's number type."""
+    if isinstance(obj, Cone):
+        exact = _exact_A(obj)
+        if exact is not None:
+            return exact, _number_type(exact)
+        return obj.A.tolist(), "real"
+    A, given, rational = validate_matrix(obj, "A")
+    if rational:
+        rows = [[Fraction(v) for v in row] for row in given]
+        return rows, _number_type(rows)
+    return A.tolist(), "real"
+
+
+def _number_type(rows: list[list[Any]]) -> str:
+    if all(Fraction(v).denominator == 1 for row in rows for v in row):
+        return "integer"
+    return "rational"
+
+
+def to_ine(cone: Cone | Any, name: str = "cone") -> str:
+    """cddlib H-representation of ``A x <= 0``: each row ``0  -a_i`` (``b - A x >= 0``)."""
+    rows, number_type = _rows_of(cone)
+    d = len(rows[0]) if rows else (cone.dim if isinstance(cone, Cone) else 0)
+    lines = [f"* {name}: the cone A x <= 0, written by conecore", "H-representation", "begin",
+             f" {len(rows)} {d + 1} {number_type}"]
+    lines += [" 0 " + " ".join(_fmt(-Fraction(v) if number_type != "real" else -v) for v in row)
+              for row in rows]
+    lines.append("end")
+    return "\n".join(lines) + "\n"
+
+
+def to_ext(cone: Cone, name: str = "cone") -> str:
+    """cddlib V-representation: the origin as a vertex, then the rays (``0 r``) and the lines
+    (``0 l``, listed in the ``linearity`` line)."""
+    rays = cone.rays_exact if cone.rays_exact is not None else cone.rays
+    lines_ = cone.lines_exact if cone.lines_exact is not None else cone.lines
+    exact = cone.rays_exact is not None
+    number_type = "integer" if exact else "real"
+    k, ell, d = len(rays), len(lines_), cone.dim
+    out = [f"* {name}: generators of the cone A x <= 0, written by conecore", "V-representation"]
+    if ell:
+        out.append("linearity " + " ".join(str(i) for i in [ell] + list(range(k + 2, k + ell + 2))))
+    out += ["begin", f" {1 + k + ell} {d + 1} {number_type}", " 1 " + " ".join(["0"] * d)]
+    for row in list(rays) + list(lines_):
+        out.append(" 0 " + " ".join(_fmt(v) for v in row))
+    out.append("end")
+    return "\n".join(out) + "\n"
+
+
+def to_csv(cone: Cone | Any) -> str:
+    """``A`` as comma-separated rows (fractions as ``p/q``); :func:`parse_matrix` reads it."""
+    rows, _ = _rows_of(cone)
+    return "\n".join(",".join(_fmt(v) for v in row) for row in rows) + "\n"
+
+
+def cone_to_json(cone: Cone) -> str:
+    """The cone as JSON: ``A`` (exact entries as ``"p/q"`` strings or integers), the float rays
+    and lines, the exact rays when there are some, and the kind."""
+    exact = _exact_A(cone)
+    A = [[int(v) if v.denominator == 1 else _fmt(v) for v in row] for row in exact] if exact \
+        else cone.A.tolist()
+    doc: dict[str, Any] = {
+        "format": JSON_FORMAT,
+        "dim": cone.dim,
+        "kind": str(cone.kind),
+        "A": A,
+        "rays": cone.rays.tolist(),
+        "lines": cone.lines.tolist(),
+    }
+    if cone.rays_exact is not None:
+        doc["rays_exact"] = [[int(v) for v in row] for row in cone.rays_exact]
+    return json.dumps(doc)
+
+
+def _field_matrix(doc: dict[str, Any], key: str, d: int | None) -> np.ndarray:
+    value = doc[key]
+    if not isinstance(value, list) or not all(isinstance(r, list) for r in value):
+        raise ConeInputError(f"JSON field '{key}' must be a list of rows")
+    if not value:
+        return np.zeros((0, d or 0))
+    try:
+        arr = np.array(value, dtype=np.float64)
+    except (ValueError, TypeError):
+        raise ConeInputError(f"JSON field '{key}' must hold rows of numbers of equal length")
+    if arr.ndim != 2 or (d is not None and arr.shape[1] != d):
+        raise ConeInputError(f"JSON field '{key}' must have rows of length {d}")
+    if not np.all(np.isfinite(arr)):
+        raise ConeInputError(f"JSON field '{key}' holds NaN or infinity")
+    return arr
+
+
+def cone_from_json(text: str | bytes) -> Cone:
+    """Rebuild a cone written by :func:`cone_to_json` (or any JSON with an ``"A"`` field).
+
+    With ``rays`` and ``lines`` present no double description runs (pycddlib is not imported);
+    they are checked against ``A``. Without them the cone is computed from ``A``.
+    """
+    try:
+        doc = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ConeInputError(f"not valid JSON: {exc}") from None
+    if not isinstance(doc, dict) or "A" not in doc:
+        raise ConeInputError("JSON must be an object with a field 'A' (the rows of A x <= 0)")
+    if "rays" not in doc or "lines" not in doc:
+        from conecore.parsing import parse_matrix
+
+        return Cone.from_inequalities(parse_matrix(json.dumps({"A": doc["A"]})))
+    A_rows = doc["A"]
+    if not isinstance(A_rows, list) or not A_rows or not isinstance(A_rows[0], list):
+        raise ConeInputError("JSON field 'A' must be a non-empty list of rows")
+    try:
+        A = np.array([[float(Fraction(v)) for v in row] for row in A_rows], dtype=np.float64)
+    except (ValueError, TypeError, ZeroDivisionError):
+        raise ConeInputError("JSON field 'A' must hold numbers or 'p/q' strings in equal rows")
+    if A.ndim != 2:
+        raise ConeInputError("JSON field 'A' must hold rows of equal length")
+    d = A.shape[1]
+    rays = _field_matrix(doc, "rays", d)
+    lines = _field_matrix(doc, "lines", d)
+    rays_exact = None
+    if "rays_exact" in doc:
+        try:
+            rays_exact = np.array(doc["rays_exact"], dtype=np.int64).reshape(len(rays), d)
+        except (ValueError, TypeError, OverflowError):
+            raise ConeInputError("JSON field 'rays_exact' must hold integer rows like 'rays'")
+    cone = Cone(A, rays, lines, None, rays_exact)
+    for arr in (A, rays, lines):
+        arr.setflags(write=False)
+    if rays.shape[0] and not np.all(cone.contains(rays, atol=1e-7)):
+        raise ConeInputError("JSON field 'rays': some rays violate A x <= 0")
+    if lines.shape[0] and not np.allclose(A @ lines.T, 0, atol=1e-7 * max(1.0, np.abs(A).max())):
+        raise ConeInputError("JSON field 'lines': some lines are not in the null space of A")
+    return cone

@@ -1,0 +1,24 @@
+"""Page tests with Streamlit's AppTest (no browser)."""
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+def test_home_renders_a_live_cone_without_exceptions():
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert at.title[0].value == "Cone Explorer"
+    # The default example is the first 2-D preset: the wedge with rays (1, 3) and (2, 1).
+    assert any("d = 2 · 2 rays · 0 lines · pointed" in m.value for m in at.markdown)
+    rays = at.dataframe[0].value
+    assert sorted(map(tuple, rays.to_numpy().tolist())) == [(1, 3), (2, 1)]
+
+
+def test_home_example_switch_recomputes():
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.selectbox(key="home_example").set_value("only-origin").run()
+    assert not at.exception
+    assert any("only the origin" in m.value for m in at.markdown)

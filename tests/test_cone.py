@@ -1,0 +1,323 @@
+"""Cone geometry: properties on random cones, closed-form counts, exactness, bounds, errors."""
+
+from __future__ import annotations
+
+import itertools
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy.optimize import linprog, nnls
+
+import conecore as cc
+from conecore.cdd_backend import Limits
+
+TOL = 1e-9
+
+
+# ---------------------------------------------------------------------- strategies
+@st.composite
+def int_matrices(draw, max_rows=7, max_dim=4, lo=-3, hi=3):
+    d = draw(st.integers(1, max_dim))
+    m = draw(st.integers(1, max_rows))
+    rows = draw(st.lists(st.lists(st.integers(lo, hi), min_size=d, max_size=d),
+                         min_size=m, max_size=m))
+    return np.array(rows, dtype=np.int64)
+
+
+def check_v_representation(cone: cc.Cone, A: np.ndarray) -> None:
+    """Every invariant of a correct V-representation of {x : A x <= 0}."""
+    d = A.shape[1]
+    R, L = cone.rays, cone.lines
+    Af = np.asarray(A, dtype=float)
+    scale = np.maximum(np.linalg.norm(Af, axis=1), 1.0)
+    # Feasibility: every ray in the cone, every line in ker A.
+    if len(R):
+        assert np.all(Af @ R.T <= TOL * scale[:, None])
+        assert np.allclose(np.linalg.norm(R, axis=1), 1.0)
+    if len(L):
+        assert np.allclose(Af @ L.T, 0.0, atol=1e-9 * scale.max())
+        assert np.allclose(L @ L.T, np.eye(len(L)), atol=1e-9)
+        if len(R):
+            assert np.allclose(R @ L.T, 0.0, atol=1e-9)
+    # Lineality dimension is d - rank A.
+    assert len(L) == d - np.linalg.matrix_rank(Af)
+    # No duplicate rays.
+    if len(R) > 1:
+        dist = np.linalg.norm(R[:, None] - R[None], axis=2) + 2 * np.eye(len(R))
+        assert dist.min() > 1e-6
+    # Each ray is extreme: its active rows have rank d - l - 1.
+    A_hat = Af[np.linalg.norm(Af, axis=1) > 0]
+    A_hat = A_hat / np.linalg.norm(A_hat, axis=1, keepdims=True)
+    for r in R:
+        active = A_hat[np.abs(A_hat @ r) <= 1e-9]
+        rank = np.linalg.matrix_rank(active, tol=1e-8) if len(active) else 0
+        assert rank == d - len(L) - 1
+    # Completeness: vertices of C ∩ [-1, 1]^d (found by LP, independently of the rays) are
+    # non-negative combinations of rays plus lines.
+    G = np.vstack([R, L, -L]) if len(R) + len(L) else np.zeros((0, d))
+    rng = np.random.default_rng(0)
+    for _ in range(4):
+        c = rng.normal(size=d)
+        res = linprog(c, A_ub=Af, b_ub=np.zeros(len(Af)), bounds=[(-1, 1)] * d, method="highs")
+        assert res.status == 0
+        x = res.x
+        if len(G) == 0:
+            assert np.allclose(x, 0, atol=1e-9)
+            continue
+        _, residual = nnls(G.T, x)
+        assert residual <= 1e-7
+
+
+# ---------------------------------------------------------------------- properties
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(int_matrices())
+def test_integer_cones_are_correct(A):
+    cone = cc.Cone.from_inequalities(A)
+    check_v_representation(cone, A)
+    assert cone.is_rational
+    # Exact rays point the same way as the float rays.
+    if len(cone.rays):
+        E = cone.rays_exact.astype(float)
+        assert np.allclose(E / np.linalg.norm(E, axis=1, keepdims=True), cone.rays, atol=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(int_matrices(max_rows=6, max_dim=4), st.lists(st.sampled_from([0.1, 1 / 3, 0.7, 3.0, 1e-3]),
+                                                     min_size=6, max_size=6))
+def test_float_input_matches_integer_input(A, scales):
+    """Rows scaled by floats (0.1, 1/3, ...) are the same cone: no spurious or missing rays."""
+    Af = A.astype(float) * np.array(scales[: len(A)])[:, None]
+    exact = cc.Cone.from_inequalities(A)
+    floaty = cc.Cone.from_inequalities(Af)
+    assert floaty.same_as(exact)
+    check_v_representation(floaty, Af)
+
+
+@settings(max_examples=60, deadline=None)
+@given(int_matrices(max_rows=6, max_dim=4))
+def test_h_v_h_v_round_trip(A):
+    cone = cc.Cone.from_inequalities(A)
+    back = cc.Cone.from_generators(cone.rays_exact, cone.lines_exact)
+    assert back.same_as(cone)
+    again = cc.Cone.from_inequalities(back.A)
+    assert again.same_as(cone)
+    # From float generators too.
+    assert cc.Cone.from_generators(cone.rays, cone.lines).same_as(cone)
+
+
+@settings(max_examples=50, deadline=None)
+@given(int_matrices(max_rows=6, max_dim=3))
+def test_polar_swaps_rays_and_normals(A):
+    cone = cc.Cone.from_inequalities(A)
+    polar = cone.polar()
+    # Every ray and line of C is orthogonal-or-obtuse to every generator of the polar.
+    gens = np.vstack([polar.rays, polar.lines, -polar.lines])
+    pts = np.vstack([cone.rays, cone.lines, -cone.lines])
+    if len(gens) and len(pts):
+        assert np.all(pts @ gens.T <= 1e-9)
+    assert polar.polar().same_as(cone)
+
+
+@settings(max_examples=60, deadline=None)
+@given(int_matrices(max_rows=7, max_dim=3))
+def test_irredundant_keeps_the_cone(A):
+    cone = cc.Cone.from_inequalities(A)
+    slim = cone.irredundant()
+    assert slim.same_as(cone)
+    assert slim.A.shape[0] == A.shape[0] - len(cone.redundant_rows)
+    assert slim.redundant_rows == ()
+
+
+@settings(max_examples=40, deadline=None)
+@given(int_matrices(max_rows=5, max_dim=3), st.integers(0, 2**32 - 1))
+def test_contains_agrees_with_generators(A, seed):
+    cone = cc.Cone.from_inequalities(A)
+    rng = np.random.default_rng(seed)
+    if len(cone.rays) + len(cone.lines):
+        mu = rng.exponential(size=(50, len(cone.rays)))
+        t = rng.normal(size=(50, len(cone.lines)))
+        inside = mu @ cone.rays + t @ cone.lines
+        assert np.all(cone.contains(inside))
+    outside = rng.normal(size=(50, A.shape[1]))
+    expected = np.all(outside @ A.T.astype(float) <= 0, axis=1)
+    margin = np.min(np.abs(outside @ A.T.astype(float)), axis=1) > 1e-6
+    assert np.array_equal(cone.contains(outside)[margin], expected[margin])
+
+
+# ---------------------------------------------------------------------- closed forms
+def cube_cone(n: int) -> np.ndarray:
+    """+-x_i <= x_{n+1}: the cone over the n-cube, 2^n rays."""
+    rows = []
+    for i in range(n):
+        for s in (1, -1):
+            row = [0] * (n + 1)
+            row[i], row[n] = s, -1
+            rows.append(row)
+    return np.array(rows)
+
+
+def cross_cone(n: int) -> np.ndarray:
+    """sum_i s_i x_i <= x_{n+1} for all signs: the cone over the cross-polytope, 2n rays
+    (degenerate: each ray lies on 2^(n-1) facets)."""
+    return np.array([list(s) + [-1] for s in itertools.product((1, -1), repeat=n)])
+
+
+@pytest.mark.parametrize("as_float", [False, True])
+@pytest.mark.parametrize(
+    "A, rays, lines",
+    [
+        (cc.preset("orthant", d=5), 5, 0),
+        (cc.preset("monotone", d=6), 5, 1),
+        (cc.preset("wedge"), 2, 0),
+        (cc.preset("pyramid"), 4, 0),
+        (cc.preset("ice-cream", k=12), 12, 0),
+        (cc.preset("half-space", d=4), 1, 3),
+        (cc.preset("wedge-line"), 2, 1),
+        (cc.preset("only-origin"), 0, 0),
+        (cc.preset("whole-space", d=3), 0, 3),
+        (cc.preset("octahedral"), 6, 0),
+        (cc.preset("checkerboard-8"), 16, 48),
+        (cc.preset("checkerboard-28"), 16, 768),
+        (cube_cone(3), 8, 0),
+        (cube_cone(5), 32, 0),
+        (cross_cone(3), 6, 0),
+        (cross_cone(5), 10, 0),
+    ],
+)
+def test_closed_form_counts(A, rays, lines, as_float):
+    M = np.asarray(A, dtype=float) * 0.1 if as_float else A
+    cone = cc.Cone.from_inequalities(M)
+    assert cone.rays.shape == (rays, A.shape[1])
+    assert cone.lines.shape == (lines, A.shape[1])
+    check_v_representation(cone, np.asarray(M, dtype=float))
+
+
+def test_checkerboard_rays_are_signed_block_indicators():
+    cone = cc.Cone.from_inequalities(cc.preset("checkerboard-8"))
+    E = cone.rays_exact
+    assert set(np.unique(E)) == {-1, 0, 1}
+    assert sorted(np.count_nonzero(E, axis=1)) == [4] * 16
+    A = cc.preset("checkerboard-8")
+    # Ray k is -sign_k on block k: it makes exactly one block sum strictly negative.
+    assert np.all(np.sort((A @ E.T) < 0, axis=None).sum() == 16)
+
+
+def test_kinds():
+    kinds = {name: cc.Cone.from_inequalities(cc.preset(name)).kind for name in cc.PRESETS}
+    assert kinds["orthant"] == cc.Kind.POINTED == "pointed"
+    assert kinds["half-space"] == "half-space"
+    assert kinds["wedge-line"] == "contains lines"
+    assert kinds["only-origin"] == "only the origin"
+    assert kinds["whole-space"] == "whole space"
+    assert cc.Cone.from_inequalities([[1, 0], [-1, 0]]).kind == "linear subspace"
+
+
+def test_fraction_input_is_exact():
+    A = [[Fraction(1, 2), Fraction(-1)], [Fraction(-1), Fraction(1, 3)]]
+    cone = cc.Cone.from_inequalities(A)
+    assert cone.is_rational
+    assert sorted(map(tuple, cone.rays_exact.tolist())) == [(1, 3), (2, 1)]
+
+
+def test_float_noise_is_read_as_the_intended_decimal():
+    # 0.1 + 0.2 != 0.3 in binary; the two rows are the same constraint.
+    cone = cc.Cone.from_inequalities([[0.1 + 0.2, -1.0], [0.3, -1.0], [-1.0, 0.0]])
+    assert cone.rays.shape[0] == 2
+    assert not cone.is_rational and cone.rays_exact is None
+
+
+def test_degenerate_float_cone_has_no_spurious_rays():
+    """A cone whose rays each lie on many facets, given in floats scaled by irrational-looking
+    factors, keeps its exact ray count (a float change of coordinates would split rays)."""
+    rng = np.random.default_rng(3)
+    A = cross_cone(4).astype(float) * rng.choice([0.1, 0.3, 1 / 7, 2.5], size=(16, 1))
+    # Embed in 7-D with two extra free directions (a lineality space of dimension 2).
+    A7 = np.hstack([A, np.zeros((16, 2))])
+    cone = cc.Cone.from_inequalities(A7)
+    assert cone.rays.shape[0] == 8 and cone.lines.shape[0] == 2
+
+
+def test_same_as_detects_differences():
+    a = cc.Cone.from_inequalities(cc.preset("pyramid"))
+    b = cc.Cone.from_inequalities(cc.preset("redundant-pyramid"))
+    c = cc.Cone.from_inequalities(cc.preset("orthant"))
+    assert a.same_as(b)
+    assert not a.same_as(c)
+
+
+def test_redundant_rows_of_preset():
+    cone = cc.Cone.from_inequalities(cc.preset("redundant-pyramid"))
+    assert cone.redundant_rows == (4, 5)
+    assert cc.Cone.from_inequalities([[1, 0], [1, 0], [0, 0]]).redundant_rows == (1, 2)
+
+
+def test_arrays_are_read_only():
+    cone = cc.Cone.from_inequalities(cc.preset("pyramid"))
+    with pytest.raises(ValueError):
+        cone.rays[0, 0] = 5.0
+    with pytest.raises(Exception):
+        cone.A = np.zeros((1, 3))  # frozen
+
+
+def test_repr_and_summary():
+    cone = cc.Cone.from_inequalities(cc.preset("wedge-line"))
+    assert repr(cone) == "Cone(dim=3, rows=2, rays=2, lines=1, kind='contains lines')"
+    assert cone.summary() == "d = 3 · 2 rays · 1 line · contains lines"
+
+
+# ---------------------------------------------------------------------- errors and bounds
+@pytest.mark.parametrize(
+    "A, match",
+    [
+        ([[1, 2], [3]], r"row 2 has 1 entries but row 1 has 2"),
+        ([[1, float("nan")]], r"row 1, column 2: NaN"),
+        ([[1, 2], [float("inf"), 0]], r"row 2, column 1: infinity"),
+        ([[1, "x"]], r"row 1, column 2: 'x' is text"),
+        ([1, 2, 3], r"vector of length 3"),
+        ([], r"empty"),
+        (np.zeros((2, 0)), r"no columns"),
+        ([[1, [2]]], r"row 1, column 2 is a list"),
+        ([[10**400, 1]], r"row 1, column 1: .*overflows"),
+        ([[1 + 2j, 1]], r"row 1, column 1: complex is not a real number"),
+        (np.zeros((2, 2, 2)), r"3 dimensions"),
+    ],
+)
+def test_bad_input_names_the_place(A, match):
+    with pytest.raises(cc.ConeInputError, match=match):
+        cc.Cone.from_inequalities(A)
+
+
+def test_generators_dimension_mismatch():
+    with pytest.raises(cc.ConeInputError, match="rays have 2 columns but lines have 3"):
+        cc.Cone.from_generators([[1, 0]], [[0, 0, 1]])
+
+
+def test_size_limits_refuse_before_starting():
+    with pytest.raises(cc.ConeTooLargeError, match="columns; the limit is 10"):
+        cc.Cone.from_inequalities(np.eye(11), limits=Limits(max_dim=10))
+    with pytest.raises(cc.ConeTooLargeError, match="upper bound theorem"):
+        cc.Cone.from_inequalities(cc.preset("ice-cream", k=50), limits=Limits(max_rays_bound=10))
+
+
+def test_timeout_stops_the_conversion():
+    rng = np.random.default_rng(0)
+    A = rng.integers(-20, 21, size=(80, 9))
+    with pytest.raises(cc.ConeTimeoutError, match="did not finish within 0.2 s"):
+        cc.Cone.from_inequalities(A, limits=Limits(timeout=0.2, in_process_rays=0))
+
+
+def test_child_process_gives_the_same_rays():
+    A = cube_cone(4)
+    here = cc.Cone.from_inequalities(A)
+    there = cc.Cone.from_inequalities(A, limits=Limits(in_process_rays=0))
+    assert here.same_as(there) and len(there.rays) == 16
+
+
+def test_upper_bound_theorem():
+    assert cc.max_extreme_rays(5, 3) == 5  # polygon
+    assert cc.max_extreme_rays(6, 4) == 8  # 3-polytope with 6 vertices: 2*6 - 4 facets
+    assert cc.max_extreme_rays(16, 16) == 16  # simplicial
+    assert cc.max_extreme_rays(8, 5) == 20  # cyclic 4-polytope with 8 vertices: m(m-3)/2
