@@ -14,7 +14,7 @@ run: setup
 	$(VENV)/bin/streamlit run app.py
 
 test: setup
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -21,6 +21,7 @@ from conecore.parsing import parse_generators, parse_matrix
 from conecore.presets import PRESETS, Preset, preset
 
 __all__ = [
+    "PRESETS",
     "Cone",
     "ConeError",
     "ConeInputError",
@@ -28,7 +29,6 @@ __all__ = [
     "ConeTooLargeError",
     "Kind",
     "Limits",
-    "PRESETS",
     "Preset",
     "cone_from_json",
     "cone_to_json",
@@ -41,3 +41,25 @@ __all__ = [
     "to_ine",
 ]
 __version__ = "0.1.0"
+
+# Names that need torch, imported on first use (``cc.ConeLayer``) so that the geometry works
+# without torch and the child process of the double description starts fast.
+_LAZY = {
+    "ConeLayer": "conecore.layer",
+    "relative_violation": "conecore.layer",
+    "project": "conecore.projection",
+    "closed_form": "conecore.projection",
+    "UnconstrainedHead": "conecore.baselines",
+    "ProjectedHead": "conecore.baselines",
+    "ClosedFormHead": "conecore.baselines",
+    "penalty": "conecore.baselines",
+}
+__all__ += list(_LAZY)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'conecore' has no attribute {name!r}")

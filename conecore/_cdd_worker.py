@@ -1,8 +1,8 @@
 """Child process for a double description that may need to be stopped (see cdd_backend.py).
 
 Run as a script (``python _cdd_worker.py``), not as part of the package, so that it starts in
-a few tens of milliseconds: it imports only pycddlib. Reads ``{"rows": [[int, ...], ...]}`` as
-JSON on stdin and writes ``{"rays": [[int, ...], ...]}`` (primitive integer vectors).
+a few tens of milliseconds: it imports only pycddlib. Reads ``{"rows": [[int, ...], ...], "equalities": k}``
+as JSON on stdin and writes ``{"rays": [[int, ...], ...]}`` (primitive integer vectors).
 """
 
 import json
@@ -10,14 +10,17 @@ import math
 import sys
 
 
-def extreme_rays(rows):
-    """Extreme rays of the pointed cone ``{y : B y <= 0}`` in exact (GMP) arithmetic."""
+def extreme_rays(rows, equalities=0):
+    """Extreme rays of the pointed cone ``{y : B y <= 0}`` in exact (GMP) arithmetic; the first
+    ``equalities`` rows hold with equality (cddlib's linearity set)."""
     import cdd
     import cdd.gmp
 
     # cddlib's H-representation is  b - A y >= 0;  here b = 0 and A = B.
     mat = cdd.gmp.matrix_from_array(
-        [[0] + [-v for v in row] for row in rows], rep_type=cdd.RepType.INEQUALITY
+        [[0] + [-v for v in row] for row in rows],
+        lin_set=set(range(equalities)),
+        rep_type=cdd.RepType.INEQUALITY,
     )
     gens = cdd.gmp.copy_generators(cdd.gmp.polyhedron_from_matrix(mat))
     if gens.lin_set:
@@ -40,5 +43,5 @@ def extreme_rays(rows):
 
 
 if __name__ == "__main__":
-    rows = json.load(sys.stdin)["rows"]
-    json.dump({"rays": extreme_rays(rows)}, sys.stdout)
+    job = json.load(sys.stdin)
+    json.dump({"rays": extreme_rays(job["rows"], job["equalities"])}, sys.stdout)

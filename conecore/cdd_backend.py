@@ -20,9 +20,9 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
-from conecore.errors import ConeError, ConeTimeoutError, ConeTooLargeError
 from conecore import _cdd_worker as _worker
-from conecore.exact import IntMatrix
+from conecore.errors import ConeError, ConeTimeoutError, ConeTooLargeError
+from conecore.exact import IntMatrix, echelon_pivots
 
 
 @dataclass(frozen=True)
@@ -86,22 +86,32 @@ def extreme_rays(rows: IntMatrix, rank: int, limits: Limits = DEFAULT_LIMITS) ->
     unique = sorted({tuple(r) for r in rows if any(r)})
     if not unique:
         return []
-    bound = max_extreme_rays(len(unique), rank)
+    # Pairs a, -a are equalities: they lower the dimension the rays live in, and cddlib
+    # handles them best as its linearity set.
+    present = set(unique)
+    equalities = [list(r) for r in unique if tuple(-v for v in r) in present and r > tuple(
+        -v for v in r)]
+    paired = {tuple(r) for r in equalities} | {tuple(-v for v in r) for r in equalities}
+    inequalities = [list(r) for r in unique if r not in paired]
+    eq_rank = len(echelon_pivots(equalities, rank)[1]) if equalities else 0
+    bound = max_extreme_rays(len(inequalities), rank - eq_rank)
     if bound > limits.max_rays_bound:
         raise ConeTooLargeError(
-            f"{len(unique)} distinct constraints in {rank} essential dimensions could give up to "
-            f"{bound:,} extreme rays (upper bound theorem), over the limit of "
+            f"{len(inequalities)} distinct inequalities in {rank - eq_rank} essential dimensions "
+            f"could give up to {bound:,} extreme rays (upper bound theorem), over the limit of "
             f"{limits.max_rays_bound:,}; remove constraints or lower the dimension"
         )
-    as_lists = [list(r) for r in unique]
+    if not inequalities:
+        return []
+    ordered = equalities + inequalities
     if bound <= limits.in_process_rays:
-        return _worker.extreme_rays(as_lists)
-    return _run_in_child(as_lists, limits.timeout)
+        return _worker.extreme_rays(ordered, len(equalities))
+    return _run_in_child(ordered, len(equalities), limits.timeout)
 
 
-def _run_in_child(rows: IntMatrix, timeout: float) -> IntMatrix:
+def _run_in_child(rows: IntMatrix, equalities: int, timeout: float) -> IntMatrix:
     """Run the double description in a child process that is killed after ``timeout`` seconds."""
-    payload = json.dumps({"rows": rows})
+    payload = json.dumps({"rows": rows, "equalities": equalities})
     proc = subprocess.Popen(
         [sys.executable, _worker.__file__],
         stdin=subprocess.PIPE,

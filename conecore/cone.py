@@ -30,15 +30,17 @@ The paper's 28 × 28 checkerboard (16 rows, 784 columns) thus costs a 16 × 16 d
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 from fractions import Fraction
 from functools import cached_property
 from numbers import Integral, Rational, Real
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
+from scipy.linalg import solve_triangular
 
 from conecore.cdd_backend import DEFAULT_LIMITS, Limits, extreme_rays, redundant_rows
 from conecore.errors import ConeInputError, ConeTooLargeError
@@ -54,7 +56,7 @@ from conecore.exact import (
 FLOAT_MAX = 1e308
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     """What sort of cone this is, in the words a user would use."""
 
     ONLY_ORIGIN = "only the origin"
@@ -135,14 +137,8 @@ class Cone:
                 x[j] = v
             lifted.append(x)
 
-        rowspace, lines = _orthonormal_split(A_float[pivot_rows], d)
-        if lifted:
-            X = np.array(lifted, dtype=np.float64)
-            if lines.shape[0]:
-                X = (X @ rowspace.T) @ rowspace
-            rays = X / np.linalg.norm(X, axis=1, keepdims=True)
-        else:
-            rays = np.zeros((0, d))
+        basis = [rows[i] for i in pivot_rows]
+        lines, rays = _float_generators(basis, reduced_rays, pivot_cols, d)
         exact = _ExactData(given, rows, pivot_rows, pivot_cols, lifted, rational)
         return cls(_readonly(A_float), _readonly(rays), _readonly(lines), exact)
 
@@ -355,17 +351,52 @@ def _float_rows_as_ints(A: np.ndarray) -> IntMatrix:
     return [primitive(rationalize_row(row)) for row in A.tolist()]
 
 
-def _orthonormal_split(basis_rows: np.ndarray, d: int) -> tuple[np.ndarray, np.ndarray]:
-    """Orthonormal bases of the row space of ``basis_rows`` (independent rows) and of its
-    orthogonal complement, the lineality space."""
-    r = basis_rows.shape[0]
+def _unit_floats(vec: list[int]) -> list[float]:
+    """An integer vector as floats scaled to max-norm 1 (no overflow for huge integers)."""
+    big = max(abs(v) for v in vec) or 1
+    return [v / big for v in vec]
+
+
+def _unit_fractions(vec: list[Fraction]) -> list[float]:
+    big = max(abs(v) for v in vec) or 1
+    return [float(v / big) for v in vec]
+
+
+def _float_generators(
+    basis: IntMatrix, reduced_rays: IntMatrix, pivot_cols: list[int], d: int
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Orthonormal lines and unit rays (orthogonal to the lines) in float64.
+
+    ``basis`` are ``r`` independent integer rows of ``A``; with :math:`B^	op = Q R` (QR), the
+    lines are the last ``d - r`` columns of ``Q`` and the projection of a lifted ray ``x`` onto
+    the row space is :math:`Q_r R^{-	op} (B x)`. ``B x`` is computed exactly in integers, so the
+    result is accurate even when ``x`` itself lies mostly along the lines.
+    """
+    r = len(basis)
     if r == 0:
-        return np.zeros((0, d)), np.eye(d)
-    if r == d:
         return np.eye(d), np.zeros((0, d))
-    scaled = basis_rows / np.max(np.abs(basis_rows), axis=1, keepdims=True)
-    Q, _ = np.linalg.qr(scaled.T, mode="complete")
-    return Q[:, :r].T.copy(), Q[:, r:].T.copy()
+    B = np.array([_unit_floats(row) for row in basis])
+    scales = [max(abs(v) for v in row) for row in basis]
+    if r == d:
+        lines = np.zeros((0, d))
+        X = np.zeros((len(reduced_rays), d))
+        for k, y in enumerate(reduced_rays):
+            X[k, pivot_cols] = _unit_floats(y)
+    else:
+        Q, R_ = np.linalg.qr(B.T, mode="complete")
+        lines = Q[:, r:].T.copy()
+        Bx = np.array([
+            _unit_fractions([
+                Fraction(sum(row[j] * v for j, v in zip(pivot_cols, y)), s)
+                for row, s in zip(basis, scales)
+            ])
+            for y in reduced_rays
+        ]).reshape(len(reduced_rays), r)
+        # Q_r^T x solves R_r^T c = B x (B is the row-scaled basis, hence the scales above).
+        C = solve_triangular(R_[:r].T, Bx.T, lower=True).T if len(Bx) else np.zeros((0, r))
+        X = C @ Q[:, :r].T
+    norms = np.linalg.norm(X, axis=1, keepdims=True)
+    return lines, X / np.where(norms > 0, norms, 1.0)
 
 
 _NUMERIC_KINDS = "biuf"
@@ -412,11 +443,13 @@ def _to_object_array(A: Any, name: str) -> np.ndarray:
     try:
         rows = list(A)
     except TypeError:
-        raise ConeInputError(f"{name} must be a matrix (a list of rows); got {type(A).__name__}")
+        raise ConeInputError(
+            f"{name} must be a matrix (a list of rows); got {type(A).__name__}"
+        ) from None
     if not rows:
         return np.zeros((0,), dtype=object)
     lengths = []
-    for i, row in enumerate(rows):
+    for row in rows:
         if isinstance(row, (str, bytes)) or not isinstance(row, Iterable):
             lengths.append(None)
         else:

@@ -15,9 +15,9 @@ Elimination is fraction-free (Bareiss), so every intermediate value is an intege
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from fractions import Fraction
 from functools import lru_cache
-from typing import Sequence
 
 import numpy as np
 
@@ -144,7 +144,9 @@ def echelon_pivots(rows: IntMatrix, ncols: int) -> tuple[list[int], list[int]]:
     return pivot_rows, pivot_cols
 
 
-def solve(matrix: Sequence[Sequence[Fraction | int]], rhs: Sequence[Fraction | int]) -> list[Fraction]:
+def solve(
+    matrix: Sequence[Sequence[Fraction | int]], rhs: Sequence[Fraction | int]
+) -> list[Fraction]:
     """Solve a square non-singular system exactly (Gauss-Jordan over the rationals)."""
     n = len(matrix)
     aug = [[Fraction(v) for v in row] + [Fraction(b)] for row, b in zip(matrix, rhs)]

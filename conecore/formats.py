@@ -78,7 +78,7 @@ def to_ext(cone: Cone, name: str = "cone") -> str:
     k, ell, d = len(rays), len(lines_), cone.dim
     out = [f"* {name}: generators of the cone A x <= 0, written by conecore", "V-representation"]
     if ell:
-        out.append("linearity " + " ".join(str(i) for i in [ell] + list(range(k + 2, k + ell + 2))))
+        out.append("linearity " + " ".join(str(i) for i in [ell, *list(range(k + 2, k + ell + 2))]))
     out += ["begin", f" {1 + k + ell} {d + 1} {number_type}", " 1 " + " ".join(["0"] * d)]
     for row in list(rays) + list(lines_):
         out.append(" 0 " + " ".join(_fmt(v) for v in row))
@@ -120,7 +120,9 @@ def _field_matrix(doc: dict[str, Any], key: str, d: int | None) -> np.ndarray:
     try:
         arr = np.array(value, dtype=np.float64)
     except (ValueError, TypeError):
-        raise ConeInputError(f"JSON field '{key}' must hold rows of numbers of equal length")
+        raise ConeInputError(
+            f"JSON field '{key}' must hold rows of numbers of equal length"
+        ) from None
     if arr.ndim != 2 or (d is not None and arr.shape[1] != d):
         raise ConeInputError(f"JSON field '{key}' must have rows of length {d}")
     if not np.all(np.isfinite(arr)):
@@ -150,7 +152,9 @@ def cone_from_json(text: str | bytes) -> Cone:
     try:
         A = np.array([[float(Fraction(v)) for v in row] for row in A_rows], dtype=np.float64)
     except (ValueError, TypeError, ZeroDivisionError):
-        raise ConeInputError("JSON field 'A' must hold numbers or 'p/q' strings in equal rows")
+        raise ConeInputError(
+            "JSON field 'A' must hold numbers or 'p/q' strings in equal rows"
+        ) from None
     if A.ndim != 2:
         raise ConeInputError("JSON field 'A' must hold rows of equal length")
     d = A.shape[1]
@@ -161,7 +165,9 @@ def cone_from_json(text: str | bytes) -> Cone:
         try:
             rays_exact = np.array(doc["rays_exact"], dtype=np.int64).reshape(len(rays), d)
         except (ValueError, TypeError, OverflowError):
-            raise ConeInputError("JSON field 'rays_exact' must hold integer rows like 'rays'")
+            raise ConeInputError(
+                "JSON field 'rays_exact' must hold integer rows like 'rays'"
+            ) from None
     cone = Cone(A, rays, lines, None, rays_exact)
     for arr in (A, rays, lines):
         arr.setflags(write=False)

@@ -59,7 +59,8 @@ def figure_2d(cone: Cone, radius: float = 1.0, show_normals: bool = True) -> go.
                                  legendgroup="half"))
         if show_normals:
             fig.add_trace(go.Scatter(x=[0, a[0] * 0.6 * radius], y=[0, a[1] * 0.6 * radius],
-                                     mode="lines+markers", line=dict(color=NORMAL_COLOR, dash="dash"),
+                                     mode="lines+markers",
+                                     line=dict(color=NORMAL_COLOR, dash="dash"),
                                      marker=dict(symbol="arrow", angleref="previous", size=10),
                                      name=f"normal a{i + 1}", legendgroup="normals",
                                      showlegend=i == 0, hovertext=f"a{i + 1} = {cone.A[i]}"))

@@ -1,0 +1,214 @@
+r"""The ConeLayer: outputs in :math:`C = \{z : A z \le 0\}` by construction.
+
+By Minkowski–Weyl every point of the cone is
+
+.. math:: z = L^\top t + R^\top \mu, \qquad t \in \mathbb{R}^l,\ \mu \in \mathbb{R}^k_{\ge 0},
+
+with ``R`` the extreme rays and ``L`` a basis of the lineality space, and every such combination
+is in the cone: :math:`A L^\top = 0` and :math:`A R^\top \le 0` entrywise, so for
+:math:`\mu \ge 0`, :math:`A z = A R^\top \mu \le 0`. The layer predicts ``t`` with an affine map
+and ``mu`` with an affine map followed by a non-negative function, so every output is feasible
+— for any weights, during training and at test time — and the map is differentiable.
+
+Cost. With many lines (the paper's 28 x 28 checkerboard has 768 lines in d = 784) multiplying by
+an ``l x d`` basis would double the cost of the head. Instead the line part is parameterised as
+:math:`P (W h + b)` with :math:`P = I - Q Q^\top` the projection onto ``ker A`` (``Q``: an
+orthonormal basis of the row space, ``r = d - l`` columns), and ``P`` is folded into the weights
+once per forward: :math:`P W = W - Q (Q^\top W)` costs :math:`2 d r h`, independent of the batch.
+With few lines the explicit basis is cheaper and is used instead.
+
+The optional box divides by :math:`\max(1, \|z\|_\infty / b)`: a positive scaling, so the output
+stays in the (homogeneous) cone and also in :math:`[-b, b]^d`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from conecore.cone import Cone
+from conecore.errors import ConeInputError
+
+NONNEG: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "abs": torch.abs,
+    "relu": F.relu,
+    "softplus": F.softplus,
+    # exp overflows float32 past 88; clamping keeps outputs finite for any input scale.
+    "exp": lambda u: torch.exp(torch.clamp(u, max=60.0)),
+    "square": torch.square,
+}
+
+
+def parse_nonneg(nonneg: str) -> Callable[[torch.Tensor], torch.Tensor]:
+    if nonneg not in NONNEG:
+        raise ConeInputError(
+            f"nonneg must be one of {', '.join(NONNEG)}; got {nonneg!r}"
+        )
+    return NONNEG[nonneg]
+
+
+def _parse_positive_int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ConeInputError(f"{name} has to be a positive integer. Got {value!r}")
+    return int(value)
+
+
+class ConeLayer(nn.Module):
+    r"""``(..., in_features) -> (..., d)``, every output in the cone ``A z <= 0``.
+
+    Args:
+        cone: the :class:`~conecore.Cone` (its rays and lines are copied into buffers).
+        in_features: size of the last input dimension.
+        nonneg: the map making ray coefficients non-negative: ``"abs"``, ``"relu"``,
+            ``"softplus"``, ``"exp"`` or ``"square"``.
+        box: if given, outputs also lie in ``[-box, box]^d``.
+        line_mode: ``"auto"`` (default), ``"basis"`` (multiply by the lines) or ``"project"``
+            (project onto ``ker A``); both give the same set of outputs.
+    """
+
+    def __init__(
+        self,
+        cone: Cone,
+        in_features: int,
+        nonneg: str = "softplus",
+        box: float | None = None,
+        line_mode: str = "auto",
+    ) -> None:
+        super().__init__()
+        if not isinstance(cone, Cone):
+            raise ConeInputError(f"cone has to be a conecore.Cone. Got {type(cone).__name__}")
+        self.in_features = _parse_positive_int(in_features, "in_features")
+        self.nonneg = nonneg
+        self._nonneg = parse_nonneg(nonneg)
+        if box is not None and not (isinstance(box, (int, float)) and np.isfinite(box) and box > 0):
+            raise ConeInputError(f"box has to be a positive number or None. Got {box!r}")
+        self.box = None if box is None else float(box)
+        d, k, ell = cone.dim, cone.rays.shape[0], cone.lines.shape[0]
+        r = d - ell
+        if line_mode == "auto":
+            line_mode = "project" if ell > 2 * r else "basis"
+        if line_mode not in ("basis", "project"):
+            raise ConeInputError(
+                f"line_mode must be 'auto', 'basis' or 'project'. Got {line_mode!r}"
+            )
+        if ell == 0:
+            line_mode = "none"
+        self.line_mode = line_mode
+        self.out_features, self.num_rays, self.num_lines = d, k, ell
+        dtype = torch.get_default_dtype()
+        self.register_buffer("A", torch.as_tensor(np.array(cone.A), dtype=dtype))
+        self.register_buffer("rays", torch.as_tensor(np.array(cone.rays), dtype=dtype))
+        if line_mode == "project":
+            rowspace = _rowspace_basis(cone)
+            self.register_buffer("line_basis", torch.as_tensor(rowspace, dtype=dtype))
+            n_line_params = d
+        else:
+            self.register_buffer("line_basis", torch.as_tensor(np.array(cone.lines), dtype=dtype))
+            n_line_params = ell
+        # One affine map gives the ray coefficients u (k) and the line coefficients (l or d).
+        self.coef = nn.Linear(self.in_features, k + n_line_params)
+        if k + n_line_params == 0:
+            self.coef = None  # the cone is {0}
+
+    # ------------------------------------------------------------------ maths
+    def _line_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The line part folded into a ``(d, h)`` weight and a ``(d,)`` bias."""
+        k = self.num_rays
+        W, b = self.coef.weight[k:], self.coef.bias[k:]
+        B = self.line_basis
+        if self.line_mode == "project":
+            # P W = W - Q (Q^T W), with Q = line_basis^T (d x r): orthogonal to the rows of A.
+            return W - B.T @ (B @ W), b - B.T @ (B @ b)
+        return B.T @ W, B.T @ b
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-1] != self.in_features:
+            raise ConeInputError(
+                f"ConeLayer expects inputs with last dimension {self.in_features}; "
+                f"got shape {tuple(x.shape)}"
+            )
+        lead = x.shape[:-1]
+        h = x.reshape(-1, self.in_features)
+        if self.coef is None:
+            return h.new_zeros(*lead, self.out_features)
+        k = self.num_rays
+        if self.line_mode == "none":
+            u = F.linear(h, self.coef.weight, self.coef.bias)
+            z = self._nonneg(u) @ self.rays
+        else:
+            W_line, b_line = self._line_weights()
+            weight = torch.cat([self.coef.weight[:k], W_line], dim=0)
+            bias = torch.cat([self.coef.bias[:k], b_line], dim=0)
+            uv = F.linear(h, weight, bias)
+            u, v = uv[:, :k], uv[:, k:]
+            z = torch.addmm(v, self._nonneg(u), self.rays) if k else v
+        if self.box is not None:
+            scale = torch.clamp(z.abs().amax(dim=-1, keepdim=True) / self.box, min=1.0)
+            z = z / scale
+        return z.reshape(*lead, self.out_features)
+
+    # ------------------------------------------------------------------ helpers
+    def violation(self, z: torch.Tensor) -> torch.Tensor:
+        r"""Relative violation :math:`\max_i (A z)_i / (\|A_i\| \|z\|)` per output (<= 0 inside)."""
+        return relative_violation(self.A, z)
+
+    @torch.no_grad()
+    def coefficients(self, z: torch.Tensor | np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        r"""Coefficients ``(mu, t)`` with ``mu >= 0`` and ``z = R^T mu + L^T t`` for feasible ``z``.
+
+        ``t`` is in the layer's line coordinates (``L z`` for the explicit basis, the projection
+        :math:`P z` itself in projection mode); ``mu`` is the non-negative least-squares fit of
+        the rest (scipy ``nnls``), exact for points of the cone.
+        """
+        from scipy.optimize import nnls
+
+        Z = torch.as_tensor(z, dtype=torch.float64).reshape(-1, self.out_features).cpu().numpy()
+        B = self.line_basis.double().cpu().numpy()
+        R = self.rays.double().cpu().numpy()
+        if self.line_mode == "project":
+            row_part = (Z @ B.T) @ B
+            t = Z - row_part
+        elif self.line_mode == "basis":
+            t = Z @ B.T
+            row_part = Z - t @ B
+        else:
+            t = np.zeros((len(Z), 0))
+            row_part = Z
+        mu = np.zeros((len(Z), self.num_rays))
+        if self.num_rays:
+            for i, y in enumerate(row_part):
+                mu[i] = nnls(R.T, y)[0]
+        return torch.as_tensor(mu), torch.as_tensor(t)
+
+    def extra_repr(self) -> str:
+        box = f", box={self.box:g}" if self.box is not None else ""
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"rays={self.num_rays}, lines={self.num_lines}, nonneg={self.nonneg!r}, "
+            f"line_mode={self.line_mode!r}{box}"
+        )
+
+
+def relative_violation(A: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    r""":math:`\max_i (A z)_i / (\|A_i\| \|z\|)` over the last dimension (0 for ``z = 0``)."""
+    A = A.to(z.dtype)
+    norms = torch.linalg.vector_norm(A, dim=1).clamp_min(torch.finfo(z.dtype).tiny)
+    Az = (z @ A.T) / norms
+    zn = torch.linalg.vector_norm(z, dim=-1, keepdim=True).clamp_min(torch.finfo(z.dtype).tiny)
+    if A.shape[0] == 0:
+        return z.new_zeros(z.shape[:-1])
+    return (Az / zn).amax(dim=-1)
+
+
+def _rowspace_basis(cone: Cone) -> np.ndarray:
+    """An orthonormal basis (rows) of the row space of ``A``: the complement of the lines."""
+    d, ell = cone.dim, cone.lines.shape[0]
+    if ell == 0:
+        return np.eye(d)
+    Q, _ = np.linalg.qr(np.array(cone.lines).T, mode="complete")
+    return Q[:, ell:].T.copy()
