@@ -100,31 +100,46 @@ class ConeLayer(nn.Module):
             line_mode = "none"
         self.line_mode = line_mode
         self.out_features, self.num_rays, self.num_lines = d, k, ell
+        # float64 masters: every dtype/device change re-rounds from these (see _apply), so a
+        # float64 layer is as accurate as the cone, not as a float32 copy of it.
+        basis = _rowspace_basis(cone) if line_mode == "project" else np.array(cone.lines)
+        self._masters = {"A": np.array(cone.A), "rays": np.array(cone.rays), "line_basis": basis}
         dtype = torch.get_default_dtype()
-        self.register_buffer("A", torch.as_tensor(np.array(cone.A), dtype=dtype))
-        self.register_buffer("rays", torch.as_tensor(np.array(cone.rays), dtype=dtype))
-        if line_mode == "project":
-            rowspace = _rowspace_basis(cone)
-            self.register_buffer("line_basis", torch.as_tensor(rowspace, dtype=dtype))
-            n_line_params = d
-        else:
-            self.register_buffer("line_basis", torch.as_tensor(np.array(cone.lines), dtype=dtype))
-            n_line_params = ell
-        # One affine map gives the ray coefficients u (k) and the line coefficients (l or d).
-        self.coef = nn.Linear(self.in_features, k + n_line_params)
-        if k + n_line_params == 0:
-            self.coef = None  # the cone is {0}
+        for name, value in self._masters.items():
+            self.register_buffer(name, torch.as_tensor(value, dtype=dtype))
+        n_line_params = d if line_mode == "project" else ell
+        # Affine maps to the ray coefficients u (k) and to the line part (l, or d to project).
+        self.ray_coef = nn.Linear(self.in_features, k) if k else None
+        self.line_coef = nn.Linear(self.in_features, n_line_params) if line_mode != "none" else None
+        self._folded: tuple[tuple[int, ...], torch.Tensor, torch.Tensor] | None = None
+
+    def _apply(self, fn, recurse=True):  # type: ignore[override]
+        super()._apply(fn, recurse)
+        for name, master in self._masters.items():
+            current = getattr(self, name)
+            setattr(self, name, torch.as_tensor(master, dtype=current.dtype, device=current.device))
+        return self
 
     # ------------------------------------------------------------------ maths
-    def _line_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """The line part folded into a ``(d, h)`` weight and a ``(d,)`` bias."""
-        k = self.num_rays
-        W, b = self.coef.weight[k:], self.coef.bias[k:]
-        B = self.line_basis
+    def _fold(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The line part as a ``(d, h)`` weight and a ``(d,)`` bias: ``P W`` or ``L^T W``."""
+        W, b, B = self.line_coef.weight, self.line_coef.bias, self.line_basis
         if self.line_mode == "project":
-            # P W = W - Q (Q^T W), with Q = line_basis^T (d x r): orthogonal to the rows of A.
+            # P W = W - Q (Q^T W), with Q = line_basis^T (d x r) orthonormal, spanning row(A).
             return W - B.T @ (B @ W), b - B.T @ (B @ b)
         return B.T @ W, B.T @ b
+
+    def _line_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Folded line weights; cached for inference (no autograd) until the weights change."""
+        if torch.is_grad_enabled() and self.line_coef.weight.requires_grad:
+            self._folded = None
+            return self._fold()
+        W, b, B = self.line_coef.weight, self.line_coef.bias, self.line_basis
+        key = (W._version, b._version, B._version, W.data_ptr(), b.data_ptr(), B.data_ptr())
+        if self._folded is None or self._folded[0] != key:
+            with torch.no_grad():
+                self._folded = (key, *self._fold())
+        return self._folded[1], self._folded[2]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[-1] != self.in_features:
@@ -134,19 +149,16 @@ class ConeLayer(nn.Module):
             )
         lead = x.shape[:-1]
         h = x.reshape(-1, self.in_features)
-        if self.coef is None:
-            return h.new_zeros(*lead, self.out_features)
-        k = self.num_rays
-        if self.line_mode == "none":
-            u = F.linear(h, self.coef.weight, self.coef.bias)
-            z = self._nonneg(u) @ self.rays
-        else:
+        if self.line_coef is not None:
             W_line, b_line = self._line_weights()
-            weight = torch.cat([self.coef.weight[:k], W_line], dim=0)
-            bias = torch.cat([self.coef.bias[:k], b_line], dim=0)
-            uv = F.linear(h, weight, bias)
-            u, v = uv[:, :k], uv[:, k:]
-            z = torch.addmm(v, self._nonneg(u), self.rays) if k else v
+            z = F.linear(h, W_line, b_line)
+            if self.ray_coef is not None:
+                # In place is safe: F.linear's backward does not need its output.
+                z = z.addmm_(self._nonneg(self.ray_coef(h)), self.rays)
+        elif self.ray_coef is not None:
+            z = self._nonneg(self.ray_coef(h)) @ self.rays
+        else:  # the cone is {0}
+            z = h.new_zeros(h.shape[0], self.out_features)
         if self.box is not None:
             scale = torch.clamp(z.abs().amax(dim=-1, keepdim=True) / self.box, min=1.0)
             z = z / scale

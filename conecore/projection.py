@@ -87,21 +87,29 @@ def project(
     out = out.reshape(*lead, d)
     if return_info:
         Zc = out.detach().cpu().double().numpy() if is_torch else out
-        info["max_violation"] = float(np.max(relative_violation_np(np.array(cone.A), Zc),
-                                             initial=0.0))
+        Yc = flat.detach().cpu().double().numpy() if is_torch else flat
+        viol = relative_violation_np(np.array(cone.A), Zc, Yc)
+        info["max_violation"] = float(np.max(viol, initial=0.0))
         return out, info
     return out
 
 
-def relative_violation_np(A: np.ndarray, Z: np.ndarray) -> np.ndarray:
-    r""":math:`\max_i (A z)_i / (\|A_i\| \|z\|)` per row of ``Z`` (0 for ``z = 0``)."""
+def relative_violation_np(A: np.ndarray, Z: np.ndarray, Y: np.ndarray | None = None) -> np.ndarray:
+    r""":math:`\max_i (A z)_i / (\|A_i\| \|z\|)` per row of ``Z`` (0 for ``z = 0``).
+
+    For a projection pass the inputs ``Y``: the scale is then :math:`\max(\|z\|, \|y\|)`, since
+    a projection near the origin (``y`` in the polar cone) is judged by how far it is from 0
+    relative to ``y``, not to its own tiny norm.
+    """
     Z = np.asarray(Z, dtype=np.float64).reshape(-1, A.shape[1])
     if A.shape[0] == 0:
         return np.zeros(len(Z))
     norms = np.linalg.norm(A, axis=1)
     norms[norms == 0] = 1.0
-    zn = np.maximum(np.linalg.norm(Z, axis=1), np.finfo(float).tiny)
-    return ((Z @ A.T) / norms).max(axis=1) / zn
+    zn = np.linalg.norm(Z, axis=1)
+    if Y is not None:
+        zn = np.maximum(zn, np.linalg.norm(np.asarray(Y, dtype=np.float64).reshape(Z.shape), axis=1))
+    return ((Z @ A.T) / norms).max(axis=1) / np.maximum(zn, np.finfo(float).tiny)
 
 
 def _nnls(A: np.ndarray, Y: np.ndarray) -> np.ndarray:
@@ -140,7 +148,7 @@ def _osqp(A: np.ndarray, Y: np.ndarray, box: float | None, tol: float) -> np.nda
     Z = np.empty_like(Y)
     for i, y in enumerate(Y):
         solver.update(q=-y)
-        Z[i] = solver.solve().x
+        Z[i] = solver.solve(raise_error=False).x
     return Z
 
 
@@ -155,9 +163,10 @@ def _dual_fista(
         G = torch.cat([A, eye, -eye])
         h = torch.cat([torch.zeros(A.shape[0], dtype=Y.dtype, device=Y.device),
                        torch.full((2 * d,), float(box), dtype=Y.dtype, device=Y.device)])
-    if G.shape[0] == 0:
+    norm = float(torch.linalg.matrix_norm(G.double(), ord=2)) if G.shape[0] else 0.0
+    if norm == 0.0:
         return Y.clone(), 0
-    step = 1.0 / float(torch.linalg.matrix_norm(G.double(), ord=2) ** 2)
+    step = 1.0 / norm**2
     scale = torch.linalg.vector_norm(Y, dim=1).clamp_min(1.0)
     lam = torch.zeros(Y.shape[0], G.shape[0], dtype=Y.dtype, device=Y.device)
     mom, theta = lam.clone(), 1.0
