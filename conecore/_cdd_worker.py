@@ -1,8 +1,9 @@
 """Child process for a double description that may need to be stopped (see cdd_backend.py).
 
 Run as a script (``python _cdd_worker.py``), not as part of the package, so that it starts in
-a few tens of milliseconds: it imports only pycddlib. Reads ``{"rows": [[int, ...], ...], "equalities": k}``
-as JSON on stdin and writes ``{"rays": [[int, ...], ...]}`` (primitive integer vectors).
+a few tens of milliseconds: it imports only pycddlib. Reads
+``{"rows": [[int, ...], ...], "equalities": k}`` as JSON on stdin (the first ``k`` rows are
+equalities) and writes ``{"rays": [[int, ...], ...]}`` (primitive integer vectors).
 """
 
 import json

@@ -5,8 +5,16 @@ Suites:
 * ``convert`` — H → V conversion (:meth:`Cone.from_inequalities`) of the presets that matter,
   the paper's 28 x 28 checkerboard (16 rows, 784 columns) in integer and in float form first,
   and, for comparison, pycddlib's plain float and exact conversions of the same matrix.
+* ``layer`` — the paper's comparison: forward time of the ConeLayer against a plain
+  ``nn.Linear`` head (the cost limit), the closed form, and the plain head followed by a
+  test-time projection (per-sample OSQP as in the paper, exact NNLS, the batched dual method),
+  over batch sizes and devices, with each method's worst relative violation.
+* ``toy`` — the paper's toy experiment: learn the projection onto the checkerboard cone
+  (:mod:`conecore.experiments`).
 
-Times are the median of ``--repeat`` runs after one warm-up, in milliseconds.
+Times are medians of ``--repeat`` runs after a warm-up (``torch.cuda.synchronize()`` on GPU).
+Per-sample solvers (OSQP, NNLS) are timed on at most ``--max-solver-samples`` samples of a batch
+and scaled to the batch; such rows say so.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 
 import numpy as np
 
@@ -55,7 +64,8 @@ def _plain_cdd(A: np.ndarray, exact: bool) -> int:
     return len(gens.array)
 
 
-def convert_suite(repeat: int, baselines: bool) -> list[Result]:
+def convert_suite(args: argparse.Namespace) -> list[Result]:
+    repeat, baselines = args.repeat, not args.no_baselines
     from conecore.cone import Cone
     from conecore.presets import preset
 
@@ -81,43 +91,229 @@ def convert_suite(repeat: int, baselines: bool) -> list[Result]:
     return results
 
 
-SUITES = {"convert": convert_suite}
+def _load_cone(spec: str):
+    """A preset name, or a path to a cone file (.json from ``cone_to_json``, .ine, .csv)."""
+    import os
+
+    from conecore.cone import Cone
+    from conecore.formats import cone_from_json
+    from conecore.parsing import parse_matrix
+    from conecore.presets import PRESETS, preset
+
+    if spec in PRESETS:
+        return Cone.from_inequalities(preset(spec))
+    if not os.path.exists(spec):
+        raise SystemExit(f"--cone: '{spec}' is neither a preset ({', '.join(PRESETS)}) nor a file")
+    with open(spec, encoding="utf-8") as fh:
+        text = fh.read()
+    if spec.endswith(".json"):
+        return cone_from_json(text)
+    return Cone.from_inequalities(parse_matrix(text))
+
+
+def _devices(spec: str) -> list[str]:
+    import torch
+
+    if spec == "auto":
+        return ["cuda" if torch.cuda.is_available() else "cpu"]
+    if spec == "all":
+        return ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    if spec == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: no CUDA device is available")
+    return [spec]
+
+
+def _timer(device: str) -> Callable[[Callable[[], object], int], tuple[float, float, object]]:
+    """Median and best time in ms of ``fn`` with torch's benchmark timer (which synchronises
+    CUDA), running at least ``repeat`` blocks and 0.2 s after a warm-up."""
+    import torch.utils.benchmark as tb
+
+    def timed(fn: Callable[[], object], repeat: int) -> tuple[float, float, object]:
+        out = fn()
+        timer = tb.Timer("fn()", globals={"fn": fn})
+        m = timer.blocked_autorange(min_run_time=0.2)
+        while len(m.times) < repeat:
+            m = timer.blocked_autorange(min_run_time=0.2 * (1 + repeat - len(m.times)))
+        return 1e3 * m.median, 1e3 * min(m.times), out
+
+    return timed
+
+
+@dataclass
+class LayerRow:
+    device: str
+    batch: int
+    method: str
+    batch_ms: float
+    per_sample_us: float
+    vs_head: float
+    osqp_speedup: float | None
+    max_violation: float
+    note: str
+
+
+def layer_suite(args: argparse.Namespace) -> list[LayerRow]:
+    import torch
+    from torch import nn
+
+    from conecore.baselines import ClosedFormHead
+    from conecore.layer import ConeLayer, relative_violation
+    from conecore.projection import project, relative_violation_np
+
+    cone = _load_cone(args.cone)
+    box = args.box if args.box > 0 else None
+    A = np.array(cone.A)
+    h, d = args.in_features, cone.dim
+    rows: list[LayerRow] = []
+    torch.manual_seed(0)
+    for device in _devices(args.device):
+        timed = _timer(device)
+        slow = _timer(device) if device == "cuda" else _time  # per-sample solvers: few runs
+        head = nn.Linear(h, d).to(device)
+        layer = ConeLayer(cone, h, box=box).to(device)
+        try:
+            closed: nn.Module | None = ClosedFormHead(cone, h).to(device)
+        except ValueError:
+            closed = None
+        for batch in args.batch:
+            x = torch.randn(batch, h, device=device)
+            found: list[tuple[str, float, float, str]] = []
+            with torch.no_grad():
+                t_head, _, Yt = timed(partial(head, x), args.repeat)
+                found.append(("plain head (no constraint)", t_head,
+                              float(relative_violation(layer.A, Yt).max()), ""))
+                models = [("ConeLayer", layer)]
+                if closed is not None:
+                    models.append(("closed form (no box)", closed))
+                for name, module in models:
+                    t, _, Z = timed(partial(module, x), args.repeat)
+                    found.append((name, t, float(relative_violation(layer.A, Z.double()).max()),
+                                  ""))
+                Y = Yt.double().cpu().numpy()
+                methods = ["osqp", "dual"] + (["nnls"] if box is None else [])
+                for method in methods:
+                    n = batch if method == "dual" else min(batch, args.max_solver_samples)
+                    Yin = Yt[:n] if method == "dual" else Y[:n]
+                    reps = args.repeat if method == "dual" else max(1, min(args.repeat, 3))
+                    clock = timed if method == "dual" else slow
+                    t, _, Zp = clock(partial(project, cone, Yin, method, box=box), reps)
+                    Zc = Zp.double().cpu().numpy() if isinstance(Zp, torch.Tensor) else Zp
+                    viol = float(relative_violation_np(A, Zc, Y[:n]).max())
+                    note = f"timed on {n} of {batch}, scaled" if n < batch else ""
+                    found.append((f"head + {method} projection", t_head + t * batch / n, viol,
+                                  note))
+            t_osqp = next(t for name, t, _, _ in found if "osqp" in name)
+            for name, t, viol, note in found:
+                rows.append(LayerRow(device, batch, name, t, 1e3 * t / batch, t / t_head,
+                                     t_osqp / t, viol, note))
+    return rows
+
+
+def toy_suite(args: argparse.Namespace) -> dict:
+    from conecore.experiments import projection_toy
+
+    return projection_toy(steps=args.toy_steps, mnist_dir=args.mnist, device=_devices(
+        args.device)[0], seed=0)
+
+
+SUITES = ("convert", "layer", "toy")
 
 
 def _machine() -> str:
     import os
 
-    return f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    text = f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    try:
+        import torch
+
+        text += f", torch {torch.__version__}"
+        if torch.cuda.is_available():
+            text += f", {torch.cuda.get_device_name(0)}"
+    except ImportError:
+        pass
+    return text
+
+
+def _print_convert(results: list[Result]) -> None:
+    width = max(len(r.case) for r in results)
+    print(f"{'case':{width}s}  {'median ms':>10s}  {'best ms':>9s}  detail")
+    for r in results:
+        print(f"{r.case:{width}s}  {r.median_ms:10.2f}  {r.best_ms:9.2f}  {r.detail}")
+
+
+def _print_layer(rows: list[LayerRow], args: argparse.Namespace) -> None:
+    print(f"cone: {args.cone}, in_features = {args.in_features}, box = {args.box or 'none'}")
+    width = max(len(r.method) for r in rows)
+    print(f"{'device':6s} {'batch':>5s}  {'method':{width}s}  {'ms/batch':>9s}  {'us/sample':>9s}"
+          f"  {'x head':>7s}  {'OSQP/this':>9s}  {'max viol':>9s}  note")
+    for r in rows:
+        print(f"{r.device:6s} {r.batch:5d}  {r.method:{width}s}  {r.batch_ms:9.3f}  "
+              f"{r.per_sample_us:9.2f}  {r.vs_head:7.2f}  {r.osqp_speedup:9.1f}  "
+              f"{r.max_violation:9.1e}  {r.note}")
+
+
+def _print_toy(result: dict) -> None:
+    width = max(len(k) for k in result)
+    for key, value in result.items():
+        shown = f"{value:.6g}" if isinstance(value, float) else str(value)
+        print(f"{key:{width}s}  {shown}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m conecore.bench",
-        description="Benchmarks of conecore (median of repeated runs after a warm-up).",
+        description="Benchmarks of conecore (medians of repeated runs after a warm-up).",
     )
     parser.add_argument("--suite", choices=[*SUITES, "all"], default="all",
                         help="which benchmarks to run (default: all)")
     parser.add_argument("--repeat", type=int, default=7, help="timed runs per case (default 7)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     parser.add_argument("--no-baselines", action="store_true",
-                        help="skip the plain pycddlib baselines (the exact one takes seconds)")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+                        help="convert: skip plain pycddlib (its exact run takes seconds)")
+    parser.add_argument("--cone", default="checkerboard-28",
+                        help="layer: a preset name or a cone file (.json, .ine, .csv); "
+                             "default checkerboard-28")
+    parser.add_argument("--batch", default="1,16,256,4096",
+                        help="layer: comma-separated batch sizes (default 1,16,256,4096)")
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda", "all"], default="auto",
+                        help="layer/toy: auto = CUDA if present, else CPU; all = CPU and CUDA")
+    parser.add_argument("--in-features", type=int, default=256,
+                        help="layer: width of the layer's input (default 256)")
+    parser.add_argument("--box", type=float, default=1.0,
+                        help="layer: also keep outputs in [-box, box]^d; 0 for none (default 1)")
+    parser.add_argument("--max-solver-samples", type=int, default=256,
+                        help="layer: per-sample solvers run on at most this many samples")
+    parser.add_argument("--toy-steps", type=int, default=1500,
+                        help="toy: Adam steps for each model (default 1500)")
+    parser.add_argument("--mnist", default=None,
+                        help="toy: folder with the four MNIST IDX files (default: 8 x 8 digits)")
     args = parser.parse_args(argv)
-    if args.repeat < 1:
-        parser.error("--repeat must be at least 1")
+    try:
+        args.batch = [int(b) for b in args.batch.split(",") if b.strip()]
+    except ValueError:
+        parser.error(f"--batch must be comma-separated integers; got {args.batch!r}")
+    for name in ("repeat", "in_features", "max_solver_samples", "toy_steps"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    if not args.batch or min(args.batch) < 1 or max(args.batch) > 65536:
+        parser.error("--batch sizes must be between 1 and 65536")
     suites = list(SUITES) if args.suite == "all" else [args.suite]
-    results: list[Result] = []
+    out: dict[str, object] = {"machine": _machine()}
+    runners = {"convert": convert_suite, "layer": layer_suite, "toy": toy_suite}
     for name in suites:
-        results += SUITES[name](args.repeat, not args.no_baselines)
+        out[name] = runners[name](args)
     if args.json:
-        json.dump({"machine": _machine(), "results": [asdict(r) for r in results]}, sys.stdout,
-                  indent=2)
+        def encode(obj: object) -> object:
+            return asdict(obj) if hasattr(obj, "__dataclass_fields__") else str(obj)
+
+        json.dump(out, sys.stdout, indent=2, default=encode)
         print()
         return 0
-    print(f"machine: {_machine()}")
-    width = max(len(r.case) for r in results)
-    print(f"{'suite':8s}  {'case':{width}s}  {'median ms':>10s}  {'best ms':>9s}  detail")
-    for r in results:
-        print(f"{r.suite:8s}  {r.case:{width}s}  {r.median_ms:10.2f}  {r.best_ms:9.2f}  {r.detail}")
+    print(f"machine: {out['machine']}")
+    for name in suites:
+        print(f"\n== {name} ==")
+        {"convert": _print_convert, "toy": _print_toy}.get(name, lambda r: _print_layer(r, args))(
+            out[name])
     return 0
 
 
