@@ -160,8 +160,9 @@ class ConeLayer(nn.Module):
         else:  # the cone is {0}
             z = h.new_zeros(h.shape[0], self.out_features)
         if self.box is not None:
-            scale = torch.clamp(z.abs().amax(dim=-1, keepdim=True) / self.box, min=1.0)
-            z = z / scale
+            peak = z.abs().amax(dim=-1, keepdim=True)  # faster than vector_norm(ord=inf) on CPU
+            scale = torch.clamp(peak / self.box, min=1.0)
+            z = z.div_(scale) if not (torch.is_grad_enabled() and z.requires_grad) else z / scale
         return z.reshape(*lead, self.out_features)
 
     # ------------------------------------------------------------------ helpers
