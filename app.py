@@ -1,11 +1,18 @@
-"""Cone Explorer: the router. Page config, navigation over pages/, nothing else."""
+"""Cone Explorer: the router. Page config, the session's cone, the sidebar, navigation."""
 
 import streamlit as st
+
+from pages import common
 
 st.set_page_config(page_title="Cone Explorer", page_icon="🔺", layout="wide")
 
 PAGES = [
     st.Page("pages/home.py", title="Home", icon="🏠", url_path="home", default=True),
+    st.Page("pages/build.py", title="Build a cone", icon="📐", url_path="build"),
 ]
 
-st.navigation(PAGES).run()
+page = st.navigation(PAGES)
+common.init_state()
+page.run()
+# After the page, so that the sidebar shows the cone the page may just have changed.
+common.sidebar()

@@ -13,9 +13,11 @@ from conecore.errors import ConeError, ConeInputError, ConeTimeoutError, ConeToo
 from conecore.formats import (
     cone_from_json,
     cone_to_json,
+    from_url_text,
     to_csv,
     to_ext,
     to_ine,
+    to_url_text,
 )
 from conecore.parsing import parse_generators, parse_matrix
 from conecore.presets import PRESETS, Preset, preset
@@ -32,6 +34,7 @@ __all__ = [
     "Preset",
     "cone_from_json",
     "cone_to_json",
+    "from_url_text",
     "max_extreme_rays",
     "parse_generators",
     "parse_matrix",
@@ -39,6 +42,7 @@ __all__ = [
     "to_csv",
     "to_ext",
     "to_ine",
+    "to_url_text",
 ]
 __version__ = "0.1.0"
 

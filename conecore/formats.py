@@ -176,3 +176,17 @@ def cone_from_json(text: str | bytes) -> Cone:
     if lines.shape[0] and not np.allclose(A @ lines.T, 0, atol=1e-7 * max(1.0, np.abs(A).max())):
         raise ConeInputError("JSON field 'lines': some lines are not in the null space of A")
     return cone
+
+
+def to_url_text(cone: Cone | Any) -> str:
+    """``A`` in a compact form for a URL: entries joined by ``,``, rows by ``;``
+    (``"1,-2;-3,1"``); read back with :func:`from_url_text`."""
+    rows, _ = _rows_of(cone)
+    return ";".join(",".join(_fmt(v) for v in row) for row in rows)
+
+
+def from_url_text(text: str) -> np.ndarray:
+    """The matrix of :func:`to_url_text`, read by the one parser (rows become lines)."""
+    from conecore.parsing import parse_matrix
+
+    return parse_matrix(text.replace(";", "\n"))

@@ -38,9 +38,10 @@ def _wedge_polygon(cone: Cone, radius: float) -> np.ndarray | None:
     return np.vstack([[0.0, 0.0], arc, [0.0, 0.0]])
 
 
-def figure_2d(cone: Cone, radius: float = 1.0, show_normals: bool = True) -> go.Figure:
+def figure_2d(cone: Cone, radius: float = 1.0, show_normals: bool = True,
+              show_polar: bool = False) -> go.Figure:
     """The cone in the plane: half-planes lightly shaded, the cone strongly shaded, rays as
-    arrows, lines dotted, normals ``a_i`` dashed."""
+    arrows, lines dotted, normals ``a_i`` dashed; optionally the polar cone in red."""
     if cone.dim != 2:
         raise ValueError(f"figure_2d draws cones in R^2; this cone is in R^{cone.dim}")
     fig = go.Figure()
@@ -54,7 +55,7 @@ def figure_2d(cone: Cone, radius: float = 1.0, show_normals: bool = True) -> go.
         # The half-plane a.x <= 0: a square on the side opposite to a.
         poly = np.array([edge * R, edge * R - a * R, -edge * R - a * R, -edge * R, edge * R])
         fig.add_trace(go.Scatter(x=poly[:, 0], y=poly[:, 1], fill="toself", fillcolor=HALF_FILL,
-                                 line=dict(width=1, color="rgba(90,90,90,0.5)"),
+                                 mode="lines", line=dict(width=1, color="rgba(90,90,90,0.5)"),
                                  hoverinfo="skip", showlegend=i == 0, name="half-planes",
                                  legendgroup="half"))
         if show_normals:
@@ -64,6 +65,17 @@ def figure_2d(cone: Cone, radius: float = 1.0, show_normals: bool = True) -> go.
                                      marker=dict(symbol="arrow", angleref="previous", size=10),
                                      name=f"normal a{i + 1}", legendgroup="normals",
                                      showlegend=i == 0, hovertext=f"a{i + 1} = {cone.A[i]}"))
+    if show_polar:
+        polar = cone.polar()
+        ppoly = _wedge_polygon(polar, radius * 0.9)
+        if ppoly is not None:
+            fig.add_trace(go.Scatter(x=ppoly[:, 0], y=ppoly[:, 1], fill="toself",
+                                     fillcolor="rgba(207, 34, 46, 0.18)", line=dict(width=0),
+                                     name="polar cone", hoverinfo="skip"))
+        for k, r in enumerate(polar.rays):
+            fig.add_trace(go.Scatter(x=[0, r[0] * 0.9 * radius], y=[0, r[1] * 0.9 * radius],
+                                     mode="lines", line=dict(color=NORMAL_COLOR, width=2),
+                                     name="polar rays", legendgroup="polar", showlegend=k == 0))
     poly = _wedge_polygon(cone, radius)
     if poly is not None:
         fig.add_trace(go.Scatter(x=poly[:, 0], y=poly[:, 1], fill="toself", fillcolor=CONE_FILL,
@@ -83,4 +95,214 @@ def figure_2d(cone: Cone, radius: float = 1.0, show_normals: bool = True) -> go.
                       yaxis=dict(range=[-R, R], scaleanchor="x", scaleratio=1, zeroline=True),
                       margin=dict(l=10, r=10, t=10, b=10), height=420,
                       legend=dict(orientation="h", y=-0.1))
+    return fig
+
+
+# ---------------------------------------------------------------------- 3-D
+FACET_COLORS = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#eeca3b", "#b279a2",
+                "#ff9da6", "#9d755d", "#bab0ac"]
+
+
+def _fibonacci_sphere(n: int) -> np.ndarray:
+    i = np.arange(n) + 0.5
+    phi = np.arccos(1 - 2 * i / n)
+    theta = np.pi * (1 + 5**0.5) * i
+    return np.column_stack([np.cos(theta) * np.sin(phi), np.sin(theta) * np.sin(phi), np.cos(phi)])
+
+
+def cone_surface_points(cone: Cone, n: int = 1200) -> np.ndarray:
+    """Points of the cone on the unit sphere, dense on its boundary: the sphere's points
+    projected onto the cone (Moreau, exact NNLS) and normalised, plus the rays and lines."""
+    from scipy.optimize import nnls
+
+    S = _fibonacci_sphere(n)
+    At = cone.A.T
+    pts = []
+    for y in S:
+        z = y - At @ nnls(At, y)[0] if cone.A.shape[0] else y
+        nz = np.linalg.norm(z)
+        if nz > 1e-9:
+            pts.append(z / nz)
+    pts += list(cone.rays) + list(cone.lines) + list(-cone.lines)
+    return np.array(pts).reshape(-1, 3)
+
+
+def figure_3d(cone: Cone, show_normals: bool = True, show_polar: bool = False) -> go.Figure:
+    """The cone cut by the unit ball: facets coloured by the row of ``A`` they lie on, the
+    spherical cap grey, rays as arrows, lines as double lines, normals dashed.
+
+    The figure depends on the cone only (and the toggles), so Streamlit keeps the camera across
+    reruns that do not change ``A`` (``uirevision`` is fixed as well).
+    """
+    if cone.dim != 3:
+        raise ValueError(f"figure_3d draws cones in R^3; this cone is in R^{cone.dim}")
+    fig = go.Figure()
+    _add_solid(fig, cone, "cone", 0.55)
+    if show_polar:
+        _add_solid(fig, cone.polar(), "polar cone", 0.25, color="#d62728")
+    for k, r in enumerate(cone.rays):
+        _arrow(fig, r * 1.15, RAY_COLOR, f"r{k + 1}", f"ray r{k + 1} = {np.round(r, 4)}")
+    for k, ell in enumerate(cone.lines):
+        seg = np.array([-ell, ell]) * 1.15
+        fig.add_trace(go.Scatter3d(x=seg[:, 0], y=seg[:, 1], z=seg[:, 2], mode="lines",
+                                   line=dict(color=LINE_COLOR, width=6, dash="dash"),
+                                   name=f"line l{k + 1}",
+                                   hovertext=f"l{k + 1} = {np.round(ell, 4)}"))
+    if show_normals:
+        for i, a in enumerate(cone.A):
+            n = np.linalg.norm(a)
+            if n:
+                a = a / n * 0.7
+                fig.add_trace(go.Scatter3d(x=[0, a[0]], y=[0, a[1]], z=[0, a[2]], mode="lines",
+                                           line=dict(color=NORMAL_COLOR, width=3, dash="dot"),
+                                           name=f"normal a{i + 1}", legendgroup="normals",
+                                           showlegend=i == 0, hovertext=f"a{i + 1} = {cone.A[i]}"))
+    fig.add_trace(go.Scatter3d(x=[0], y=[0], z=[0], mode="markers", marker=dict(size=4,
+                               color="black"), name="origin", showlegend=False))
+    axis = dict(range=[-1.25, 1.25], zeroline=True)
+    fig.update_layout(scene=dict(xaxis=axis, yaxis=axis, zaxis=axis, aspectmode="cube"),
+                      margin=dict(l=0, r=0, t=10, b=0), height=520, uirevision="cone3d",
+                      legend=dict(orientation="h", y=-0.05))
+    return fig
+
+
+def _arrow(fig: go.Figure, tip: np.ndarray, color: str, label: str, hover: str) -> None:
+    fig.add_trace(go.Scatter3d(x=[0, tip[0]], y=[0, tip[1]], z=[0, tip[2]], mode="lines+text",
+                               line=dict(color=color, width=6), text=["", label],
+                               name=label, hovertext=hover, showlegend=False))
+    fig.add_trace(go.Cone(x=[tip[0]], y=[tip[1]], z=[tip[2]], u=[tip[0]], v=[tip[1]], w=[tip[2]],
+                          anchor="tail", sizemode="absolute", sizeref=0.12, showscale=False,
+                          colorscale=[[0, color], [1, color]], hoverinfo="skip"))
+
+
+def _add_solid(fig: go.Figure, cone: Cone, name: str, opacity: float,
+               color: str | None = None) -> None:
+    """The cone ∩ unit ball as a Mesh3d (convex hull of boundary samples and the origin)."""
+    from scipy.spatial import ConvexHull, QhullError
+
+    k, ell = cone.rays.shape[0], cone.lines.shape[0]
+    if k + ell == 0:
+        return  # only the origin: the marker says it
+    pts = np.vstack([[0.0, 0.0, 0.0], cone_surface_points(cone)])
+    try:
+        hull = ConvexHull(pts)
+    except QhullError:
+        _add_flat(fig, cone, pts, name, opacity, color)
+        return
+    tri = hull.simplices
+    centroids = pts[tri].mean(axis=1)
+    norms = np.linalg.norm(cone.A, axis=1)
+    A_hat = cone.A[norms > 0] / norms[norms > 0, None]
+    rows = np.flatnonzero(norms > 0)
+    colors = []
+    for c in centroids:
+        if A_hat.shape[0]:
+            act = np.abs(A_hat @ c)
+            i = int(np.argmin(act))
+            on_facet = act[i] < 1e-6 and np.linalg.norm(c) < 0.999
+        else:
+            on_facet = False
+        if color is not None:
+            colors.append(color)
+        else:
+            colors.append(FACET_COLORS[rows[i] % len(FACET_COLORS)] if on_facet else "#c9d1d9")
+    fig.add_trace(go.Mesh3d(x=pts[:, 0], y=pts[:, 1], z=pts[:, 2], i=tri[:, 0], j=tri[:, 1],
+                            k=tri[:, 2], facecolor=colors, opacity=opacity, name=name,
+                            showlegend=True, hoverinfo="name", flatshading=True))
+
+
+def _add_flat(fig: go.Figure, cone: Cone, pts: np.ndarray, name: str, opacity: float,
+              color: str | None) -> None:
+    """A cone of dimension < 3: a flat fan (2-D) or a segment (1-D)."""
+    centered = pts - pts.mean(axis=0)
+    _, s, Vt = np.linalg.svd(centered, full_matrices=False)
+    rank = int(np.sum(s > 1e-9 * max(s[0], 1e-12)))
+    if rank <= 1:
+        return  # rays and lines are drawn as arrows already
+    plane = Vt[:2]
+    uv = pts @ plane.T
+    angles = np.arctan2(uv[:, 1], uv[:, 0])
+    order = np.argsort(angles)
+    ring = pts[order]
+    n = len(ring)
+    fig.add_trace(go.Mesh3d(x=np.append(ring[:, 0], 0), y=np.append(ring[:, 1], 0),
+                            z=np.append(ring[:, 2], 0), i=[n] * (n - 1), j=list(range(n - 1)),
+                            k=list(range(1, n)), color=color or "#4c78a8", opacity=opacity,
+                            name=name, showlegend=True, hoverinfo="name"))
+
+
+# ---------------------------------------------------------------------- d > 3
+def projection_basis(d: int, coords: tuple[int, ...] | None = None, seed: int | None = None,
+                     k: int = 3) -> np.ndarray:
+    """A ``(k, d)`` orthonormal projection: chosen coordinates, or a random one from ``seed``."""
+    if coords is not None:
+        P = np.zeros((len(coords), d))
+        for row, c in enumerate(coords):
+            P[row, c] = 1.0
+        return P
+    rng = np.random.default_rng(seed)
+    Q, _ = np.linalg.qr(rng.normal(size=(d, k)))
+    return Q.T
+
+
+def figure_projected(cone: Cone, P: np.ndarray, labels: list[str] | None = None) -> go.Figure:
+    """Rays (and ± lines) of a cone in R^d mapped by the projection ``P`` (2 or 3 rows)."""
+    k = P.shape[0]
+    fig = go.Figure()
+    groups = [(cone.rays, "ray r", RAY_COLOR, "solid")]
+    groups += [(cone.lines, "line l", LINE_COLOR, "dash"), (-cone.lines, "line -l", LINE_COLOR,
+                                                           "dash")]
+    for vecs, prefix, color, dash in groups:
+        for j, v in enumerate(vecs):
+            p = P @ v
+            if k == 3:
+                fig.add_trace(go.Scatter3d(x=[0, p[0]], y=[0, p[1]], z=[0, p[2]],
+                                           mode="lines+markers", line=dict(color=color, width=5,
+                                                                           dash=dash),
+                                           marker=dict(size=[0, 4]), name=f"{prefix}{j + 1}",
+                                           showlegend=False))
+            else:
+                fig.add_trace(go.Scatter(x=[0, p[0]], y=[0, p[1]], mode="lines+markers",
+                                         line=dict(color=color, width=3, dash=dash),
+                                         marker=dict(symbol="arrow", angleref="previous", size=10),
+                                         name=f"{prefix}{j + 1}", showlegend=False))
+    names = labels or [f"axis {i + 1}" for i in range(k)]
+    if k == 3:
+        fig.update_layout(scene=dict(xaxis_title=names[0], yaxis_title=names[1],
+                                     zaxis_title=names[2], aspectmode="cube"), uirevision="proj")
+    else:
+        fig.update_layout(xaxis_title=names[0], yaxis_title=names[1],
+                          yaxis=dict(scaleanchor="x", scaleratio=1))
+    fig.update_layout(margin=dict(l=0, r=0, t=10, b=0), height=480)
+    return fig
+
+
+def figure_parallel(cone: Cone, max_dims: int = 40) -> go.Figure:
+    """The rays in parallel coordinates (one polyline per ray, one axis per coordinate)."""
+    d = min(cone.dim, max_dims)
+    R = cone.rays[:, :d]
+    fig = go.Figure(go.Parcoords(
+        line=dict(color=np.arange(len(R)), colorscale="Viridis"),
+        dimensions=[dict(label=f"x{i + 1}", values=R[:, i], range=[-1, 1]) for i in range(d)],
+    ))
+    fig.update_layout(margin=dict(l=40, r=40, t=40, b=20), height=360)
+    return fig
+
+
+def image_grid(vectors: np.ndarray, side: int, titles: list[str], cols: int = 8) -> go.Figure:
+    """Rows of ``A`` or rays of an image-shaped cone (d = side^2) as small signed images."""
+    from plotly.subplots import make_subplots
+
+    n = len(vectors)
+    rows = max(1, -(-n // cols))
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.01,
+                        vertical_spacing=0.06)
+    for idx, v in enumerate(vectors):
+        img = np.asarray(v, dtype=float).reshape(side, side)
+        m = np.abs(img).max() or 1.0
+        fig.add_trace(go.Heatmap(z=img[::-1] / m, zmin=-1, zmax=1, colorscale="RdBu",
+                                 showscale=False), row=idx // cols + 1, col=idx % cols + 1)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, scaleanchor="x")
+    fig.update_layout(height=110 * rows + 40, margin=dict(l=5, r=5, t=30, b=5))
     return fig

@@ -1,0 +1,136 @@
+"""Shared page code: the session's current cone, its URL form, the sidebar, the device.
+
+One current cone per session, kept in ``st.session_state`` as its URL text (the compact
+``"1,-2;-3,1"`` form of :func:`conecore.to_url_text`) and mirrored in the URL's ``A`` parameter,
+so a shared link opens the same cone on any page. A matrix too long for a URL travels as a preset
+name (``?preset=checkerboard-28``) when it is one, and the sidebar says so otherwise.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import conecore as cc
+
+# Per-session caps for the hosted app (a whole class shares one small machine).
+APP_LIMITS = cc.Limits(max_dim=1024, max_rows=400, max_elimination=5_000_000,
+                       max_rays_bound=200_000, timeout=10.0)
+MAX_URL_CHARS = 1800
+DEFAULT_PRESET = "pyramid"
+STATE_KEY = "cone_text"
+PRESET_KEY = "cone_preset"
+
+
+@st.cache_resource(max_entries=512, show_spinner=False)
+def cone_from_text(text: str) -> cc.Cone:
+    """The cone of a URL-form matrix. Cached for everyone: a Cone is immutable, a pure result."""
+    return cc.Cone.from_inequalities(cc.from_url_text(text), limits=APP_LIMITS)
+
+
+@st.cache_resource(show_spinner=False)
+def compute_device() -> str:
+    """The device training will use, detected once: CUDA, Apple MPS or CPU."""
+    import torch
+
+    if torch.cuda.is_available():
+        return f"CUDA ({torch.cuda.get_device_name(0)})"
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return "Apple MPS"
+    return "CPU"
+
+
+def _text_from_url() -> tuple[str | None, str | None]:
+    """The matrix named by the URL (``A`` or ``preset``) and an error message, if any."""
+    params = st.query_params
+    if "A" in params:
+        text = params["A"]
+        try:
+            cone_from_text(text)
+            return text, None
+        except cc.ConeError as exc:
+            return None, f"The link's matrix A could not be used: {exc}"
+    if "preset" in params:
+        name = params["preset"]
+        if name in cc.PRESETS:
+            return cc.to_url_text(cc.preset(name)), None
+        return None, f"The link names an unknown preset '{name}'."
+    return None, None
+
+
+def init_state() -> None:
+    """Run once per session (first script run): take the cone from the URL or the default."""
+    if STATE_KEY in st.session_state:
+        return
+    text, error = _text_from_url()
+    if error:
+        st.session_state["url_error"] = error
+    if text is None:
+        text = cc.to_url_text(cc.preset(DEFAULT_PRESET))
+        st.session_state[PRESET_KEY] = DEFAULT_PRESET
+    elif "preset" in st.query_params:
+        st.session_state[PRESET_KEY] = st.query_params["preset"]
+    st.session_state[STATE_KEY] = text
+    _sync_url(text)
+
+
+def current_cone() -> cc.Cone:
+    """The session's cone (always valid: only validated matrices are stored)."""
+    return cone_from_text(st.session_state[STATE_KEY])
+
+
+def current_text() -> str:
+    return st.session_state[STATE_KEY]
+
+
+def set_cone(A: object, preset: str | None = None) -> str | None:
+    """Make ``A`` the session's cone. Returns an error message (and changes nothing) when the
+    matrix is bad, too large or its conversion timed out."""
+    try:
+        text = cc.to_url_text(A)
+        cone_from_text(text)
+    except cc.ConeError as exc:
+        return str(exc)
+    st.session_state[STATE_KEY] = text
+    if preset is None:
+        st.session_state.pop(PRESET_KEY, None)
+    else:
+        st.session_state[PRESET_KEY] = preset
+    _sync_url(text)
+    return None
+
+
+def _sync_url(text: str) -> None:
+    """Keep ``?A=...`` (or ``?preset=...``) in the URL equal to the session's cone."""
+    preset = st.session_state.get(PRESET_KEY)
+    if len(text) <= MAX_URL_CHARS:
+        if st.query_params.get("A") != text:
+            st.query_params.pop("preset", None)
+            st.query_params["A"] = text
+    else:
+        st.query_params.pop("A", None)
+        if preset:
+            st.query_params["preset"] = preset
+        else:
+            st.query_params.pop("preset", None)
+
+
+def share_note() -> str:
+    """What the share link carries, in words."""
+    text = current_text()
+    if len(text) <= MAX_URL_CHARS:
+        return "The address bar holds this cone: copy it to share the same view."
+    if st.session_state.get(PRESET_KEY):
+        return (f"This matrix is too long for a link ({len(text):,} characters), so the link "
+                f"names its preset, '{st.session_state[PRESET_KEY]}'.")
+    return (f"This matrix is too long for a link ({len(text):,} characters) and is not a preset: "
+            "download it (JSON) and share the file instead.")
+
+
+def sidebar() -> None:
+    """The shared sidebar: the current cone in one line, the device, the share note."""
+    with st.sidebar:
+        st.markdown(f"**Current cone**  \n{current_cone().summary()}")
+        st.caption(f"Training device: {compute_device()}")
+        st.caption(share_note())
+        if "url_error" in st.session_state:
+            st.warning(st.session_state.pop("url_error"))

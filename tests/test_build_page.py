@@ -1,0 +1,151 @@
+"""The Build-a-cone page and the app frame, with Streamlit's AppTest (no browser)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+
+
+def home(query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def build_page(query: dict | None = None) -> AppTest:
+    at = home(query)
+    at.switch_page("pages/build.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def editor_key(at: AppTest) -> str:
+    return f"table_editor_{at.session_state['table_version']}_{at.session_state['table_d']}"
+
+
+def rays_frame(at: AppTest):
+    return next(d.value for d in at.dataframe if list(d.value.index[:1]) == ["r1"])
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def sidebar_text(at: AppTest) -> str:
+    return " ".join(m.value for m in at.sidebar.markdown)
+
+
+def test_sidebar_shows_the_cone_and_device():
+    at = home()
+    assert "d = 3 · 4 rays · 0 lines · pointed" in sidebar_text(at)
+    assert any("Training device: CPU" in c.value or "CUDA" in c.value for c in at.sidebar.caption)
+
+
+def test_default_cone_and_url():
+    at = build_page()
+    assert metrics(at) == {"dimension d": "3", "rows of A": "4", "extreme rays": "4",
+                           "lines": "0"}
+    assert at.query_params["A"] == "1,0,-1;-1,0,-1;0,1,-1;0,-1,-1"
+
+
+def test_url_round_trip_opens_the_same_cone():
+    at = build_page({"A": "1,-2;-3,1"})
+    assert metrics(at)["extreme rays"] == "2" and metrics(at)["dimension d"] == "2"
+    rays = rays_frame(at)
+    assert sorted(map(tuple, rays.to_numpy().tolist())) == [(1, 3), (2, 1)]
+
+
+def test_long_matrix_travels_as_a_preset_name():
+    at = build_page({"preset": "checkerboard-28"})
+    assert metrics(at) == {"dimension d": "784", "rows of A": "16", "extreme rays": "16",
+                           "lines": "768"}
+    assert "A" not in at.query_params and at.query_params["preset"] == "checkerboard-28"
+    assert any("names its preset" in c.value for c in home({"preset": "checkerboard-28"})
+               .sidebar.caption)
+
+
+def test_bad_link_warns_and_falls_back():
+    first = home({"A": "1,2;3"})
+    assert any("could not be used" in w.value and "row 2" in w.value
+               for w in first.sidebar.warning)
+    assert "d = 3 · 4 rays" in sidebar_text(first)  # the default cone
+
+
+def test_text_mode_applies_and_reports_errors_keeping_the_cone():
+    at = build_page()
+    at.radio(key="build_mode").set_value("Text").run()
+    at.text_area(key="text_area").input("1 0\n0 1").run()
+    assert metrics(at)["extreme rays"] == "2" and metrics(at)["dimension d"] == "2"
+    at.text_area(key="text_area").input("1 0\n0 x").run()
+    assert not at.exception
+    assert any("line 2 (row 2), column 2" in e.value for e in at.error)
+    assert metrics(at)["extreme rays"] == "2"  # the last good cone stays
+    # The draft survives a mode switch.
+    at.radio(key="build_mode").set_value("Preset").run()
+    at.radio(key="build_mode").set_value("Text").run()
+    assert at.text_area(key="text_area").value == "1 0\n0 x"
+
+
+def test_table_mode_edit_changes_the_cone():
+    at = build_page({"A": "1,-2;-3,1"})
+    at.session_state[editor_key(at)] = {"edited_rows": {1: {"x1": "-1", "x2": "0"}},
+                                    "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert not at.exception
+    assert at.query_params["A"] == "1,-2;-1,0"
+    assert metrics(at)["extreme rays"] == "2"
+
+
+def test_table_mode_bad_cell_is_named():
+    at = build_page({"A": "1,-2;-3,1"})
+    at.session_state[editor_key(at)] = {"edited_rows": {0: {"x2": "1/0"}}, "added_rows": [],
+                                    "deleted_rows": []}
+    at.run()
+    assert any("Table:" in e.value and "column 2" in e.value for e in at.error)
+    assert at.query_params["A"] == "1,-2;-3,1"
+
+
+@pytest.mark.parametrize(
+    "preset, kind",
+    [("only-origin", "only the origin"), ("whole-space", "whole space"),
+     ("half-space", "half-space"), ("wedge-line", "contains lines"), ("octahedral", "pointed")],
+)
+def test_preset_mode_and_kinds(preset, kind):
+    at = build_page()
+    at.radio(key="build_mode").set_value("Preset").run()
+    at.selectbox(key="preset_name").set_value(preset).run()
+    at.button[0].click().run()
+    assert not at.exception
+    assert any(f"-badge[{kind}]" in m.value for m in at.markdown)
+
+
+def test_angles_mode_adds_a_row():
+    at = build_page()
+    at.radio(key="build_mode").set_value("Angles (3-D)").run()
+    at.slider(key="angle_az").set_value(0).run()
+    at.slider(key="angle_el").set_value(-90).run()
+    at.button[0].click().run()
+    assert metrics(at)["rows of A"] == "5"
+    last_row = at.query_params["A"].split(";")[-1]
+    assert [float(v) for v in last_row.split(",")] == [0.0, 0.0, -1.0]
+
+
+def test_too_large_cone_is_refused_with_a_reason():
+    at = build_page()
+    at.radio(key="build_mode").set_value("Text").run()
+    rows = "\n".join(" ".join(str((i * j) % 7 - 3) for j in range(12)) for i in range(1, 450))
+    at.text_area(key="text_area").input(rows).run()
+    assert any("limit" in e.value for e in at.error)
+    assert metrics(at)["dimension d"] == "3"
+
+
+def test_high_dimensional_views_render():
+    at = build_page({"preset": "checkerboard-8"})
+    assert not at.exception
+    assert any("Image-shaped cone" in c.value for c in at.caption)
