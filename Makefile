@@ -2,6 +2,7 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-browser
 
 .PHONY: setup run test lint bench
 
@@ -10,10 +11,14 @@ setup: $(STAMP)
 $(STAMP): requirements.txt requirements-dev.txt packages.txt scripts/setup.sh
 	bash scripts/setup.sh
 
+# The tests also need Debian's chromium for the browser suite.
+$(TEST_STAMP): requirements.txt requirements-dev.txt packages.txt scripts/setup.sh
+	bash scripts/setup.sh --browser
+
 run: setup
 	$(VENV)/bin/streamlit run app.py
 
-test: setup
+test: $(TEST_STAMP)
 	$(PY) -m pytest -n 2
 
 lint: setup

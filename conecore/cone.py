@@ -40,7 +40,6 @@ from numbers import Integral, Rational, Real
 from typing import Any
 
 import numpy as np
-from scipy.linalg import solve_triangular
 
 from conecore.cdd_backend import DEFAULT_LIMITS, Limits, extreme_rays, redundant_rows
 from conecore.errors import ConeInputError, ConeTooLargeError
@@ -393,7 +392,7 @@ def _float_generators(
             for y in reduced_rays
         ]).reshape(len(reduced_rays), r)
         # Q_r^T x solves R_r^T c = B x (B is the row-scaled basis, hence the scales above).
-        C = solve_triangular(R_[:r].T, Bx.T, lower=True).T if len(Bx) else np.zeros((0, r))
+        C = np.linalg.solve(R_[:r].T, Bx.T).T if len(Bx) else np.zeros((0, r))
         X = C @ Q[:, :r].T
     norms = np.linalg.norm(X, axis=1, keepdims=True)
     return lines, X / np.where(norms > 0, norms, 1.0)

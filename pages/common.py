@@ -29,12 +29,25 @@ def cone_from_text(text: str) -> cc.Cone:
 
 @st.cache_resource(show_spinner=False)
 def compute_device() -> str:
-    """The device training will use, detected once: CUDA, Apple MPS or CPU."""
-    import torch
+    """The device training will use, detected once: CUDA, Apple MPS or CPU.
 
-    if torch.cuda.is_available():
-        return f"CUDA ({torch.cuda.get_device_name(0)})"
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+    Without importing torch (2-3 s) when it is not loaded yet, so the first page appears fast:
+    an NVIDIA driver means CUDA, Apple silicon means MPS. Once torch is loaded its answer wins.
+    """
+    import os
+    import platform
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        if torch.cuda.is_available():
+            return f"CUDA ({torch.cuda.get_device_name(0)})"
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return "Apple MPS"
+        return "CPU"
+    if os.path.exists("/proc/driver/nvidia/version"):
+        return "CUDA"
+    if platform.system() == "Darwin" and platform.machine() == "arm64":
         return "Apple MPS"
     return "CPU"
 

@@ -1,6 +1,5 @@
 """Home: what Cone Explorer is, the maths in three lines, and one small cone computed live."""
 
-import pandas as pd
 import streamlit as st
 
 import conecore as cc
@@ -47,7 +46,6 @@ with right:
     st.markdown(f"**{cone.summary()}**")
     st.plotly_chart(figure_2d(cone), width="stretch", key="home_figure")
     if cone.rays_exact is not None and len(cone.rays_exact):
-        st.dataframe(
-            pd.DataFrame(cone.rays_exact, columns=["x", "y"],
-                         index=[f"r{k + 1}" for k in range(len(cone.rays_exact))]),
-        )
+        st.markdown("Extreme rays: " + ", ".join(
+            f"r{k + 1} = ({', '.join(str(v) for v in r)})"
+            for k, r in enumerate(cone.rays_exact.tolist())))

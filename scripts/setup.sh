@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # One-time set-up on a fresh Debian/Ubuntu machine: system packages (from packages.txt, plus a
 # compiler and Python headers when missing), then .venv from requirements-dev.txt.
-# Safe to re-run; it installs only what is missing.
+# With --browser it also installs Debian's chromium for the browser tests (never a browser
+# download). Safe to re-run; it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+WANT_BROWSER=0
+[ "${1:-}" = "--browser" ] && WANT_BROWSER=1
 
 PYTHON="${PYTHON:-}"
 if [ -z "$PYTHON" ]; then
@@ -17,6 +20,7 @@ for pkg in $(grep -v '^\s*#' packages.txt); do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 command -v gcc >/dev/null 2>&1 || missing+=(build-essential)
+if [ "$WANT_BROWSER" = 1 ] && [ ! -x /usr/bin/chromium ]; then missing+=(chromium); fi
 if [ -z "$PYTHON" ]; then
   missing+=(python3 python3-venv python3-dev)
   PYTHON=python3
@@ -51,4 +55,5 @@ fi
 # torch is pinned exactly in requirements.txt: an unpinned torch pulls a multi-GB CUDA build.
 .venv/bin/python -m pip install -q -r requirements-dev.txt
 touch .venv/.installed
+[ "$WANT_BROWSER" = 1 ] && touch .venv/.installed-browser
 echo "setup: done (.venv ready)"
