@@ -70,8 +70,27 @@ def _text_from_url() -> tuple[str | None, str | None]:
     return None, None
 
 
+def _ensure_router() -> None:
+    """Make a deep link on a fresh server go through app.py's navigation.
+
+    A folder named ``pages/`` next to the entry point switches Streamlit (1.67) into its old
+    multipage mode until ``st.navigation`` runs once: the first visitor of ``/build`` would get
+    ``pages/build.py`` run on its own, without the router. Leaving that mode and rerunning sends
+    the same page (same URL path, same page hash) through app.py. Streamlit internals, so guarded.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # pragma: no cover - a future Streamlit without the old mode
+        return
+    # Only on a session's first run: a rerun then loses no click or edit.
+    if getattr(PagesManager, "uses_pages_directory", False) and STATE_KEY not in st.session_state:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def init_state() -> None:
     """Run once per session (first script run): take the cone from the URL or the default."""
+    _ensure_router()
     if STATE_KEY in st.session_state:
         return
     text, error = _text_from_url()

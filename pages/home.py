@@ -4,6 +4,9 @@ import streamlit as st
 
 import conecore as cc
 from conecore.plotting import figure_2d
+from pages import common
+
+common.init_state()  # idempotent; app.py has normally done it already
 
 st.title("Cone Explorer")
 st.markdown(
