@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -140,7 +141,8 @@ def upload_input() -> None:
         if file.name.endswith(".ext") or b"V-representation" in raw[:4000] or (
                 file.name.endswith(".json") and b'"rays"' in raw and b'"A"' not in raw):
             rays, lines = cc.parse_generators(raw)
-            A = cc.Cone.from_generators(rays, lines, limits=common.APP_LIMITS).A
+            made = cc.Cone.from_generators(rays, lines, limits=common.APP_LIMITS)
+            A = made if len(made.A) else np.zeros((1, made.dim), dtype=int)
         else:
             A = cc.parse_matrix(raw, homogenize=homogenize)
     except cc.ConeError as exc:
@@ -189,29 +191,38 @@ def draw_input() -> None:
                                       "a generator (ray)"], horizontal=True, key="draw_mode")
     kind = {"an outward normal a": "normal", "a boundary direction": "boundary",
             "a generator (ray)": "generator"}[mode]
-    if kind == "normal":
+    text = common.current_text()
+    stored = st.session_state.get(f"drawn_{kind}")
+    if stored and stored[0] == text:
+        vectors = stored[1]  # what was drawn, while it is still the current cone
+    elif kind == "normal":
         vectors = cone.A.tolist()
     elif kind == "boundary":
         vectors = [[-a[1], a[0]] for a in cone.A.tolist()]  # a = (v_y, -v_x)
     else:
-        vectors = (cone.rays.tolist() + cone.lines.tolist() + (-cone.lines).tolist())
+        vectors = cone.rays.tolist() + cone.lines.tolist() + (-cone.lines).tolist()
     drawn = draw_vectors(vectors, mode=kind, key=f"draw_{kind}")
-    if np.allclose(np.array(drawn).reshape(-1, 2), np.array(vectors).reshape(-1, 2)) and len(
-            drawn) == len(vectors):
+    st.caption("Click to add an arrow, drag a tip to move it, double-click an arrow to delete it.")
+    if drawn == vectors:
+        _show_error("draw")
         return
-    rounded = [[round(x, 3), round(y, 3)] for x, y in drawn]
+    # Drawn coordinates have 3 decimals: read them as exact decimals (0.5 -> 1/2).
+    rounded = [[Fraction(str(round(x, 3))), Fraction(str(round(y, 3)))] for x, y in drawn]
     if kind == "normal":
         _apply(rounded or [[0, 0]], where="draw")
     elif kind == "boundary":
         _apply([[y, -x] for x, y in rounded] or [[0, 0]], where="draw")
     else:
         try:
-            A = cc.Cone.from_generators(np.array(rounded).reshape(-1, 2),
-                                        limits=common.APP_LIMITS).A
+            gens = np.array(rounded, dtype=object).reshape(-1, 2)
+            made = cc.Cone.from_generators(gens, limits=common.APP_LIMITS)
         except cc.ConeError as exc:
             st.session_state["error_draw"] = str(exc)
-        else:
-            _apply(A if len(A) else np.zeros((1, 2)), where="draw")
+        else:  # the cone itself keeps A exact; no facet at all means the whole plane
+            _apply(made if len(made.A) else np.zeros((1, 2)), where="draw")
+    if "error_draw" not in st.session_state:
+        st.session_state[f"drawn_{kind}"] = (common.current_text(), drawn)
+        st.rerun()  # redraw the output with the new cone
     _show_error("draw")
 
 
