@@ -127,12 +127,14 @@ def cone_surface_points(cone: Cone, n: int = 1200) -> np.ndarray:
     return np.array(pts).reshape(-1, 3)
 
 
-def figure_3d(cone: Cone, show_normals: bool = True, show_polar: bool = False) -> go.Figure:
+def figure_3d(cone: Cone, show_normals: bool = True, show_polar: bool = False,
+              preview: tuple[float, float, float] | None = None) -> go.Figure:
     """The cone cut by the unit ball: facets coloured by the row of ``A`` they lie on, the
     spherical cap grey, rays as arrows, lines as double lines, normals dashed.
 
     The figure depends on the cone only (and the toggles), so Streamlit keeps the camera across
-    reruns that do not change ``A`` (``uirevision`` is fixed as well).
+    reruns that do not change ``A`` (``uirevision`` is fixed as well). ``preview`` draws the
+    plane ``a . x = 0`` of a constraint about to be added, and its normal ``a``.
     """
     if cone.dim != 3:
         raise ValueError(f"figure_3d draws cones in R^3; this cone is in R^{cone.dim}")
@@ -157,6 +159,8 @@ def figure_3d(cone: Cone, show_normals: bool = True, show_polar: bool = False) -
                                            line=dict(color=NORMAL_COLOR, width=3, dash="dot"),
                                            name=f"normal a{i + 1}", legendgroup="normals",
                                            showlegend=i == 0, hovertext=f"a{i + 1} = {cone.A[i]}"))
+    if preview is not None:
+        _add_plane(fig, np.asarray(preview, dtype=float))
     fig.add_trace(go.Scatter3d(x=[0], y=[0], z=[0], mode="markers", marker=dict(size=4,
                                color="black"), name="origin", showlegend=False))
     axis = dict(range=[-1.25, 1.25], zeroline=True)
@@ -164,6 +168,22 @@ def figure_3d(cone: Cone, show_normals: bool = True, show_polar: bool = False) -
                       margin=dict(l=0, r=0, t=10, b=0), height=520, uirevision="cone3d",
                       legend=dict(orientation="h", y=-0.05))
     return fig
+
+
+def _add_plane(fig: go.Figure, a: np.ndarray) -> None:
+    """The disc of radius 1 in the plane a . x = 0, and the normal a (a new constraint)."""
+    a = a / np.linalg.norm(a)
+    u = np.cross(a, [1.0, 0.0, 0.0] if abs(a[0]) < 0.9 else [0.0, 1.0, 0.0])
+    u /= np.linalg.norm(u)
+    v = np.cross(a, u)
+    t = np.linspace(0, 2 * np.pi, 48, endpoint=False)
+    ring = np.outer(np.cos(t), u) + np.outer(np.sin(t), v)
+    n = len(ring)
+    fig.add_trace(go.Mesh3d(x=np.append(ring[:, 0], 0), y=np.append(ring[:, 1], 0),
+                            z=np.append(ring[:, 2], 0), i=[n] * n, j=list(range(n)),
+                            k=[(j + 1) % n for j in range(n)], color="#f0883e", opacity=0.35,
+                            name="new constraint (preview)", showlegend=True, hoverinfo="name"))
+    _arrow(fig, a * 0.8, "#f0883e", "new a", f"new a = {np.round(a, 3)}")
 
 
 def _arrow(fig: go.Figure, tip: np.ndarray, color: str, label: str, hover: str) -> None:

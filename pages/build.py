@@ -25,8 +25,9 @@ def fig_2d(text: str, polar: bool):
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def fig_3d(text: str, polar: bool, normals: bool):
-    return plotting.figure_3d(common.cone_from_text(text), show_normals=normals, show_polar=polar)
+def fig_3d(text: str, polar: bool, normals: bool, preview: tuple | None = None):
+    return plotting.figure_3d(common.cone_from_text(text), show_normals=normals, show_polar=polar,
+                              preview=preview)
 
 
 # ---------------------------------------------------------------------- inputs
@@ -305,7 +306,10 @@ def show_cone(cone: cc.Cone) -> None:
         t1, t2 = st.columns(2)
         polar = t1.toggle("Show the polar cone", key="show_polar_3d")
         normals = t2.toggle("Show the normals", value=True, key="show_normals_3d")
-        st.plotly_chart(fig_3d(text, polar, normals), key="fig3d", width="stretch")
+        preview = None
+        if st.session_state.get("build_mode") == "Angles (3-D)":
+            preview = tuple(st.session_state.get("angle_preview", ())) or None
+        st.plotly_chart(fig_3d(text, polar, normals, preview), key="fig3d", width="stretch")
     elif cone.dim > 3:
         high_dim_views(cone)
     else:

@@ -158,11 +158,31 @@ def share_note() -> str:
             "download it (JSON) and share the file instead.")
 
 
+def share_link() -> str | None:
+    """The address of this page with the cone in it, when Streamlit knows the page's URL."""
+    from urllib.parse import urlencode, urlsplit, urlunsplit
+
+    try:
+        base = st.context.url
+    except (AttributeError, RuntimeError):
+        return None
+    if not base:
+        return None
+    parts = urlsplit(base)
+    query = urlencode({k: st.query_params[k] for k in ("A", "preset") if k in st.query_params},
+                      safe=",;/-")
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+
+
 def sidebar() -> None:
-    """The shared sidebar: the current cone in one line, the device, the share note."""
+    """The shared sidebar: the current cone in one line, the device, the share link."""
     with st.sidebar:
         st.markdown(f"**Current cone**  \n{current_cone().summary()}")
         st.caption(f"Training device: {compute_device()}")
+        link = share_link()
+        if link and (len(current_text()) <= MAX_URL_CHARS or st.session_state.get(PRESET_KEY)):
+            st.markdown(f"[Share this view]({link})")
+            st.code(link, language=None, wrap_lines=True)
         st.caption(share_note())
         if "url_error" in st.session_state:
             st.warning(st.session_state.pop("url_error"))
