@@ -207,12 +207,14 @@ class ConeLayer(nn.Module):
         )
 
 
-def relative_violation(A: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-    r""":math:`\max_i (A z)_i / (\|A_i\| \|z\|)` over the last dimension (0 for ``z = 0``)."""
+def relative_violation(A: torch.Tensor, z: torch.Tensor, floor: float = 0.0) -> torch.Tensor:
+    r""":math:`\max_i (A z)_i / (\|A_i\| \max(\|z\|, \mathrm{floor}))` over the last
+    dimension (0 for ``z = 0``)."""
     A = A.to(z.dtype)
     norms = torch.linalg.vector_norm(A, dim=1).clamp_min(torch.finfo(z.dtype).tiny)
     Az = (z @ A.T) / norms
-    zn = torch.linalg.vector_norm(z, dim=-1, keepdim=True).clamp_min(torch.finfo(z.dtype).tiny)
+    zn = torch.linalg.vector_norm(z, dim=-1, keepdim=True).clamp_min(
+        max(floor, torch.finfo(z.dtype).tiny))
     if A.shape[0] == 0:
         return z.new_zeros(z.shape[:-1])
     return (Az / zn).amax(dim=-1)

@@ -1,17 +1,24 @@
 """One training loop, driven step by step by any page, CLI or test.
 
 :class:`Trainer` holds a model, its optimiser, a seeded sampler of mini-batches and a loss;
-``step()`` does one optimiser step and returns its metrics. Nothing here knows about a UI.
+``step()`` does one optimiser step and returns its metrics. :class:`LiveTraining` trains the
+ConeLayer and the methods it is compared with side by side, for the Train live page, the CLI
+and the tests. Nothing here knows about a UI.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
+from conecore.cone import Cone
 from conecore.errors import ConeInputError
 
 Loss = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
@@ -56,6 +63,207 @@ class Trainer:
 
     def run(self, steps: int) -> list[float]:
         return [self.step()["loss"] for _ in range(steps)]
+
+    @property
+    def steps_per_second(self) -> float:
+        return self.steps / self.seconds if self.seconds else 0.0
+
+
+# ---------------------------------------------------------------------- several methods at once
+METHODS = ("cone_layer", "unconstrained", "penalty", "projection", "closed_form")
+METHOD_TITLES = {
+    "cone_layer": "ConeLayer",
+    "unconstrained": "unconstrained",
+    "penalty": "penalty",
+    "projection": "unconstrained + test-time projection",
+    "closed_form": "closed form f - A⁺relu(Af)",
+}
+TASKS = ("regression", "projection")
+LIMITS = {"width": (4, 512), "batch": (1, 4096), "max_steps": (1, 100_000),
+          "n_train": (16, 20_000)}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """What to train. ``task``: ``"regression"`` (targets from a known feasible function plus
+    noise that pushes some outside the cone) or ``"projection"`` (learn ``P_C``, the paper's toy).
+    Bounded by ``LIMITS``; :meth:`validated` names the field that is out of range."""
+
+    task: str = "regression"
+    methods: tuple[str, ...] = METHODS
+    nonneg: str = "softplus"
+    width: int = 64
+    lr: float = 1e-2
+    batch: int = 128
+    seed: int = 0
+    penalty_weight: float = 10.0
+    noise: float = 0.3
+    max_steps: int = 5000
+    n_train: int = 2048
+    n_eval: int = 256
+    device: str = "cpu"
+
+    def validated(self) -> TrainConfig:
+        if self.task not in TASKS:
+            raise ConeInputError(f"task must be one of {', '.join(TASKS)}; got {self.task!r}")
+        unknown = [m for m in self.methods if m not in METHODS]
+        if unknown or not self.methods:
+            raise ConeInputError(f"methods must be a non-empty subset of {', '.join(METHODS)}; "
+                                 f"got {list(self.methods)}")
+        for name, (lo, hi) in LIMITS.items():
+            value = getattr(self, name)
+            if not isinstance(value, int) or not lo <= value <= hi:
+                raise ConeInputError(f"{name} must be an integer from {lo} to {hi}; got {value!r}")
+        if not (0 < self.lr <= 1):
+            raise ConeInputError(f"lr must be in (0, 1]; got {self.lr!r}")
+        if self.penalty_weight < 0 or self.noise < 0:
+            raise ConeInputError("penalty_weight and noise must be non-negative")
+        return self
+
+
+class LiveTraining:
+    r"""Several heads trained side by side on the same data, one :meth:`step` at a time.
+
+    Every method is ``Linear(d, width) -> tanh -> head`` with its own head (the ConeLayer, a plain
+    linear head, the same with the penalty :math:`\lambda \|\operatorname{relu}(Az)\|^2`, a plain
+    head projected onto the cone at test time, the closed form). Their parameters are disjoint,
+    so one Adam over all of them on the sum of their losses is exactly one Adam per method, at a
+    fraction of the overhead. Metrics per step and method: loss, share of batch outputs outside
+    the cone, worst relative violation, and the method's forward time. For the projection method
+    the batch metrics are before projection (projection happens at test time: :meth:`evaluate`).
+    """
+
+    def __init__(self, cone: Cone, config: TrainConfig | None = None) -> None:
+        from conecore.baselines import ClosedFormHead
+        from conecore.layer import ConeLayer
+
+        self.cone = cone
+        self.config = cfg = (config or TrainConfig()).validated()
+        methods = list(cfg.methods)
+        if "closed_form" in methods and cone.A.shape[0] > cone.dim - cone.lines.shape[0]:
+            methods.remove("closed_form")  # A without full row rank: the closed form is wrong
+            self.skipped = {"closed_form": "A does not have full row rank"}
+        else:
+            self.skipped = {}
+        if not methods:
+            raise ConeInputError("no method left to train")
+        self.methods = tuple(methods)
+        self.device = torch.device(cfg.device)
+        d = cone.dim
+        gen = torch.Generator().manual_seed(cfg.seed)
+        torch.manual_seed(cfg.seed)
+        self.X, self.Y = self._data(cfg.n_train, gen)
+        self.X_eval, self.Y_eval = self._data(cfg.n_eval, gen)
+        heads = {
+            "cone_layer": lambda: ConeLayer(cone, cfg.width, nonneg=cfg.nonneg),
+            "unconstrained": lambda: nn.Linear(cfg.width, d),
+            "penalty": lambda: nn.Linear(cfg.width, d),
+            "projection": lambda: nn.Linear(cfg.width, d),
+            "closed_form": lambda: ClosedFormHead(cone, cfg.width),
+        }
+        self.models = nn.ModuleDict({
+            m: nn.Sequential(nn.Linear(d, cfg.width), nn.Tanh(), heads[m]()) for m in self.methods
+        }).to(self.device)
+        self.A = torch.as_tensor(np.array(cone.A), dtype=torch.float32, device=self.device)
+        self.norm_floor = 1e-3 * float(torch.linalg.vector_norm(self.Y, dim=1).mean())
+        self.models.train()
+        self.optimizer = torch.optim.Adam(self.models.parameters(), lr=cfg.lr, foreach=True)
+        self.generator = gen
+        self.history: list[dict[str, dict[str, float]]] = []
+        self.seconds = 0.0
+
+    def _data(self, n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """Inputs in R^d and targets: a feasible function plus noise, or the projection."""
+        from conecore.projection import project
+
+        cone, cfg, d = self.cone, self.config, self.cone.dim
+        X = torch.randn(n, d, generator=gen) * 1.5
+        if cfg.task == "projection":
+            Y = torch.as_tensor(project(cone, X.double().numpy(), "nnls"), dtype=torch.float32)
+        else:
+            # z(x) = R^T softplus(B x) + L^T (C x): in the cone for every x.
+            k, ell = cone.rays.shape[0], cone.lines.shape[0]
+            B = torch.randn(k, d, generator=gen)
+            C = torch.randn(ell, d, generator=gen)
+            R = torch.as_tensor(np.array(cone.rays), dtype=torch.float32)
+            L = torch.as_tensor(np.array(cone.lines), dtype=torch.float32)
+            Y = F.softplus(X @ B.T) @ R + (X @ C.T) @ L
+            Y = Y + cfg.noise * torch.randn(n, d, generator=gen)
+        return X.to(self.device), Y.to(self.device)
+
+    @property
+    def steps(self) -> int:
+        return len(self.history)
+
+    @property
+    def done(self) -> bool:
+        return self.steps >= self.config.max_steps
+
+    def _violations(self, Z: torch.Tensor) -> tuple[list[float], list[float]]:
+        """Share of outputs outside the cone and worst relative violation, per method
+        (``Z``: ``(methods, n, d)``). Norms are floored at 1e-3 of the targets' mean norm, so
+        round-off on outputs near the origin does not count as a violation."""
+        from conecore.layer import relative_violation
+
+        if self.A.shape[0] == 0:
+            return [0.0] * len(Z), [0.0] * len(Z)
+        v = relative_violation(self.A, Z, floor=self.norm_floor)
+        return (v > 1e-6).float().mean(dim=1).tolist(), v.amax(dim=1).clamp_min(0.0).tolist()
+
+    def step(self) -> dict[str, dict[str, float]]:
+        """One optimiser step for every method on the same mini-batch; returns the metrics."""
+        if self.done:
+            raise ConeInputError(f"max_steps ({self.config.max_steps}) reached; reset to go on")
+        t_start = time.perf_counter()
+        idx = torch.randint(len(self.X), (min(self.config.batch, len(self.X)),),
+                            generator=self.generator).to(self.device)
+        x, y = self.X[idx], self.Y[idx]
+        self.optimizer.zero_grad(set_to_none=True)
+        outputs, losses, times = [], [], []
+        total = torch.zeros((), device=self.device)
+        for name in self.methods:
+            t0 = time.perf_counter()
+            z = self.models[name](x)
+            loss = (z - y).square().sum(dim=-1).mean()
+            total = total + loss
+            if name == "penalty":
+                total = total + self.config.penalty_weight * torch.relu(
+                    z @ self.A.T).square().sum(dim=-1).mean()
+            outputs.append(z.detach())
+            losses.append(loss.detach())
+            times.append(1e3 * (time.perf_counter() - t0))
+        total.backward()
+        self.optimizer.step()
+        with torch.no_grad():
+            shares, worsts = self._violations(torch.stack(outputs))
+        loss_values = torch.stack(losses).tolist()
+        metrics = {name: {"loss": loss_values[i], "violating": shares[i], "worst": worsts[i],
+                          "forward_ms": times[i]} for i, name in enumerate(self.methods)}
+        self.seconds += time.perf_counter() - t_start
+        self.history.append(metrics)
+        return metrics
+
+    def run(self, steps: int) -> list[dict[str, dict[str, float]]]:
+        """Up to ``steps`` more steps (fewer when ``max_steps`` is reached)."""
+        return [self.step() for _ in range(min(steps, self.config.max_steps - self.steps))]
+
+    @torch.no_grad()
+    def evaluate(self) -> dict[str, dict[str, Any]]:
+        """Test-time outputs on the held-out inputs (the projection method projected), with
+        their loss and violations."""
+        from conecore.projection import project
+
+        self.models.eval()
+        out: dict[str, dict[str, Any]] = {}
+        for name in self.methods:
+            z = self.models[name](self.X_eval)
+            if name == "projection":
+                z = torch.as_tensor(project(self.cone, z.double().cpu().numpy(), "nnls"),
+                                    dtype=torch.float32, device=self.device)
+            shares, worsts = self._violations(z[None])
+            out[name] = {"outputs": z.cpu().numpy(), "violating": shares[0], "worst": worsts[0],
+                         "loss": float((z - self.Y_eval).square().sum(dim=-1).mean())}
+        return out
 
     @property
     def steps_per_second(self) -> float:
