@@ -9,6 +9,7 @@ st.set_page_config(page_title="Cone Explorer", page_icon="🔺", layout="wide")
 PAGES = [
     st.Page("pages/home.py", title="Home", icon="🏠", url_path="home", default=True),
     st.Page("pages/build.py", title="Build a cone", icon="📐", url_path="build"),
+    st.Page("pages/train.py", title="Train live", icon="🏋️", url_path="train"),
 ]
 
 page = st.navigation(PAGES)

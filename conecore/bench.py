@@ -218,7 +218,29 @@ def toy_suite(args: argparse.Namespace) -> dict:
         args.device)[0], seed=0)
 
 
-SUITES = ("convert", "layer", "toy")
+def train_suite(args: argparse.Namespace) -> dict:
+    """Steps per second of the Train-live loop: the default tiny model (width 64, batch 128)
+    with all methods on, on the 2-D wedge, one intra-op thread as the app uses."""
+    import torch
+
+    from conecore.cone import Cone
+    from conecore.presets import preset
+    from conecore.training import LiveTraining, TrainConfig
+
+    torch.set_num_threads(1)
+    out: dict[str, object] = {}
+    for name in ("wedge", "pyramid"):
+        run = LiveTraining(Cone.from_inequalities(preset(name)),
+                           TrainConfig(device=_devices(args.device)[0]))
+        run.run(20)
+        t0 = time.perf_counter()
+        run.run(args.train_steps)
+        out[f"{name}: methods"] = ", ".join(run.methods)
+        out[f"{name}: steps per second"] = round(args.train_steps / (time.perf_counter() - t0), 1)
+    return out
+
+
+SUITES = ("convert", "layer", "toy", "train")
 
 
 def _machine() -> str:
@@ -287,6 +309,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="layer: per-sample solvers run on at most this many samples")
     parser.add_argument("--toy-steps", type=int, default=1500,
                         help="toy: Adam steps for each model (default 1500)")
+    parser.add_argument("--train-steps", type=int, default=1000,
+                        help="train: steps of the Train-live loop to time (default 1000)")
     parser.add_argument("--mnist", default=None,
                         help="toy: folder with the four MNIST IDX files (default: 8 x 8 digits)")
     args = parser.parse_args(argv)
@@ -294,14 +318,15 @@ def main(argv: list[str] | None = None) -> int:
         args.batch = [int(b) for b in args.batch.split(",") if b.strip()]
     except ValueError:
         parser.error(f"--batch must be comma-separated integers; got {args.batch!r}")
-    for name in ("repeat", "in_features", "max_solver_samples", "toy_steps"):
+    for name in ("repeat", "in_features", "max_solver_samples", "toy_steps", "train_steps"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if not args.batch or min(args.batch) < 1 or max(args.batch) > 65536:
         parser.error("--batch sizes must be between 1 and 65536")
     suites = list(SUITES) if args.suite == "all" else [args.suite]
     out: dict[str, object] = {"machine": _machine()}
-    runners = {"convert": convert_suite, "layer": layer_suite, "toy": toy_suite}
+    runners = {"convert": convert_suite, "layer": layer_suite, "toy": toy_suite,
+               "train": train_suite}
     for name in suites:
         out[name] = runners[name](args)
     if args.json:
@@ -314,7 +339,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {out['machine']}")
     for name in suites:
         print(f"\n== {name} ==")
-        {"convert": _print_convert, "toy": _print_toy}.get(name, lambda r: _print_layer(r, args))(
+        {"convert": _print_convert, "toy": _print_toy, "train": _print_toy}.get(
+            name, lambda r: _print_layer(r, args))(
             out[name])
     return 0
 

@@ -326,3 +326,54 @@ def image_grid(vectors: np.ndarray, side: int, titles: list[str], cols: int = 8)
     fig.update_yaxes(visible=False, scaleanchor="x")
     fig.update_layout(height=110 * rows + 40, margin=dict(l=5, r=5, t=30, b=5))
     return fig
+
+
+# ---------------------------------------------------------------------- training
+METHOD_COLORS = {"cone_layer": "#1f6feb", "unconstrained": "#cf222e", "penalty": "#bf8700",
+                 "projection": "#8250df", "closed_form": "#1a7f37"}
+
+
+def figure_curves(history: list[dict[str, dict[str, float]]], metric: str, title: str,
+                  titles: dict[str, str] | None = None, log: bool = True) -> go.Figure:
+    """One line per method of ``history[step][method][metric]`` against the step."""
+    fig = go.Figure()
+    if history:
+        steps = np.arange(1, len(history) + 1)
+        stride = max(1, len(history) // 1500)  # at most ~1500 points a line
+        for method in history[0]:
+            values = np.array([h[method][metric] for h in history])[::stride]
+            if log:
+                values = np.maximum(values, 1e-8)
+            fig.add_trace(go.Scatter(x=steps[::stride], y=values, mode="lines",
+                                     name=(titles or {}).get(method, method),
+                                     line=dict(color=METHOD_COLORS.get(method))))
+    fig.update_layout(title=title, height=300, margin=dict(l=10, r=10, t=40, b=10),
+                      yaxis_type="log" if log else "linear", xaxis_title="step",
+                      legend=dict(orientation="h", y=-0.3))
+    return fig
+
+
+def figure_outputs(cone: Cone, outputs: dict[str, np.ndarray], violating: dict[str, np.ndarray],
+                   titles: dict[str, str] | None = None, P: np.ndarray | None = None) -> go.Figure:
+    """Model outputs over the cone: for d = 2 on the plane view, otherwise projected to 2-D by
+    ``P``; points outside the cone marked with a red x."""
+    if cone.dim == 2:
+        fig = figure_2d(cone, radius=max(1.0, max((float(np.abs(z).max()) for z in
+                                                   outputs.values()), default=1.0)),
+                        show_normals=False)
+        P = np.eye(2)
+    else:
+        P = projection_basis(cone.dim, seed=0, k=2) if P is None else P
+        fig = figure_projected(cone, P)
+    for method, Z in outputs.items():
+        Q = Z @ P.T
+        bad = violating[method]
+        name = (titles or {}).get(method, method)
+        fig.add_trace(go.Scatter(x=Q[~bad, 0], y=Q[~bad, 1], mode="markers", name=name,
+                                 marker=dict(size=5, color=METHOD_COLORS.get(method), opacity=0.7)))
+        if bad.any():
+            fig.add_trace(go.Scatter(x=Q[bad, 0], y=Q[bad, 1], mode="markers",
+                                     name=f"{name}: outside", marker=dict(size=8, color="red",
+                                                                          symbol="x")))
+    fig.update_layout(height=480, showlegend=True, legend=dict(orientation="h", y=-0.15))
+    return fig

@@ -165,7 +165,7 @@ class LiveTraining:
             m: nn.Sequential(nn.Linear(d, cfg.width), nn.Tanh(), heads[m]()) for m in self.methods
         }).to(self.device)
         self.A = torch.as_tensor(np.array(cone.A), dtype=torch.float32, device=self.device)
-        self.norm_floor = 1e-3 * float(torch.linalg.vector_norm(self.Y, dim=1).mean())
+        self.norm_floor = float(torch.linalg.vector_norm(self.Y, dim=1).mean())
         self.models.train()
         self.optimizer = torch.optim.Adam(self.models.parameters(), lr=cfg.lr, foreach=True)
         self.generator = gen
@@ -200,15 +200,16 @@ class LiveTraining:
         return self.steps >= self.config.max_steps
 
     def _violations(self, Z: torch.Tensor) -> tuple[list[float], list[float]]:
-        """Share of outputs outside the cone and worst relative violation, per method
-        (``Z``: ``(methods, n, d)``). Norms are floored at 1e-3 of the targets' mean norm, so
-        round-off on outputs near the origin does not count as a violation."""
+        r"""Share of outputs outside the cone and worst relative violation, per method
+        (``Z``: ``(methods, n, d)``). An output violates when some
+        :math:`(A z)_i / \|A_i\| > 10^{-5} \max(\|z\|, s)`, with ``s`` the targets' mean norm:
+        float32 round-off on outputs near the origin is not a violation."""
         from conecore.layer import relative_violation
 
         if self.A.shape[0] == 0:
             return [0.0] * len(Z), [0.0] * len(Z)
         v = relative_violation(self.A, Z, floor=self.norm_floor)
-        return (v > 1e-6).float().mean(dim=1).tolist(), v.amax(dim=1).clamp_min(0.0).tolist()
+        return (v > 1e-5).float().mean(dim=1).tolist(), v.amax(dim=1).clamp_min(0.0).tolist()
 
     def step(self) -> dict[str, dict[str, float]]:
         """One optimiser step for every method on the same mini-batch; returns the metrics."""
@@ -247,10 +248,21 @@ class LiveTraining:
         """Up to ``steps`` more steps (fewer when ``max_steps`` is reached)."""
         return [self.step() for _ in range(min(steps, self.config.max_steps - self.steps))]
 
+    def run_for(self, seconds: float, max_steps: int = 1000) -> int:
+        """Steps until ``seconds`` have passed (at least one, at most ``max_steps``); for live
+        views that must redraw on time whatever the machine's speed. Returns the steps done."""
+        deadline = time.perf_counter() + seconds
+        done = 0
+        while not self.done and done < max_steps and (done == 0 or time.perf_counter() < deadline):
+            self.step()
+            done += 1
+        return done
+
     @torch.no_grad()
     def evaluate(self) -> dict[str, dict[str, Any]]:
         """Test-time outputs on the held-out inputs (the projection method projected), with
-        their loss and violations."""
+        which are outside the cone, their loss and violations."""
+        from conecore.layer import relative_violation
         from conecore.projection import project
 
         self.models.eval()
@@ -261,7 +273,9 @@ class LiveTraining:
                 z = torch.as_tensor(project(self.cone, z.double().cpu().numpy(), "nnls"),
                                     dtype=torch.float32, device=self.device)
             shares, worsts = self._violations(z[None])
-            out[name] = {"outputs": z.cpu().numpy(), "violating": shares[0], "worst": worsts[0],
+            outside = relative_violation(self.A, z, floor=self.norm_floor) > 1e-5
+            out[name] = {"outputs": z.cpu().numpy(), "outside": outside.cpu().numpy(),
+                         "violating": shares[0], "worst": worsts[0],
                          "loss": float((z - self.Y_eval).square().sum(dim=-1).mean())}
         return out
 

@@ -72,3 +72,9 @@ def test_module_help_runs():
     res = subprocess.run([sys.executable, "-m", "conecore.bench", "--help"], cwd=ROOT,
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0 and "--suite" in res.stdout
+
+
+def test_train_suite(capsys):
+    out = run_json(capsys, "--suite", "train", "--train-steps", "5")
+    assert out["train"]["wedge: steps per second"] > 0
+    assert "closed_form" not in out["train"]["pyramid: methods"]

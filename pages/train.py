@@ -1,0 +1,146 @@
+"""Train live: the ConeLayer and the methods it is compared with, trained side by side."""
+
+from __future__ import annotations
+
+import streamlit as st
+import torch
+
+import conecore as cc
+from conecore import plotting
+from conecore.layer import NONNEG
+from conecore.training import METHOD_TITLES, METHODS, TASKS, LiveTraining, TrainConfig
+from pages import common
+
+# Tiny models gain nothing from intra-op threads, and on a small shared server (2 cores, a
+# browser, other sessions) OpenMP threads spin against each other: one thread per op.
+torch.set_num_threads(1)
+
+TICK_SECONDS = 0.25  # four redraws a second
+TRAIN_SECONDS = 0.1  # of each tick spent training; the rest draws
+
+
+def config_from_controls(disabled: bool) -> TrainConfig:
+    c1, c2, c3 = st.columns(3)
+    task = c1.selectbox("Task", TASKS, key="train_task", disabled=disabled,
+                        format_func={"regression": "regression (noisy targets)",
+                                     "projection": "learn the projection"}.get)
+    nonneg = c2.selectbox("ConeLayer's non-negative map", list(NONNEG), index=2,
+                          key="train_nonneg", disabled=disabled)
+    seed = c3.number_input("Seed", 0, 10_000, 0, key="train_seed", disabled=disabled)
+    methods = st.multiselect("Methods", METHODS, default=list(METHODS), key="train_methods",
+                             format_func=METHOD_TITLES.get, disabled=disabled)
+    c4, c5, c6, c7 = st.columns(4)
+    width = c4.number_input("Width", 4, 512, 64, key="train_width", disabled=disabled)
+    batch = c5.number_input("Batch", 1, 4096, 128, key="train_batch", disabled=disabled)
+    lr = c6.number_input("Learning rate", 1e-4, 1.0, 1e-2, format="%.4f", key="train_lr",
+                         disabled=disabled)
+    steps = c7.number_input("Steps", 1, 100_000, 3000, key="train_steps", disabled=disabled)
+    weight = st.slider("Penalty weight λ", 0.0, 100.0, 10.0, key="train_penalty",
+                       disabled=disabled)
+    return TrainConfig(task=task, methods=tuple(methods), nonneg=nonneg, width=int(width),
+                       lr=float(lr), batch=int(batch), seed=int(seed), penalty_weight=weight,
+                       max_steps=int(steps))
+
+
+def get_run() -> LiveTraining | None:
+    run = st.session_state.get("train_run")
+    if run is not None and st.session_state.get("train_cone") != common.current_text():
+        st.info("The current cone changed since this model was trained; reset to train on it.")
+    return run
+
+
+def new_run(config: TrainConfig) -> None:
+    try:
+        st.session_state["train_run"] = LiveTraining(common.current_cone(), config)
+    except cc.ConeError as exc:
+        st.session_state["train_error"] = str(exc)
+        return
+    st.session_state["train_cone"] = common.current_text()
+    st.session_state.pop("train_error", None)
+
+
+def advance(run: LiveTraining, seconds: float | None = None) -> None:
+    if seconds:
+        run.run_for(seconds)
+    else:
+        run.run(1)
+    if run.done:
+        st.session_state["train_playing"] = False
+
+
+def show_progress(run: LiveTraining) -> None:
+    titles = METHOD_TITLES
+    last = run.history[-1] if run.history else {}
+    st.progress(run.steps / run.config.max_steps,
+                text=f"step {run.steps} of {run.config.max_steps} · "
+                     f"{run.steps_per_second:.0f} steps/s on {run.device}")
+    if run.skipped:
+        st.caption("Skipped: " + "; ".join(f"{METHOD_TITLES[m]} ({why})"
+                                            for m, why in run.skipped.items()))
+    if "cone_layer" in last:
+        never = all(h["cone_layer"]["violating"] == 0 for h in run.history)
+        st.success("The ConeLayer's outputs have never left the cone: 0 violations in "
+                   f"{run.steps} steps." if never else
+                   "The ConeLayer reported a violation above round-off: please report this.")
+    left, right = st.columns(2)
+    left.plotly_chart(plotting.figure_curves(run.history, "loss", "training loss", titles),
+                      key="train_loss", width="stretch")
+    right.caption("Batch outputs during training; for the test-time projection method these are "
+                  "before projection (its projected test outputs are in the table below).")
+    right.plotly_chart(plotting.figure_curves(run.history, "violating",
+                                              "share of outputs outside the cone", titles,
+                                              log=False),
+                       key="train_viol", width="stretch")
+    evaluation = run.evaluate()
+    outputs = {m: e["outputs"] for m, e in evaluation.items()}
+    violating = {m: e["outside"] for m, e in evaluation.items()}
+    st.plotly_chart(plotting.figure_outputs(run.cone, outputs, violating, titles),
+                    key="train_outputs", width="stretch")
+    st.dataframe([{"method": METHOD_TITLES[m], "test loss": round(e["loss"], 4),
+                   "outside the cone (%)": round(100 * e["violating"], 1),
+                   "worst relative violation": float(e["worst"])}
+                  for m, e in evaluation.items()], hide_index=True)
+
+
+@st.fragment(run_every=TICK_SECONDS if st.session_state.get("train_playing") else None)
+def live_view() -> None:
+    run = st.session_state.get("train_run")
+    if run is None:
+        return
+    if st.session_state.get("train_playing"):
+        advance(run, TRAIN_SECONDS)
+        if not st.session_state.get("train_playing"):
+            st.rerun()  # training ended: redefine the fragment without a timer
+    show_progress(run)
+
+
+common.init_state()
+st.title("Train live")
+cone = common.current_cone()
+st.caption(f"Cone: {cone.summary()} · device: {common.compute_device()}")
+playing = bool(st.session_state.get("train_playing"))
+with st.expander("Settings", expanded=get_run() is None):
+    config = config_from_controls(disabled=playing)
+b1, b2, b3, b4 = st.columns(4)
+if b1.button("▶ Play", disabled=playing, key="train_play", width="stretch"):
+    if st.session_state.get("train_run") is None or st.session_state["train_run"].done:
+        new_run(config)
+    st.session_state["train_playing"] = "train_run" in st.session_state
+    st.rerun()
+if b2.button("⏸ Pause", disabled=not playing, key="train_pause", width="stretch"):
+    st.session_state["train_playing"] = False
+    st.rerun()
+if b3.button("Step", disabled=playing, key="train_step", width="stretch"):
+    if st.session_state.get("train_run") is None:
+        new_run(config)
+    if "train_run" in st.session_state and not st.session_state["train_run"].done:
+        advance(st.session_state["train_run"])
+if b4.button("Reset", key="train_reset", width="stretch"):
+    st.session_state["train_playing"] = False
+    new_run(config)
+if "train_error" in st.session_state:
+    st.error(st.session_state["train_error"])
+live_view()
+if st.session_state.get("train_run") is None:
+    st.info("Press Play (or Step) to train. Every method starts from the same seed and sees the "
+            "same mini-batches.")
