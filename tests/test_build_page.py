@@ -149,3 +149,30 @@ def test_high_dimensional_views_render():
     at = build_page({"preset": "checkerboard-8"})
     assert not at.exception
     assert any("Image-shaped cone" in c.value for c in at.caption)
+
+
+@pytest.mark.parametrize(
+    "name, content, rays, rows",
+    [
+        ("cone.ine", b"H-representation\nbegin\n 2 3 integer\n 0 -1 2\n 0 3 -1\nend\n", "2", "2"),
+        ("gens.ext", b"V-representation\nbegin\n 3 3 integer\n 1 0 0\n 0 1 0\n 0 0 1\nend\n",
+         "2", "2"),
+        ("a.csv", b"1,0,-1\n-1,0,-1\n0,1,-1\n0,-1,-1\n", "4", "4"),
+    ],
+)
+def test_upload_mode_reads_every_format(name, content, rays, rows):
+    at = build_page()
+    at.radio(key="build_mode").set_value("Upload").run()
+    at.file_uploader(key="upload").upload(name, content).run()
+    assert not at.exception
+    assert metrics(at)["extreme rays"] == rays and metrics(at)["rows of A"] == rows
+
+
+def test_upload_errors_are_named_and_keep_the_cone():
+    at = build_page()
+    at.radio(key="build_mode").set_value("Upload").run()
+    at.file_uploader(key="upload").upload("bad.ine", b"begin\n 1 3 integer\n 2 1 1\nend\n").run()
+    assert any("bad.ine" in e.value and "not 0" in e.value for e in at.error)
+    assert metrics(at)["extreme rays"] == "4"
+    at.file_uploader(key="upload").upload("big.csv", b"1," * 600_000).run()
+    assert any("big.csv" in e.value and "bytes" in e.value for e in at.error)
