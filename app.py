@@ -10,6 +10,7 @@ PAGES = [
     st.Page("pages/home.py", title="Home", icon="🏠", url_path="home", default=True),
     st.Page("pages/build.py", title="Build a cone", icon="📐", url_path="build"),
     st.Page("pages/train.py", title="Train live", icon="🏋️", url_path="train"),
+    st.Page("pages/samples.py", title="Samples", icon="✨", url_path="samples"),
 ]
 
 page = st.navigation(PAGES)

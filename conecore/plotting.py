@@ -377,3 +377,70 @@ def figure_outputs(cone: Cone, outputs: dict[str, np.ndarray], violating: dict[s
                                                                           symbol="x")))
     fig.update_layout(height=480, showlegend=True, legend=dict(orientation="h", y=-0.15))
     return fig
+
+
+def figure_sample_animation(cone: Cone, frames, titles: dict[str, str] | None = None,
+                            P: np.ndarray | None = None) -> go.Figure:
+    """Samples moving as training proceeds (frames computed once): one colour per model inside
+    the cone, red crosses outside, the escape count per model in each frame's title. 2-D cones
+    are drawn in the plane, 3-D ones in 3-D with a fixed camera, higher ones projected to 2-D."""
+    d = cone.dim
+    three = d == 3
+    if d == 2:
+        base = figure_2d(cone, radius=2.0, show_normals=False)
+        P = np.eye(2)
+    elif three:
+        base = figure_3d(cone, show_normals=False)
+        P = np.eye(3)
+    else:
+        P = projection_basis(d, seed=0, k=2) if P is None else P
+        base = figure_projected(cone, P)
+    names = list(frames.samples)
+    colors = {"cone_layer": "#1f6feb", "unconstrained": "#bf8700"}
+
+    def traces(i: int) -> list:
+        out = []
+        for m in names:
+            Z = frames.samples[m][i] @ P.T
+            bad = frames.outside[m][i]
+            label = (titles or {}).get(m, m)
+            for mask, suffix, style in ((~bad, "", dict(size=4, color=colors.get(m, "#444"))),
+                                        (bad, " outside", dict(size=6, color="red",
+                                                               symbol="x"))):
+                pts = Z[mask] if mask.any() else np.full((1, Z.shape[1]), np.nan)
+                kw = dict(x=pts[:, 0], y=pts[:, 1], mode="markers", marker=style,
+                          name=label + suffix)
+                out.append(go.Scatter3d(z=pts[:, 2], **kw) if three else go.Scatter(**kw))
+        return out
+
+    def title(i: int) -> str:
+        counts = ", ".join(f"{(titles or {}).get(m, m)}: {int(frames.outside[m][i].sum())}"
+                           for m in names)
+        return f"step {frames.steps[i]} — samples outside the cone: {counts}"
+
+    n_base = len(base.data)
+    fig = go.Figure(data=list(base.data) + traces(0), layout=base.layout)
+    fig.frames = [go.Frame(data=traces(i), traces=list(range(n_base, n_base + 2 * len(names))),
+                           name=str(i), layout=dict(title=title(i)))
+                  for i in range(len(frames.steps))]
+    fig.update_layout(
+        title=title(0), height=600, margin=dict(l=10, r=10, t=60, b=110),
+        legend=dict(orientation="h", y=1.0, yanchor="bottom", x=0),
+        updatemenus=[dict(type="buttons", showactive=False, x=0, y=-0.04, xanchor="left",
+                          direction="right",
+                          buttons=[dict(label="▶ Play", method="animate",
+                                        args=[None, dict(frame=dict(duration=250, redraw=three),
+                                                         fromcurrent=True, transition=dict(
+                                                             duration=0))]),
+                                   dict(label="⏸ Pause", method="animate",
+                                        args=[[None], dict(mode="immediate", frame=dict(
+                                            duration=0, redraw=False))])])],
+        sliders=[dict(active=0, y=-0.02, x=0.2, len=0.8, currentvalue=dict(prefix="step "),
+                      steps=[dict(label=str(frames.steps[i]), method="animate",
+                                  args=[[str(i)], dict(mode="immediate", frame=dict(
+                                      duration=0, redraw=three))])
+                             for i in range(len(frames.steps))])],
+    )
+    if three:
+        fig.update_layout(scene_camera=dict(eye=dict(x=1.6, y=1.6, z=1.1)))
+    return fig

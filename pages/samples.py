@@ -1,0 +1,67 @@
+"""Samples: a generative model whose samples cannot leave the cone, next to one whose can."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import conecore as cc
+from conecore import plotting
+from conecore.samples import MAX_FRAMES, sample_frames
+from pages import common
+
+TITLES = {"cone_layer": "ConeLayer decoder", "unconstrained": "unconstrained decoder"}
+EXPLAIN = r"""
+Both decoders turn Gaussian noise into points and are trained to match the same target: a
+blob centred on the cone's boundary, half of it outside. The loss (maximum mean discrepancy)
+pulls every sample towards the target, inside or out.
+
+The ConeLayer decoder's last step outputs $L t + R^\top \mu$ with $\mu = \mathrm{softplus}(u)
+\ge 0$. Whatever the weights, $A(Lt + R^\top\mu) = A R^\top \mu \le 0$: each sample is a
+non-negative combination of the rays plus a line, so it is in the cone. Training can move the
+samples to the cone's boundary, as close to the target as the cone allows, never across it.
+The unconstrained twin has no such structure and follows the target out (red crosses).
+"""
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def frames_for(text: str, steps: int, frames: int, n_samples: int, seed: int):
+    """Pure result, shared: the frames depend on the cone and the settings only."""
+    return sample_frames(common.cone_from_text(text), steps=steps, frames=frames,
+                         n_samples=n_samples, seed=seed)
+
+
+common.init_state()
+st.title("Samples")
+cone = common.current_cone()
+st.caption(f"Cone: {cone.summary()}")
+if cone.kind in (cc.Kind.ONLY_ORIGIN, cc.Kind.WHOLE_SPACE):
+    st.info(f"This cone is {cone.kind}: every sample of the ConeLayer decoder would be "
+            + ("0." if cone.kind == cc.Kind.ONLY_ORIGIN else "allowed anywhere.")
+            + " Pick another cone on Build a cone.")
+    st.stop()
+c1, c2, c3, c4 = st.columns(4)
+steps = int(c1.number_input("Training steps", 50, 3000, 300, step=50, key="samples_steps"))
+n_frames = int(c2.number_input("Frames", 5, MAX_FRAMES, 20, key="samples_frames"))
+n_samples = int(c3.number_input("Samples", 50, 1000, 300, step=50, key="samples_n"))
+seed = int(c4.number_input("Seed", 0, 10_000, 0, key="samples_seed"))
+settings = (common.current_text(), steps, n_frames, n_samples, seed)
+if st.button("Train both decoders and animate", type="primary", key="samples_go"):
+    st.session_state["samples_settings"] = settings
+if st.session_state.get("samples_settings") != settings:
+    st.info("Press the button to train both decoders (a few seconds) and watch their samples.")
+else:
+    with st.spinner("Training the two decoders…"):
+        try:
+            frames = frames_for(*settings)
+        except cc.ConeError as exc:
+            st.error(str(exc))
+            st.stop()
+    st.plotly_chart(plotting.figure_sample_animation(cone, frames, TITLES), key="samples_anim",
+                    width="stretch")
+    last = {m: int(frames.outside[m][-1].sum()) for m in frames.samples}
+    st.markdown(" · ".join(f"**{TITLES[m]}**: {last[m]} of {n_samples} samples outside at the "
+                           "end" for m in frames.samples))
+    st.line_chart({TITLES[m]: frames.outside[m].sum(axis=1) for m in frames.samples},
+                  x_label="frame", y_label="samples outside the cone")
+with st.expander("Why the constrained samples cannot escape", expanded=True):
+    st.markdown(EXPLAIN)
