@@ -11,6 +11,7 @@ PAGES = [
     st.Page("pages/build.py", title="Build a cone", icon="📐", url_path="build"),
     st.Page("pages/train.py", title="Train live", icon="🏋️", url_path="train"),
     st.Page("pages/samples.py", title="Samples", icon="✨", url_path="samples"),
+    st.Page("pages/benchmark.py", title="Benchmark", icon="⏱️", url_path="benchmark"),
 ]
 
 page = st.navigation(PAGES)

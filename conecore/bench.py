@@ -91,8 +91,9 @@ def convert_suite(args: argparse.Namespace) -> list[Result]:
     return results
 
 
-def _load_cone(spec: str):
-    """A preset name, or a path to a cone file (.json from ``cone_to_json``, .ine, .csv)."""
+def _load_cone(spec: object):
+    """A Cone, a preset name, or a path to a cone file (.json from ``cone_to_json``, .ine,
+    .csv)."""
     import os
 
     from conecore.cone import Cone
@@ -100,6 +101,8 @@ def _load_cone(spec: str):
     from conecore.parsing import parse_matrix
     from conecore.presets import PRESETS, preset
 
+    if isinstance(spec, Cone):
+        return spec
     if spec in PRESETS:
         return Cone.from_inequalities(preset(spec))
     if not os.path.exists(spec):
@@ -153,7 +156,10 @@ class LayerRow:
     note: str
 
 
-def layer_suite(args: argparse.Namespace) -> list[LayerRow]:
+def layer_suite(args: argparse.Namespace,
+                progress: Callable[[float, str], None] | None = None) -> list[LayerRow]:
+    """The layer against projections; ``progress(fraction, label)`` is called as cases finish
+    (the Benchmark page's progress bar)."""
     import torch
     from torch import nn
 
@@ -167,7 +173,9 @@ def layer_suite(args: argparse.Namespace) -> list[LayerRow]:
     h, d = args.in_features, cone.dim
     rows: list[LayerRow] = []
     torch.manual_seed(0)
-    for device in _devices(args.device):
+    devices = _devices(args.device)
+    total, done = len(devices) * len(args.batch), 0
+    for device in devices:
         timed = _timer(device)
         slow = _timer(device) if device == "cuda" else _time  # per-sample solvers: few runs
         head = nn.Linear(h, d).to(device)
@@ -203,6 +211,9 @@ def layer_suite(args: argparse.Namespace) -> list[LayerRow]:
                     note = f"timed on {n} of {batch}, scaled" if n < batch else ""
                     found.append((f"head + {method} projection", t_head + t * batch / n, viol,
                                   note))
+            done += 1
+            if progress is not None:
+                progress(done / total, f"{device}, batch {batch}")
             t_osqp = next(t for name, t, _, _ in found if "osqp" in name)
             t_fastest = min(t for name, t, _, _ in found if "projection" in name)
             for name, t, viol, note in found:

@@ -444,3 +444,20 @@ def figure_sample_animation(cone: Cone, frames, titles: dict[str, str] | None = 
     if three:
         fig.update_layout(scene_camera=dict(eye=dict(x=1.6, y=1.6, z=1.1)))
     return fig
+
+
+def figure_benchmark(rows: list) -> go.Figure:
+    """Time per sample against batch size, log-log, one line per method and device (the rows of
+    ``conecore.bench.layer_suite``)."""
+    fig = go.Figure()
+    keys = sorted({(r.method, r.device) for r in rows})
+    for method, device in keys:
+        pts = sorted((r.batch, r.per_sample_us) for r in rows
+                     if r.method == method and r.device == device)
+        fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts],
+                                 mode="lines+markers", name=f"{method} ({device})",
+                                 line=dict(width=4 if method == "ConeLayer" else 2)))
+    fig.update_layout(xaxis_type="log", yaxis_type="log", xaxis_title="batch size",
+                      yaxis_title="µs per sample", height=420,
+                      margin=dict(l=10, r=10, t=10, b=10), legend=dict(orientation="h", y=-0.2))
+    return fig

@@ -59,3 +59,17 @@ def test_samples_page():
     at.button(key="samples_go").click().run()
     assert not at.exception
     assert any("ConeLayer decoder**: 0 of 300" in m.value for m in at.markdown)
+
+
+def test_benchmark_page_runs_for_the_current_cone():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["A"] = "1,-2;-3,1"
+    at.run()
+    at.switch_page("pages/benchmark.py").run()
+    at.multiselect(key="bench_batches").set_value([1, 4]).run()
+    at.button(key="bench_go").click().run()
+    assert not at.exception
+    rows = at.session_state["bench_rows"]
+    assert {r.batch for r in rows} == {1, 4}
+    assert all(r.max_violation < 1e-5 for r in rows if r.method == "ConeLayer")
+    assert any("--suite layer" in c.value for c in at.code)
