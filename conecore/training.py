@@ -167,7 +167,7 @@ class LiveTraining:
         self.A = torch.as_tensor(np.array(cone.A), dtype=torch.float32, device=self.device)
         self.norm_floor = float(torch.linalg.vector_norm(self.Y, dim=1).mean())
         self.models.train()
-        self.optimizer = torch.optim.Adam(self.models.parameters(), lr=cfg.lr, foreach=True)
+        self.optimizer = torch.optim.Adam(self.models.parameters(), lr=cfg.lr, fused=True)
         self.generator = gen
         self.history: list[dict[str, dict[str, float]]] = []
         self.seconds = 0.0
@@ -220,24 +220,23 @@ class LiveTraining:
                             generator=self.generator).to(self.device)
         x, y = self.X[idx], self.Y[idx]
         self.optimizer.zero_grad(set_to_none=True)
-        outputs, losses, times = [], [], []
-        total = torch.zeros((), device=self.device)
+        outputs, times = [], []
         for name in self.methods:
             t0 = time.perf_counter()
-            z = self.models[name](x)
-            loss = (z - y).square().sum(dim=-1).mean()
-            total = total + loss
-            if name == "penalty":
-                total = total + self.config.penalty_weight * torch.relu(
-                    z @ self.A.T).square().sum(dim=-1).mean()
-            outputs.append(z.detach())
-            losses.append(loss.detach())
+            outputs.append(self.models[name](x))
             times.append(1e3 * (time.perf_counter() - t0))
+        Z = torch.stack(outputs)  # (methods, batch, d): one loss computation for all
+        losses = (Z - y).square().sum(dim=-1).mean(dim=-1)
+        total = losses.sum()
+        if "penalty" in self.methods:
+            z = Z[self.methods.index("penalty")]
+            total = total + self.config.penalty_weight * torch.relu(
+                z @ self.A.T).square().sum(dim=-1).mean()
         total.backward()
         self.optimizer.step()
         with torch.no_grad():
-            shares, worsts = self._violations(torch.stack(outputs))
-        loss_values = torch.stack(losses).tolist()
+            shares, worsts = self._violations(Z.detach())
+        loss_values = losses.detach().tolist()
         metrics = {name: {"loss": loss_values[i], "violating": shares[i], "worst": worsts[i],
                           "forward_ms": times[i]} for i, name in enumerate(self.methods)}
         self.seconds += time.perf_counter() - t_start
