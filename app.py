@@ -9,6 +9,8 @@ st.set_page_config(page_title="Cone Explorer", page_icon="🔺", layout="wide")
 PAGES = [
     st.Page("pages/home.py", title="Home", icon="🏠", url_path="home", default=True),
     st.Page("pages/build.py", title="Build a cone", icon="📐", url_path="build"),
+    st.Page("pages/steps.py", title="Double description, step by step", icon="🪜",
+            url_path="steps"),
     st.Page("pages/train.py", title="Train live", icon="🏋️", url_path="train"),
     st.Page("pages/samples.py", title="Samples", icon="✨", url_path="samples"),
     st.Page("pages/benchmark.py", title="Benchmark", icon="⏱️", url_path="benchmark"),

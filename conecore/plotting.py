@@ -461,3 +461,49 @@ def figure_benchmark(rows: list) -> go.Figure:
                       yaxis_title="µs per sample", height=420,
                       margin=dict(l=10, r=10, t=10, b=10), legend=dict(orientation="h", y=-0.2))
     return fig
+
+
+def figure_dd_step(dd, k: int) -> go.Figure:
+    """Step ``k`` of a :class:`conecore.ddsteps.DoubleDescription` (0: the whole space): the cone
+    of the constraints added so far, the new constraint's normal (orange), rays cut off (grey,
+    dotted) and rays born (green) with dashed lines from the pair that made them."""
+    d = len(dd.A[0])
+    if d not in (2, 3):
+        raise ValueError("figure_dd_step draws cones in R^2 or R^3")
+    if k == 0:
+        current = Cone.from_inequalities(np.zeros((1, d), dtype=int))
+        step = None
+    else:
+        step = dd.steps[k - 1]
+        shown = [dd.A[i] for i in dd.order[:k]]
+        current = Cone.from_inequalities(np.array(shown, dtype=object))
+    fig = figure_2d(current, show_normals=True) if d == 2 else figure_3d(current)
+    if step is None:
+        return fig
+
+    def unit(v) -> np.ndarray:
+        v = np.asarray(v, dtype=float)
+        n = np.linalg.norm(v)
+        return v / n if n else v
+
+    def seg(points: list, color: str, name: str, dash: str, width: int, show: bool) -> None:
+        P = np.array(points, dtype=float)
+        kw = dict(mode="lines", line=dict(color=color, dash=dash, width=width), name=name,
+                  legendgroup=name, showlegend=show)
+        if d == 2:
+            fig.add_trace(go.Scatter(x=P[:, 0], y=P[:, 1], **kw))
+        else:
+            fig.add_trace(go.Scatter3d(x=P[:, 0], y=P[:, 1], z=P[:, 2], **kw))
+
+    origin = np.zeros(d)
+    seg([origin, unit(step.normal) * 0.8], "#f0883e", f"new constraint a{step.row + 1}", "solid",
+        6, True)
+    for j, r in enumerate(step.dropped):
+        seg([origin, unit(r)], "#8c959f", "cut off", "dot", 4, j == 0)
+    for j, (r, (p, n)) in enumerate(zip(step.born, step.parents)):
+        seg([origin, unit(r) * 1.05], "#1a7f37", "born", "solid", 6, j == 0)
+        seg([unit(p), unit(n)], "#1a7f37", "from the pair", "dash", 2, j == 0)
+    if step.line_to_ray is not None:
+        seg([origin, unit(step.line_to_ray) * 1.05], "#1a7f37", "born (from a line)", "solid", 6,
+            True)
+    return fig

@@ -65,3 +65,24 @@ def test_bounds_are_refused_with_a_message():
         double_description(np.eye(7))
     with pytest.raises(cc.ConeTooLargeError, match="permutation"):
         double_description([[1, 0], [0, 1]], order=[0, 0])
+
+
+def test_steps_page_steps_and_reports_a_bad_order():
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    app = str(Path(__file__).resolve().parent.parent / "app.py")
+    at = AppTest.from_file(app, default_timeout=120)
+    at.query_params["A"] = "1,0,-1;-1,0,-1;0,1,-1;0,-1,-1"
+    at.run()
+    at.switch_page("pages/steps.py").run()
+    assert not at.exception
+    assert "cuts off 1 ray(s)" in at.markdown[0].value
+    at.slider(key="dd_step").set_value(0).run()
+    assert at.markdown[0].value.startswith("**Start:**")
+    at.text_input(key="dd_order").input("4, 3, 2").run()
+    assert any("each row number from 1 to 4 once" in e.value for e in at.error)
+    at.text_input(key="dd_order").input("4 3 2 1").run()
+    at.slider(key="dd_step").set_value(4).run()
+    assert not at.error and "add a1" in at.markdown[0].value

@@ -1,0 +1,69 @@
+"""Double description, step by step: add the constraints one at a time and watch the rays."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import conecore as cc
+from conecore import plotting
+from conecore.ddsteps import MAX_ROWS, double_description
+from pages import common
+
+EXPLAIN = r"""
+Start from the whole space (lines $e_1, \dots, e_d$, no rays) and add one half-space
+$a \cdot x \le 0$ at a time. Rays with $a \cdot r > 0$ are cut off; those with
+$a \cdot r \le 0$ stay. Every *adjacent* pair $p$ (cut off) and $n$ (kept) gives a new ray
+$(a\cdot p)\,n - (a\cdot n)\,p$ on the hyperplane $a \cdot x = 0$ — a positive combination of the
+two, so it lies in the old cone, and it satisfies the new constraint with equality. Two rays are
+adjacent when no third ray is tight on every constraint both are tight on (the combinatorial
+test). If the new constraint is not orthogonal to a line, that line splits and half of it
+becomes a ray. Exact rational arithmetic throughout (Motzkin; Fukuda and Prodon, 1996).
+"""
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def run(text: str, order: tuple[int, ...]):
+    return double_description(cc.from_url_text(text), list(order))
+
+
+common.init_state()
+st.title("Double description, step by step")
+cone = common.current_cone()
+m, d = cone.A.shape
+if d not in (2, 3) or m > MAX_ROWS:
+    st.info(f"This page steps through cones in 2-D or 3-D with at most {MAX_ROWS} rows; the "
+            f"current cone has d = {d} and {m} rows. Pick one on Build a cone.")
+    st.stop()
+order_text = st.text_input("Order of the constraints (row numbers)",
+                           ", ".join(str(i + 1) for i in range(m)), key="dd_order")
+try:
+    order = [int(t) - 1 for t in order_text.replace(",", " ").split()]
+    if sorted(order) != list(range(m)):
+        raise ValueError
+except ValueError:
+    st.error(f"The order must list each row number from 1 to {m} once, e.g. "
+             f"{', '.join(str(i + 1) for i in reversed(range(m)))}.")
+    order = list(range(m))
+dd = run(common.current_text(), tuple(order))
+k = st.slider("Step", 0, len(dd.steps), len(dd.steps), key="dd_step",
+              help="0 is the whole space; step k adds the k-th constraint of the order.")
+if k == 0:
+    st.markdown("**Start:** the whole space, spanned by the lines e1, …, ed; no rays yet.")
+else:
+    step = dd.steps[k - 1]
+    st.markdown(f"**Step {k}: add a{step.row + 1} = {step.normal}.** {step.sentence()}")
+left, right = st.columns([3, 2])
+left.plotly_chart(plotting.figure_dd_step(dd, k), key="dd_fig", width="stretch")
+with right:
+    if k:
+        step = dd.steps[k - 1]
+        st.markdown("**Rays now**  \n" + ("  \n".join(str(r) for r in step.rays) or "none"))
+        st.markdown("**Lines now**  \n" + ("  \n".join(str(ell) for ell in step.lines)
+                                          or "none"))
+        if step.dropped:
+            st.markdown("**Cut off**  \n" + "  \n".join(str(r) for r in step.dropped))
+        if step.parents:
+            st.markdown("**Born from adjacent pairs**  \n" + "  \n".join(
+                f"{b} from {p} and {n}" for b, (p, n) in zip(step.born, step.parents)))
+with st.expander("Explain", expanded=False):
+    st.markdown(EXPLAIN)
