@@ -45,3 +45,12 @@ if rows:
                "scaled. Medians of repeated runs; on a shared machine expect ±30 %.")
 else:
     st.info("Runs in a few seconds at these sizes. The numbers in the README come from the CLI.")
+with st.expander("Explain", expanded=False):
+    st.markdown(
+        "The ConeLayer costs one extra small matrix product over a plain linear head: the rays "
+        "(k x d) times the non-negative coefficients, and, with many lines, a rank-r correction "
+        "folded into the weights. Test-time projection solves an optimisation problem per "
+        "sample (OSQP, as in the paper) or per batch (the dual method), so it costs orders of "
+        "magnitude more at small batches. The paper reports up to two orders of magnitude "
+        "faster inference; this page measures it for your cone."
+    )

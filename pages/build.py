@@ -258,6 +258,12 @@ description method finds $R$ and $L$ exactly.
 **Why it matters for networks.** A layer that outputs $L t + R^\top \mu$ with $\mu \ge 0$
 (softplus, relu, ...) can only produce points of $C$: $A L^\top = 0$ and $A R^\top \le 0$, so
 $A z \le 0$ for every input, during training and at test time.
+
+**The polar cone.** $C^\circ = \{y : y \cdot x \le 0 \text{ for all } x \in C\}$ is generated
+by the rows of $A$ (Farkas' lemma), so the two swap roles: the facet normals $a_i$ of $C$ are
+(generators of) the rays of $C^\circ$, and the extreme rays of $C$ are the facet normals of
+$C^\circ$. A ray $r$ of $C$ and a row $a_i$ tight on it meet at a right angle ($a_i \cdot r = 0$),
+which the picture shows when the polar cone is on; and $(C^\circ)^\circ = C$.
 """
 
 

@@ -114,6 +114,17 @@ def live_view() -> None:
     show_progress(run)
 
 
+EXPLAIN = r"""
+Every method is the same small network, $h = \tanh(W x + b)$, with a different last layer,
+trained on the same mini-batches. The **ConeLayer** outputs $L t + R^\top \mu$ with
+$\mu \ge 0$: its outputs satisfy $A z \le 0$ by construction, so its violation curve is flat at
+zero from the first step. The **unconstrained** head follows the targets out of the cone; the
+**penalty** $\lambda \|\mathrm{relu}(A z)\|^2$ trades accuracy for fewer violations, and its
+weight has to be tuned; **test-time projection** repairs outputs afterwards, one small
+optimisation per sample; the **closed form** $f - A^+\mathrm{relu}(Af)$ is feasible only when $A$
+has full row rank.
+"""
+
 common.init_state()
 st.title("Train live")
 cone = common.current_cone()
@@ -141,6 +152,8 @@ if b4.button("Reset", key="train_reset", width="stretch"):
 if "train_error" in st.session_state:
     st.error(st.session_state["train_error"])
 live_view()
+with st.expander("Explain", expanded=False):
+    st.markdown(EXPLAIN)
 if st.session_state.get("train_run") is None:
     st.info("Press Play (or Step) to train. Every method starts from the same seed and sees the "
             "same mini-batches.")
