@@ -398,10 +398,13 @@ def show_tables(cone: cc.Cone) -> None:
 # ---------------------------------------------------------------------- page
 common.init_state()  # idempotent; app.py has normally done it already
 st.title("Build a cone")
-inputs, output = st.columns([2, 3], gap="large")
-with inputs:
-    mode = st.radio("Enter A by", MODES, horizontal=True, key="build_mode")
-    {"Table": table_input, "Text": text_input, "Upload": upload_input, "Preset": preset_input,
-     "Draw (2-D)": draw_input, "Angles (3-D)": angles_input}[mode]()
-with output:
+if common.controls_hidden():
     show_cone(common.current_cone())
+else:
+    inputs, output = st.columns([2, 3], gap="large")
+    with inputs:
+        mode = st.radio("Enter A by", MODES, horizontal=True, key="build_mode")
+        {"Table": table_input, "Text": text_input, "Upload": upload_input,
+         "Preset": preset_input, "Draw (2-D)": draw_input, "Angles (3-D)": angles_input}[mode]()
+    with output:
+        show_cone(common.current_cone())

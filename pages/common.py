@@ -146,6 +146,12 @@ def _sync_url(text: str) -> None:
             st.query_params.pop("preset", None)
 
 
+def controls_hidden() -> bool:
+    """Classroom mode: ``?controls=hide`` in the link hides the inputs a teacher does not want
+    students to touch (the pictures, stepping and playing stay)."""
+    return st.query_params.get("controls") == "hide"
+
+
 def share_note() -> str:
     """What the share link carries, in words."""
     text = current_text()
@@ -169,8 +175,7 @@ def share_link() -> str | None:
     if not base:
         return None
     parts = urlsplit(base)
-    query = urlencode({k: st.query_params[k] for k in ("A", "preset") if k in st.query_params},
-                      safe=",;/-")
+    query = urlencode(st.query_params.to_dict(), safe=",;/-")
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
 
 

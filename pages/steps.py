@@ -34,8 +34,12 @@ if d not in (2, 3) or m > MAX_ROWS:
     st.info(f"This page steps through cones in 2-D or 3-D with at most {MAX_ROWS} rows; the "
             f"current cone has d = {d} and {m} rows. Pick one on Build a cone.")
     st.stop()
-order_text = st.text_input("Order of the constraints (row numbers)",
-                           ", ".join(str(i + 1) for i in range(m)), key="dd_order")
+default_order = ", ".join(str(i + 1) for i in range(m))
+if common.controls_hidden():
+    order_text = st.query_params.get("dd_order", default_order)
+else:
+    order_text = st.text_input("Order of the constraints (row numbers)", default_order,
+                               key="dd_order", bind="query-params")
 try:
     order = [int(t) - 1 for t in order_text.replace(",", " ").split()]
     if sorted(order) != list(range(m)):
@@ -45,7 +49,7 @@ except ValueError:
              f"{', '.join(str(i + 1) for i in reversed(range(m)))}.")
     order = list(range(m))
 dd = run(common.current_text(), tuple(order))
-k = st.slider("Step", 0, len(dd.steps), len(dd.steps), key="dd_step",
+k = st.slider("Step", 0, len(dd.steps), len(dd.steps), key="dd_step", bind="query-params",
               help="0 is the whole space; step k adds the k-th constraint of the order.")
 if k == 0:
     st.markdown("**Start:** the whole space, spanned by the lines e1, …, ed; no rays yet.")

@@ -21,14 +21,16 @@ TRAIN_SECONDS = 0.1  # of each tick spent training; the rest draws
 
 def config_from_controls(disabled: bool) -> TrainConfig:
     c1, c2, c3 = st.columns(3)
-    task = c1.selectbox("Task", TASKS, key="train_task", disabled=disabled,
+    task = c1.selectbox("Task", TASKS, key="train_task", disabled=disabled, bind="query-params",
                         format_func={"regression": "regression (noisy targets)",
                                      "projection": "learn the projection"}.get)
     nonneg = c2.selectbox("ConeLayer's non-negative map", list(NONNEG), index=2,
                           key="train_nonneg", disabled=disabled)
-    seed = c3.number_input("Seed", 0, 10_000, 0, key="train_seed", disabled=disabled)
+    seed = c3.number_input("Seed", 0, 10_000, 0, key="train_seed", disabled=disabled,
+                           bind="query-params")
     methods = st.multiselect("Methods", METHODS, default=list(METHODS), key="train_methods",
-                             format_func=METHOD_TITLES.get, disabled=disabled)
+                             format_func=METHOD_TITLES.get, disabled=disabled,
+                             bind="query-params")
     c4, c5, c6, c7 = st.columns(4)
     width = c4.number_input("Width", 4, 512, 64, key="train_width", disabled=disabled)
     batch = c5.number_input("Batch", 1, 4096, 128, key="train_batch", disabled=disabled)
@@ -130,8 +132,8 @@ st.title("Train live")
 cone = common.current_cone()
 st.caption(f"Cone: {cone.summary()} · device: {common.compute_device()}")
 playing = bool(st.session_state.get("train_playing"))
-with st.expander("Settings", expanded=get_run() is None):
-    config = config_from_controls(disabled=playing)
+with st.expander("Settings", expanded=get_run() is None and not common.controls_hidden()):
+    config = config_from_controls(disabled=playing or common.controls_hidden())
 b1, b2, b3, b4 = st.columns(4)
 if b1.button("▶ Play", disabled=playing, key="train_play", width="stretch"):
     if st.session_state.get("train_run") is None or st.session_state["train_run"].done:

@@ -86,3 +86,20 @@ def test_steps_page_steps_and_reports_a_bad_order():
     at.text_input(key="dd_order").input("4 3 2 1").run()
     at.slider(key="dd_step").set_value(4).run()
     assert not at.error and "add a1" in at.markdown[0].value
+
+
+def test_classroom_link_sets_the_step_and_hides_the_order():
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    app = str(Path(__file__).resolve().parent.parent / "app.py")
+    at = AppTest.from_file(app, default_timeout=120)
+    at.query_params["A"] = "1,0,-1;-1,0,-1;0,1,-1;0,-1,-1"
+    at.query_params["dd_step"] = "2"
+    at.query_params["controls"] = "hide"
+    at.run()
+    at.switch_page("pages/steps.py").run()
+    assert not at.exception
+    assert at.markdown[0].value.startswith("**Step 2: add a2")
+    assert not [t for t in at.text_input if t.key == "dd_order"]
