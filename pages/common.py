@@ -92,6 +92,9 @@ def init_state() -> None:
     """Run once per session (first script run): take the cone from the URL or the default."""
     _ensure_router()
     if STATE_KEY in st.session_state:
+        # A page switch may clear the URL's parameters: put the cone back, so the address bar
+        # (and the sidebar's share link) always opens this view.
+        _sync_url(st.session_state[STATE_KEY])
         return
     text, error = _text_from_url()
     if error:
@@ -132,7 +135,10 @@ def set_cone(A: object, preset: str | None = None) -> str | None:
 
 
 def _sync_url(text: str) -> None:
-    """Keep ``?A=...`` (or ``?preset=...``) in the URL equal to the session's cone."""
+    """Keep ``?A=...`` (or ``?preset=...``) in the URL equal to the session's cone, and the
+    classroom flag there once a link has set it."""
+    if st.session_state.get("controls_hidden") and st.query_params.get("controls") != "hide":
+        st.query_params["controls"] = "hide"
     preset = st.session_state.get(PRESET_KEY)
     if len(text) <= MAX_URL_CHARS:
         if st.query_params.get("A") != text:
@@ -149,7 +155,9 @@ def _sync_url(text: str) -> None:
 def controls_hidden() -> bool:
     """Classroom mode: ``?controls=hide`` in the link hides the inputs a teacher does not want
     students to touch (the pictures, stepping and playing stay)."""
-    return st.query_params.get("controls") == "hide"
+    if st.query_params.get("controls") == "hide":
+        st.session_state["controls_hidden"] = True  # for the whole visit, on every page
+    return bool(st.session_state.get("controls_hidden"))
 
 
 def share_note() -> str:
