@@ -240,7 +240,10 @@ def angles_input() -> None:
     st.write(f"New row: a = ({a[0]:g}, {a[1]:g}, {a[2]:g}) — the half-space a·x ≤ 0")
     st.session_state["angle_preview"] = a.tolist()
     if st.button("Add this constraint", type="primary"):
-        _apply(np.vstack([cone.A, a]), where="angles")
+        # Keep the rows exact (integers stay integers); the new row is a 3-decimal number.
+        rows = [list(r) for r in _rows_text(common.current_text())]
+        rows.append([str(Fraction(str(v))) for v in a])
+        _apply(cc.parse_matrix("\n".join(",".join(r) for r in rows)), where="angles")
     _show_error("angles")
 
 
