@@ -13,6 +13,7 @@ PAGES = [
             url_path="steps"),
     st.Page("pages/train.py", title="Train live", icon="🏋️", url_path="train"),
     st.Page("pages/samples.py", title="Samples", icon="✨", url_path="samples"),
+    st.Page("pages/vae.py", title="Constrained VAE", icon="🖼️", url_path="vae"),
     st.Page("pages/benchmark.py", title="Benchmark", icon="⏱️", url_path="benchmark"),
 ]
 

@@ -251,7 +251,41 @@ def train_suite(args: argparse.Namespace) -> dict:
     return out
 
 
-SUITES = ("convert", "layer", "toy", "train")
+def vae_suite(args: argparse.Namespace) -> dict:
+    """Seconds per epoch of the Constrained VAE page's training (both models, the default
+    settings, one intra-op thread as the app uses), and the per-sample cost of the ConeLayer
+    decoder against decoding with the twin and projecting (OSQP, as in the paper)."""
+    import torch
+
+    from conecore.cone import Cone
+    from conecore.vae import Painting, VAEExperiment, load_images
+
+    torch.set_num_threads(1)
+    train, test, side = load_images(args.mnist)
+    cone = Cone.from_inequalities(Painting.checkerboard(side).rows())
+    exp = VAEExperiment(cone, train, test)
+    exp.train_epoch()  # warm-up
+    times = []
+    for _ in range(args.vae_epochs):
+        t0 = time.perf_counter()
+        exp.train_epoch()
+        times.append(time.perf_counter() - t0)
+    ev = exp.evaluate(64)
+    cost = ev["seconds_per_sample"]
+    return {
+        "data": f"{len(train)} train / {len(test)} test images of {side}x{side}",
+        "steps per epoch (each model)": exp.steps_per_epoch,
+        "seconds per epoch, both models (median)": round(statistics.median(times), 3),
+        "seconds per epoch, both models (max)": round(max(times), 3),
+        "ConeLayer decoder, us per sample": round(cost["cone_layer"] * 1e6, 1),
+        "twin + OSQP projection, us per sample": round(cost["projection"] * 1e6, 1),
+        "samples in the cone: ConeLayer / twin / projected": " / ".join(
+            f"{ev['share_inside'][k]:.0%}" for k in ("cone_layer", "unconstrained",
+                                                      "projection")),
+    }
+
+
+SUITES = ("convert", "layer", "toy", "train", "vae")
 
 
 def _machine() -> str:
@@ -322,14 +356,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="toy: Adam steps for each model (default 1500)")
     parser.add_argument("--train-steps", type=int, default=1000,
                         help="train: steps of the Train-live loop to time (default 1000)")
+    parser.add_argument("--vae-epochs", type=int, default=5,
+                        help="vae: epochs to time after a warm-up one (default 5)")
     parser.add_argument("--mnist", default=None,
-                        help="toy: folder with the four MNIST IDX files (default: 8 x 8 digits)")
+                        help="toy/vae: folder with the MNIST IDX files (default: 8 x 8 digits)")
     args = parser.parse_args(argv)
     try:
         args.batch = [int(b) for b in args.batch.split(",") if b.strip()]
     except ValueError:
         parser.error(f"--batch must be comma-separated integers; got {args.batch!r}")
-    for name in ("repeat", "in_features", "max_solver_samples", "toy_steps", "train_steps"):
+    for name in ("repeat", "in_features", "max_solver_samples", "toy_steps", "train_steps",
+                 "vae_epochs"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if not args.batch or min(args.batch) < 1 or max(args.batch) > 65536:
@@ -337,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     suites = list(SUITES) if args.suite == "all" else [args.suite]
     out: dict[str, object] = {"machine": _machine()}
     runners = {"convert": convert_suite, "layer": layer_suite, "toy": toy_suite,
-               "train": train_suite}
+               "train": train_suite, "vae": vae_suite}
     for name in suites:
         out[name] = runners[name](args)
     if args.json:
@@ -350,7 +387,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {out['machine']}")
     for name in suites:
         print(f"\n== {name} ==")
-        {"convert": _print_convert, "toy": _print_toy, "train": _print_toy}.get(
+        {"convert": _print_convert, "toy": _print_toy, "train": _print_toy,
+         "vae": _print_toy}.get(
             name, lambda r: _print_layer(r, args))(
             out[name])
     return 0

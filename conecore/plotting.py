@@ -334,7 +334,8 @@ METHOD_COLORS = {"cone_layer": "#1f6feb", "unconstrained": "#cf222e", "penalty":
 
 
 def figure_curves(history: list[dict[str, dict[str, float]]], metric: str, title: str,
-                  titles: dict[str, str] | None = None, log: bool = True) -> go.Figure:
+                  titles: dict[str, str] | None = None, log: bool = True,
+                  x_title: str = "step") -> go.Figure:
     """One line per method of ``history[step][method][metric]`` against the step."""
     fig = go.Figure()
     if history:
@@ -348,7 +349,7 @@ def figure_curves(history: list[dict[str, dict[str, float]]], metric: str, title
                                      name=(titles or {}).get(method, method),
                                      line=dict(color=METHOD_COLORS.get(method))))
     fig.update_layout(title=title, height=300, margin=dict(l=10, r=10, t=40, b=10),
-                      yaxis_type="log" if log else "linear", xaxis_title="step",
+                      yaxis_type="log" if log else "linear", xaxis_title=x_title,
                       legend=dict(orientation="h", y=-0.3))
     return fig
 
@@ -506,4 +507,65 @@ def figure_dd_step(dd, k: int) -> go.Figure:
     if step.line_to_ray is not None:
         seg([origin, unit(step.line_to_ray) * 1.05], "#1a7f37", "born (from a line)", "solid", 6,
             True)
+    return fig
+
+
+# ---------------------------------------------------------------------- constrained VAE
+PAINT_COLORS = {".": "#ffffff", "+": "#1f6feb", "-": "#cf222e", "0": "#8c959f"}
+PAINT_WORDS = {".": "free", "+": "sum ≥ 0", "-": "sum ≤ 0", "0": "sum = 0"}
+
+
+def figure_painting(painting) -> go.Figure:
+    """The painted blocks on the pixel grid: blue ``+`` (sum >= 0), red ``-`` (sum <= 0), grey
+    ``0`` (sum = 0), white free; thin lines between pixels, thick ones between blocks."""
+    n, b, side = painting.grid, painting.block, painting.image
+    codes = {m: i for i, m in enumerate(PAINT_COLORS)}
+    z = np.zeros((side, side))
+    for k, m in enumerate(painting.marks):
+        i, j = divmod(k, n)
+        z[i * b : (i + 1) * b, j * b : (j + 1) * b] = codes[m]
+    scale = [[v, c] for i, c in enumerate(PAINT_COLORS.values())
+             for v in (i / len(PAINT_COLORS), (i + 1) / len(PAINT_COLORS))]
+    hover = np.vectorize(lambda c: PAINT_WORDS[list(PAINT_COLORS)[int(c)]])(z)
+    fig = go.Figure(go.Heatmap(z=z, zmin=-0.5, zmax=len(PAINT_COLORS) - 0.5, colorscale=scale,
+                               showscale=False, customdata=hover, xgap=0.5 if side <= 16 else 0,
+                               ygap=0.5 if side <= 16 else 0,
+                               hovertemplate="pixel (%{y}, %{x}): %{customdata}<extra></extra>"))
+    for t in range(n + 1):
+        pos = t * b - 0.5
+        fig.add_shape(type="line", x0=pos, x1=pos, y0=-0.5, y1=side - 0.5,
+                      line=dict(color="#24292f", width=2))
+        fig.add_shape(type="line", y0=pos, y1=pos, x0=-0.5, x1=side - 0.5,
+                      line=dict(color="#24292f", width=2))
+    if n <= 8:
+        for k, m in enumerate(painting.marks):
+            i, j = divmod(k, n)
+            fig.add_annotation(x=j * b + (b - 1) / 2, y=i * b + (b - 1) / 2, showarrow=False,
+                               text={"+": "+", "-": "−", "0": "0", ".": ""}[m],
+                               font=dict(size=18, color="white" if m != "." else "black"))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
+    fig.update_layout(height=320, width=320, margin=dict(l=5, r=5, t=5, b=5))
+    return fig
+
+
+def figure_block_sums(block_sums: dict[str, np.ndarray], titles: dict[str, str] | None = None
+                      ) -> go.Figure:
+    """Histogram of ``(A x)_k`` over samples and rows for each model: the constraint asks for
+    every value to be at most 0 (the shaded side)."""
+    fig = go.Figure()
+    everything = np.concatenate([np.ravel(v) for v in block_sums.values()]) if block_sums else []
+    lo, hi = (float(np.min(everything)), float(np.max(everything))) if len(everything) else (-1, 1)
+    lo, hi = min(lo, -1e-3), max(hi, 1e-3)
+    fig.add_vrect(x0=lo, x1=0, fillcolor="#1a7f37", opacity=0.08, line_width=0,
+                  annotation_text="allowed: (A x)ₖ ≤ 0", annotation_position="top left")
+    for name, values in block_sums.items():
+        fig.add_trace(go.Histogram(x=np.ravel(values), name=(titles or {}).get(name, name),
+                                   opacity=0.6, nbinsx=60,
+                                   marker_color=METHOD_COLORS.get(name)))
+    fig.add_vline(x=0, line=dict(color="#24292f", width=2))
+    fig.update_layout(barmode="overlay", height=320, margin=dict(l=10, r=10, t=40, b=10),
+                      title="Signed block sums (A x)ₖ of the samples",
+                      xaxis_title="(A x)ₖ: a block sum times its sign", yaxis_title="count",
+                      legend=dict(orientation="h", y=-0.3))
     return fig

@@ -1,0 +1,349 @@
+"""Constrained VAE: the paper's application on real digits, with a constraint the user paints."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+import torch
+
+import conecore as cc
+from conecore import plotting
+from conecore.vae import (
+    MODEL_TITLES,
+    Painting,
+    VAEConfig,
+    VAEExperiment,
+    grid_png,
+    load_images,
+    mnist_from_files,
+)
+from pages import common
+
+torch.set_num_threads(1)  # tiny models; see pages/train.py
+
+MAX_EPOCHS = {8: 50, 28: 10}  # per press of the button
+MNIST_LIMIT = 10_000  # training images per session on the page (memory on a shared server)
+MARK_OPTIONS = ["+", "-", "0", "."]
+N_SAMPLES = 64
+HOSTED = os.environ.get("CONE_EXPLORER_HOSTED") == "1"
+
+EXPLAIN = r"""
+**The model.** A variational autoencoder: the encoder maps an image $x$ to a Gaussian
+$q(z \mid x)$ over a small latent space, the decoder maps $z$ back to an image, and training
+maximises the evidence lower bound (ELBO), here
+$-\mathrm{ELBO} = \|x - \hat x\|^2 / (2\sigma^2) + \mathrm{KL}(q(z\mid x)\,\|\,\mathcal N(0, I))$
+with $\sigma = 0.5$ (up to a constant).
+
+**The constraint.** Each marked block $B$ of pixels is one row of $A$: "+" asks
+$\sum_{p \in B} x_p \ge 0$ (row $-\mathbb 1_B$), "−" asks $\le 0$ (row $\mathbb 1_B$), "0" asks
+both. The paper's checkerboard alternates the signs. The cone $\{x : A x \le 0\}$ has one ray
+per marked block (the block's indicator with its sign, spread evenly) and a huge lineality
+space: every pattern whose block sums are all zero.
+
+**Why every sample obeys it.** The constrained decoder's last layer is a ConeLayer: it outputs
+$L t + R^\top \mu$ with $\mu = \mathrm{softplus}(\cdot) \ge 0$, then divides by
+$\max(1, \|x\|_\infty)$ to stay in the $[-1, 1]$ box. A positive multiple of a point of a cone
+is in the cone, so whatever the weights, $A \hat x \le 0$ for every decoded image. The
+unconstrained twin ends in $\tanh$ and learns the data, which breaks the constraint; the
+paper's baseline projects its samples onto the cone afterwards (one quadratic program per
+sample, OSQP), which costs far more per sample than the ConeLayer's single matrix product.
+"""
+
+
+# ------------------------------------------------------------------------------ data
+@st.cache_data(max_entries=1, show_spinner=False)
+def digits_split(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    train, test, _ = load_images(None, seed=seed)
+    return train, test
+
+
+def mnist_data() -> tuple[np.ndarray, np.ndarray] | None:
+    """MNIST from uploaded IDX files or a folder, kept in this session only."""
+    files = st.file_uploader("MNIST IDX files (raw or .gz; the image files are enough)",
+                             accept_multiple_files=True, key="vae_mnist_files")
+    folder = "" if HOSTED else st.text_input("…or a folder on this computer with the IDX files",
+                                             key="vae_mnist_folder")
+    signature = (tuple((f.name, f.size) for f in files or []), folder)
+    if st.session_state.get("vae_mnist_signature") != signature:
+        st.session_state["vae_mnist_signature"] = signature
+        st.session_state.pop("vae_mnist", None)
+        st.session_state.pop("vae_mnist_error", None)
+        try:
+            if files:
+                data = mnist_from_files([(f.name, f.getvalue()) for f in files], MNIST_LIMIT)
+            elif folder:
+                train, test, _ = load_images(folder.strip(), MNIST_LIMIT)
+                data = (train, test)
+            else:
+                data = None
+        except (cc.ConeError, OSError) as exc:
+            st.session_state["vae_mnist_error"] = str(exc)
+        else:
+            if data is not None:
+                st.session_state["vae_mnist"] = data
+    if "vae_mnist_error" in st.session_state:
+        st.error(st.session_state["vae_mnist_error"])
+    data = st.session_state.get("vae_mnist")
+    if data is None:
+        st.info("Give the MNIST files (train-images-idx3-ubyte and t10k-images-idx3-ubyte, "
+                "raw or .gz) to train on 28 × 28 digits. Nothing is downloaded. Uploads are "
+                f"limited to the server's upload size; at most {MNIST_LIMIT:,} training images "
+                "are used here (the CLI has no such cap).")
+    return data
+
+
+# ------------------------------------------------------------------------------ painter
+def block_options(side: int) -> list[int]:
+    return [b for b in range(1, side + 1) if side % b == 0 and side // b <= 16]
+
+
+def painting_state(side: int) -> Painting:
+    """This session's painting for images of ``side``; the first time from ``?paint=``."""
+    key = f"vae_paint_{side}"
+    if key not in st.session_state:
+        painting = Painting.checkerboard(side)
+        url = st.query_params.get("paint")
+        if url:
+            try:
+                painting = Painting.from_text(url, side)
+            except cc.ConeInputError as exc:
+                st.session_state["vae_paint_error"] = f"The link's painting: {exc}"
+        st.session_state[key] = painting.to_text()
+    return Painting.from_text(st.session_state[key], side)
+
+
+def set_painting(painting: Painting) -> None:
+    st.session_state[f"vae_paint_{painting.image}"] = painting.to_text()
+    st.session_state["vae_editor_version"] = st.session_state.get("vae_editor_version", 0) + 1
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def painted_cone(text: str, side: int) -> cc.Cone:
+    return cc.Cone.from_inequalities(Painting.from_text(text, side).rows(),
+                                     limits=common.APP_LIMITS)
+
+
+def painter(side: int, disabled: bool) -> Painting:
+    painting = painting_state(side)
+    if "vae_paint_error" in st.session_state:
+        st.error(st.session_state.pop("vae_paint_error"))
+    left, right = st.columns([3, 2])
+    with left:
+        blocks = block_options(side)
+        b = st.selectbox("Block size (pixels)", blocks,
+                         index=blocks.index(painting.block) if painting.block in blocks else 0,
+                         format_func=lambda v: f"{v} × {v} ({side // v} × {side // v} blocks)",
+                         key=f"vae_block_{side}_{st.session_state.get('vae_editor_version', 0)}",
+                         disabled=disabled)
+        if b != painting.block:
+            set_painting(Painting.checkerboard(side, b))
+            st.rerun()
+        c1, c2, c3 = st.columns(3)
+        if c1.button("Checkerboard", key="vae_checker", disabled=disabled, width="stretch"):
+            set_painting(Painting.checkerboard(side, painting.block))
+            st.rerun()
+        if c2.button("Invert signs", key="vae_invert", disabled=disabled, width="stretch"):
+            swap = {"+": "-", "-": "+"}
+            set_painting(Painting(side, painting.block,
+                                  tuple(swap.get(m, m) for m in painting.marks)))
+            st.rerun()
+        if c3.button("Clear", key="vae_clear", disabled=disabled, width="stretch"):
+            set_painting(Painting(side, painting.block, tuple("." * painting.grid**2)))
+            st.rerun()
+        n = painting.grid
+        frame = pd.DataFrame(painting.to_grid(), columns=[str(j + 1) for j in range(n)],
+                             index=[str(i + 1) for i in range(n)])
+        config = {str(j + 1): st.column_config.SelectboxColumn(str(j + 1), options=MARK_OPTIONS,
+                                                                required=True, width="small")
+                  for j in range(n)}
+        edited = st.data_editor(frame, column_config=config, key="vae_editor_"
+                                f"{side}_{st.session_state.get('vae_editor_version', 0)}",
+                                disabled=disabled, num_rows="fixed")
+        st.caption("Each cell is a block: + its pixel sum ≥ 0, − ≤ 0, 0 = 0, . free. "
+                   "Each marked block is one row of A.")
+        try:
+            new = Painting.from_grid(edited.fillna(".").values.tolist(), side)
+        except cc.ConeInputError as exc:
+            st.error(f"Painter: {exc}. The last valid painting is still in use.")
+        else:
+            if new != painting:
+                st.session_state[f"vae_paint_{side}"] = new.to_text()
+                painting = new
+    if st.query_params.get("paint") != painting.to_text():
+        st.query_params["paint"] = painting.to_text()
+    right.plotly_chart(plotting.figure_painting(painting), key="vae_paint_fig",
+                       config={"displayModeBar": False})
+    return painting
+
+
+def show_cone(painting: Painting) -> cc.Cone | None:
+    try:
+        cone = painted_cone(painting.to_text(), painting.image)
+    except cc.ConeError as exc:
+        st.error(f"The painted cone could not be computed: {exc}")
+        return None
+    st.caption(f"The painted cone: {len(cone.A)} rows of A · {cone.summary()}")
+    for warning in painting.warnings(cone):
+        st.warning(warning)
+    return cone
+
+
+# ------------------------------------------------------------------------------ training
+def experiment_key(source: str, data: tuple[np.ndarray, np.ndarray], painting: Painting,
+                   config: VAEConfig) -> tuple:
+    digest = hashlib.sha1(data[0][:64].tobytes()).hexdigest()[:12] + str(len(data[0]))
+    return (source, digest, painting.to_text(), config)
+
+
+def train(key: tuple, cone: cc.Cone, data: tuple[np.ndarray, np.ndarray], config: VAEConfig,
+          epochs: int) -> None:
+    if st.session_state.get("vae_key") != key or "vae_exp" not in st.session_state:
+        st.session_state["vae_exp"] = VAEExperiment(cone, data[0], data[1], config)
+        st.session_state["vae_key"] = key
+        st.session_state.pop("vae_eval", None)
+    exp: VAEExperiment = st.session_state["vae_exp"]
+    bar = st.progress(0.0, text="Training…")
+    charts = st.empty()
+    for e in range(epochs):
+        exp.train_epoch()
+        bar.progress((e + 1) / epochs, text=f"epoch {exp.epochs} ({e + 1} of {epochs} this run) "
+                     f"· {exp.seconds / exp.epochs:.2f} s per epoch for both models")
+        with charts.container():
+            curves(exp, live=True)
+    st.session_state.pop("vae_eval", None)
+    bar.empty()
+    charts.empty()
+
+
+def curves(exp: VAEExperiment, live: bool = False) -> None:
+    left, right = st.columns(2)
+    suffix = "_live" if live else ""
+    left.plotly_chart(plotting.figure_curves(exp.history, "neg_elbo", "test −ELBO (nats)",
+                                             MODEL_TITLES, log=False, x_title="epoch"),
+                      key=f"vae_elbo{suffix}{exp.epochs}" if live else "vae_elbo")
+    right.plotly_chart(plotting.figure_curves(exp.history, "recon", "test reconstruction term",
+                                              MODEL_TITLES, log=False, x_title="epoch"),
+                       key=f"vae_recon{suffix}{exp.epochs}" if live else "vae_recon")
+
+
+def results(exp: VAEExperiment) -> None:
+    if st.session_state.get("vae_eval", (None,))[0] != exp.epochs:
+        with st.spinner("Sampling and projecting the baseline's samples…"):
+            st.session_state["vae_eval"] = (exp.epochs, exp.evaluate(N_SAMPLES))
+    ev = st.session_state["vae_eval"][1]
+    side = exp.side
+    st.subheader(f"After {exp.epochs} epoch{'s' * (exp.epochs != 1)}")
+    curves(exp)
+    names = ("cone_layer", "unconstrained", "projection")
+    cols = st.columns(3)
+    for col, name in zip(cols, names, strict=True):
+        with col:
+            st.markdown(f"**{MODEL_TITLES[name]}**")
+            st.metric("samples meeting the constraint", f"{ev['share_inside'][name]:.0%}")
+            st.caption(f"{ev['seconds_per_sample'][name] * 1e6:,.0f} µs per sample"
+                       + (f" (decoder + {ev['projection_method'].upper()})"
+                          if name == "projection" else ""))
+            png = grid_png(ev["samples"][name], side, cols=8, scale=max(2, 48 // side))
+            st.image(png, caption=f"{N_SAMPLES} samples from the prior", width="stretch")
+            st.download_button("Download PNG", png, file_name=f"vae-{name}-samples.png",
+                               mime="image/png", key=f"vae_png_{name}")
+    speedup = ev["seconds_per_sample"]["projection"] / max(ev["seconds_per_sample"]["cone_layer"],
+                                                           1e-12)
+    st.caption(f"The ConeLayer decoder is {speedup:,.0f}× cheaper per sample than decoding with "
+               "the twin and projecting (same latents, same batch, this machine).")
+    st.plotly_chart(plotting.figure_block_sums(ev["block_sums"], MODEL_TITLES), key="vae_hist")
+    rec = exp.reconstructions(8)
+    st.markdown("**Reconstructions** of test images: the data, the ConeLayer VAE, the twin")
+    st.image(grid_png(np.concatenate([rec["data"], rec["cone_layer"], rec["unconstrained"]]),
+                      side, cols=8, scale=max(2, 48 // side)), width="stretch")
+    weights()
+
+
+def weights() -> None:
+    exp: VAEExperiment = st.session_state["vae_exp"]
+    c1, c2, c3 = st.columns(3)
+    for col, name in zip((c1, c2), ("cone_layer", "unconstrained"), strict=True):
+        col.download_button(f"Weights: {MODEL_TITLES[name]} (.pt)", exp.weights_bytes(name),
+                            file_name=f"vae-{name}.pt", key=f"vae_w_{name}")
+    upload = c3.file_uploader("Load ConeLayer VAE weights (.pt)", type=["pt"],
+                              key="vae_weights_upload")
+    if upload is not None:
+        signature = (upload.name, upload.size, st.session_state.get("vae_key"))
+        if st.session_state.get("vae_weights_done") != signature:
+            st.session_state["vae_weights_done"] = signature
+            try:
+                exp.load_weights("cone_layer", upload.getvalue())
+            except cc.ConeInputError as exc:
+                st.session_state["vae_weights_msg"] = ("error", f"{upload.name}: {exc}")
+            else:
+                st.session_state["vae_weights_msg"] = ("ok", f"Loaded {upload.name}.")
+                st.session_state.pop("vae_eval", None)
+                st.rerun()
+    kind, msg = st.session_state.get("vae_weights_msg", (None, None))
+    if kind == "error":
+        st.error(msg)
+    elif kind == "ok":
+        st.success(msg)
+
+
+# ------------------------------------------------------------------------------ page
+common.init_state()
+st.title("Constrained VAE")
+st.caption("The paper's application: a VAE whose decoder ends in a ConeLayer, so every image it "
+           "draws obeys the painted block-sum constraint, next to its unconstrained twin and "
+           "the twin's samples projected onto the cone.")
+hidden_controls = common.controls_hidden()
+with st.expander("Explain: the model, the constraint, and why every sample obeys it"):
+    st.markdown(EXPLAIN)
+source = st.radio("Images", ["digits", "mnist"], horizontal=True, key="vae_source",
+                  bind="query-params", disabled=hidden_controls,
+                  format_func={"digits": "8 × 8 digits (1,797, ship with scikit-learn)",
+                               "mnist": "MNIST 28 × 28 (your IDX files)"}.get)
+seed = int(st.number_input("Seed", 0, 10_000, 0, key="vae_seed", bind="query-params",
+                           disabled=hidden_controls))
+data = digits_split(seed) if source == "digits" else mnist_data()
+side = 8 if source == "digits" else 28
+st.subheader("The constraint")
+painting = painter(side, disabled=hidden_controls)
+cone = show_cone(painting)
+if data is None or cone is None:
+    st.stop()
+if cone.kind == cc.Kind.ONLY_ORIGIN:
+    st.info("Nothing to train: the constrained decoder could only output 0. Paint fewer 0 "
+            "blocks or larger blocks.")
+    st.stop()
+
+st.subheader("Train")
+c1, c2, c3 = st.columns(3)
+epochs = int(c1.number_input("Epochs per run", 1, MAX_EPOCHS[side], 5 if side == 8 else 2,
+                             key=f"vae_epochs_{side}", disabled=hidden_controls))
+latent = int(c2.number_input("Latent dimension", 2, 32, 8, key="vae_latent",
+                             disabled=hidden_controls))
+hidden = int(c3.select_slider("Hidden width", [32, 64, 128, 256], value=128, key="vae_hidden",
+                              disabled=hidden_controls))
+config = VAEConfig(latent=latent, hidden=hidden, seed=seed)
+key = experiment_key(source, data, painting, config)
+st.caption(f"{len(data[0]):,} training and {len(data[1]):,} test images of {side} × {side}; "
+           f"batch {config.batch}, Adam lr {config.lr}. Both models train on the same batches.")
+b1, b2 = st.columns(2)
+if b1.button(f"Train {epochs} epoch{'s' * (epochs != 1)}", type="primary", key="vae_train",
+             width="stretch"):
+    try:
+        train(key, cone, data, config, epochs)
+    except cc.ConeError as exc:
+        st.error(str(exc))
+if b2.button("Reset models", key="vae_reset", width="stretch"):
+    for k in ("vae_exp", "vae_key", "vae_eval"):
+        st.session_state.pop(k, None)
+exp = st.session_state.get("vae_exp")
+if exp is None or exp.epochs == 0:
+    st.info("Press Train: on the 8 × 8 digits an epoch of both models takes well under a second.")
+    st.stop()
+if st.session_state.get("vae_key") != key:
+    st.info("The data, the painting or the model settings changed since these models were "
+            "trained: the next Train starts new models. Results below are for the old ones.")
+results(exp)
