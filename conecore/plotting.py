@@ -38,6 +38,25 @@ def _wedge_polygon(cone: Cone, radius: float) -> np.ndarray | None:
     return np.vstack([[0.0, 0.0], arc, [0.0, 0.0]])
 
 
+def right_angle_marks(cone: Cone, size: float = 0.12) -> np.ndarray:
+    """Small square corners where a ray (or line) of the polar cone meets, at a right angle, a
+    ray or line of the cone: each facet normal ``a_i`` of ``C`` is a ray of the polar and is
+    orthogonal to the rays of ``C`` on that facet. Polylines of 3 points separated by NaN rows,
+    ``(n, d)``; empty when there is nothing to mark."""
+    polar = cone.polar()
+    P = [p for p in np.asarray(polar.rays)] + [s * v for v in np.asarray(polar.lines)
+                                               for s in (1, -1)]
+    C = [r for r in np.asarray(cone.rays)] + [s * v for v in np.asarray(cone.lines)
+                                              for s in (1, -1)]
+    pieces = []
+    for p in P:
+        for r in C:
+            if abs(float(p @ r)) < 1e-9 and np.linalg.norm(p) and np.linalg.norm(r):
+                u, w = p / np.linalg.norm(p) * size, r / np.linalg.norm(r) * size
+                pieces.append(np.array([u, u + w, w, np.full(cone.dim, np.nan)]))
+    return np.concatenate(pieces) if pieces else np.zeros((0, cone.dim))
+
+
 def figure_2d(cone: Cone, radius: float = 1.0, show_normals: bool = True,
               show_polar: bool = False) -> go.Figure:
     """The cone in the plane: half-planes lightly shaded, the cone strongly shaded, rays as
@@ -76,6 +95,11 @@ def figure_2d(cone: Cone, radius: float = 1.0, show_normals: bool = True,
             fig.add_trace(go.Scatter(x=[0, r[0] * 0.9 * radius], y=[0, r[1] * 0.9 * radius],
                                      mode="lines", line=dict(color=NORMAL_COLOR, width=2),
                                      name="polar rays", legendgroup="polar", showlegend=k == 0))
+        marks = right_angle_marks(cone, 0.12 * radius)
+        if len(marks):
+            fig.add_trace(go.Scatter(x=marks[:, 0], y=marks[:, 1], mode="lines",
+                                     line=dict(color="#24292f", width=1.5), hoverinfo="skip",
+                                     name="right angles (a ⟂ facet)"))
     poly = _wedge_polygon(cone, radius)
     if poly is not None:
         fig.add_trace(go.Scatter(x=poly[:, 0], y=poly[:, 1], fill="toself", fillcolor=CONE_FILL,
@@ -142,6 +166,11 @@ def figure_3d(cone: Cone, show_normals: bool = True, show_polar: bool = False,
     _add_solid(fig, cone, "cone", 0.55)
     if show_polar:
         _add_solid(fig, cone.polar(), "polar cone", 0.25, color="#d62728")
+        marks = right_angle_marks(cone, 0.15)
+        if len(marks):
+            fig.add_trace(go.Scatter3d(x=marks[:, 0], y=marks[:, 1], z=marks[:, 2], mode="lines",
+                                       line=dict(color="#24292f", width=4), hoverinfo="skip",
+                                       name="right angles (a ⟂ facet)"))
     for k, r in enumerate(cone.rays):
         _arrow(fig, r * 1.15, RAY_COLOR, f"r{k + 1}", f"ray r{k + 1} = {np.round(r, 4)}")
     for k, ell in enumerate(cone.lines):
@@ -464,10 +493,13 @@ def figure_benchmark(rows: list) -> go.Figure:
     return fig
 
 
-def figure_dd_step(dd, k: int) -> go.Figure:
+def figure_dd_step(dd, k: int, animate: bool = True) -> go.Figure:
     """Step ``k`` of a :class:`conecore.ddsteps.DoubleDescription` (0: the whole space): the cone
     of the constraints added so far, the new constraint's normal (orange), rays cut off (grey,
-    dotted) and rays born (green) with dashed lines from the pair that made them."""
+    dotted) and rays born (green) with dashed lines from the pair that made them.
+
+    With ``animate`` a "▶ Animate this step" button replays it in the browser: the cut-off rays
+    fade out while the new rays grow from the origin."""
     d = len(dd.A[0])
     if d not in (2, 3):
         raise ValueError("figure_dd_step draws cones in R^2 or R^3")
@@ -487,27 +519,58 @@ def figure_dd_step(dd, k: int) -> go.Figure:
         n = np.linalg.norm(v)
         return v / n if n else v
 
-    def seg(points: list, color: str, name: str, dash: str, width: int, show: bool) -> None:
-        P = np.array(points, dtype=float)
-        kw = dict(mode="lines", line=dict(color=color, dash=dash, width=width), name=name,
-                  legendgroup=name, showlegend=show)
+    def trace(P: np.ndarray, color: str, **kw):
+        line = dict(color=color, dash=kw.pop("dash", "solid"), width=kw.pop("width", 4))
         if d == 2:
-            fig.add_trace(go.Scatter(x=P[:, 0], y=P[:, 1], **kw))
-        else:
-            fig.add_trace(go.Scatter3d(x=P[:, 0], y=P[:, 1], z=P[:, 2], **kw))
+            return go.Scatter(x=P[:, 0], y=P[:, 1], mode="lines", line=line, **kw)
+        return go.Scatter3d(x=P[:, 0], y=P[:, 1], z=P[:, 2], mode="lines", line=line, **kw)
+
+    def seg(points: list, color: str, name: str, dash: str, width: int, show: bool) -> int:
+        fig.add_trace(trace(np.array(points, dtype=float), color, dash=dash, width=width,
+                            name=name, legendgroup=name, showlegend=show))
+        return len(fig.data) - 1
 
     origin = np.zeros(d)
     seg([origin, unit(step.normal) * 0.8], "#f0883e", f"new constraint a{step.row + 1}", "solid",
         6, True)
+    fading, growing = [], []
     for j, r in enumerate(step.dropped):
-        seg([origin, unit(r)], "#8c959f", "cut off", "dot", 4, j == 0)
+        fading.append((seg([origin, unit(r)], "#8c959f", "cut off", "dot", 4, j == 0),
+                       unit(r)))
     for j, (r, (p, n)) in enumerate(zip(step.born, step.parents)):
-        seg([origin, unit(r) * 1.05], "#1a7f37", "born", "solid", 6, j == 0)
+        growing.append((seg([origin, unit(r) * 1.05], "#1a7f37", "born", "solid", 6, j == 0),
+                        unit(r) * 1.05))
         seg([unit(p), unit(n)], "#1a7f37", "from the pair", "dash", 2, j == 0)
     if step.line_to_ray is not None:
-        seg([origin, unit(step.line_to_ray) * 1.05], "#1a7f37", "born (from a line)", "solid", 6,
-            True)
+        growing.append((seg([origin, unit(step.line_to_ray) * 1.05], "#1a7f37",
+                            "born (from a line)", "solid", 6, True),
+                        unit(step.line_to_ray) * 1.05))
+    if animate and (fading or growing):
+        _animate_step(fig, fading, growing, trace)
     return fig
+
+
+def _animate_step(fig: go.Figure, fading: list, growing: list, trace) -> None:
+    """Frames from t = 0 to 1: the cut-off rays (grey) fade, the born rays (green) grow."""
+    frames = []
+    for t in np.linspace(0.0, 1.0, 13):
+        data, idx = [], []
+        for i, tip in fading:
+            data.append(trace(np.array([np.zeros_like(tip), tip]),
+                              f"rgba(140, 149, 159, {1 - t:.3f})", dash="dot", width=4))
+            idx.append(i)
+        for i, tip in growing:
+            data.append(trace(np.array([np.zeros_like(tip), tip * max(t, 1e-3)]), "#1a7f37",
+                              width=6))
+            idx.append(i)
+        frames.append(go.Frame(data=data, traces=idx, name=f"{t:.2f}"))
+    fig.frames = frames
+    fig.update_layout(updatemenus=[dict(
+        type="buttons", showactive=False, x=0.0, y=1.02, xanchor="left", yanchor="bottom",
+        buttons=[dict(label="▶ Animate this step", method="animate",
+                      args=[None, dict(frame=dict(duration=120, redraw=True), fromcurrent=False,
+                                       transition=dict(duration=0), mode="immediate")])])])
+    fig.update_layout(margin=dict(t=40))
 
 
 # ---------------------------------------------------------------------- constrained VAE

@@ -189,6 +189,17 @@ def show_cone(painting: Painting) -> cc.Cone | None:
     st.caption(f"The painted cone: {len(cone.A)} rows of A · {cone.summary()}")
     for warning in painting.warnings(cone):
         st.warning(warning)
+    if len(cone.rays):
+        with st.expander(f"Its {len(cone.rays)} rays and {len(cone.lines)} lines"):
+            rays = np.asarray(cone.rays)[:32]
+            scale = np.abs(rays).max(axis=1, keepdims=True)
+            st.image(grid_png(rays / scale, painting.image, cols=min(16, len(rays)),
+                              scale=max(2, 48 // painting.image)),
+                     caption="Rays (first 32; black +, white −, grey 0): each is one marked "
+                             "block, evenly spread, with the sign its mark allows.")
+            st.caption(f"The {len(cone.lines)} lines span every image whose marked block sums "
+                       "are all 0: the decoder adds any of them freely, so the constraint "
+                       "fixes only the signs of the block sums.")
     return cone
 
 
@@ -299,10 +310,11 @@ st.caption("The paper's application: a VAE whose decoder ends in a ConeLayer, so
 hidden_controls = common.controls_hidden()
 with st.expander("Explain: the model, the constraint, and why every sample obeys it"):
     st.markdown(EXPLAIN)
+# Plain option names: a bound widget writes its displayed label into the URL.
 source = st.radio("Images", ["digits", "mnist"], horizontal=True, key="vae_source",
                   bind="query-params", disabled=hidden_controls,
-                  format_func={"digits": "8 × 8 digits (1,797, ship with scikit-learn)",
-                               "mnist": "MNIST 28 × 28 (your IDX files)"}.get)
+                  captions=["8 × 8, 1,797 images, ship with scikit-learn",
+                            "28 × 28, from your IDX files"])
 seed = int(st.number_input("Seed", 0, 10_000, 0, key="vae_seed", bind="query-params",
                            disabled=hidden_controls))
 data = digits_split(seed) if source == "digits" else mnist_data()
