@@ -19,6 +19,7 @@ PAGES = [
 
 page = st.navigation(PAGES)
 common.init_state()
+common.lesson_banner(page.url_path)
 page.run()
 # After the page, so that the sidebar shows the cone the page may just have changed.
 common.sidebar()

@@ -17,12 +17,15 @@ st.title("Benchmark")
 cone = common.current_cone()
 st.caption(f"Cone: {cone.summary()} · device: {common.compute_device()}")
 c1, c2, c3 = st.columns(3)
-width = int(c1.number_input("Layer input width", 4, 512, 64, key="bench_width"))
-box = float(c2.number_input("Box b (0: none)", 0.0, 100.0, 1.0, key="bench_box"))
-batches = c3.multiselect("Batch sizes", BATCHES, default=[1, 16, 256], key="bench_batches")
+width = int(c1.number_input("Layer input width", 4, 512, 64, key="bench_width",
+                            bind="query-params"))
+box = float(c2.number_input("Box b (0: none)", 0.0, 100.0, 1.0, key="bench_box",
+                            bind="query-params"))
+batches = c3.multiselect("Batch sizes", BATCHES, default=[1, 16, 256], key="bench_batches",
+                         bind="query-params")
 st.code(f"python -m conecore.bench --suite layer --cone cone.json --in-features {width} "
-        f"--box {box:g} --batch 1,16,256,4096   # the full run (download cone.json on Build "
-        "a cone)", language="bash")
+        f"--box {box:g} --batch {','.join(str(b) for b in sorted(batches)) or 1}   # download "
+        "cone.json on Build a cone", language="bash")
 if st.button("Run the benchmark", type="primary", key="bench_go", disabled=not batches):
     args = argparse.Namespace(cone=cone, box=box, in_features=width, batch=sorted(batches),
                               device="auto", repeat=3, max_solver_samples=16)

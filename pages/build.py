@@ -60,7 +60,10 @@ def table_input() -> None:
     if st.session_state.get("table_origin") != text:
         st.session_state["table_origin"] = text
         st.session_state["table_version"] = st.session_state.get("table_version", 0) + 1
-    d = st.number_input("Dimension d", 1, MAX_TABLE_COLS, d_now, key="table_d",
+        # A cone from elsewhere (a preset, a lesson, a link) sets the dimension; the widget
+        # would otherwise keep its old value and cut the new cone's columns.
+        st.session_state["table_d"] = d_now
+    d = st.number_input("Dimension d", 1, MAX_TABLE_COLS, key="table_d",
                         help="Columns of A; changing it pads with zeros or drops columns.")
     cols = [f"x{j + 1}" for j in range(d)]
     # Edits are deltas against this frame, so it stays fixed until the cone changes elsewhere.
@@ -309,12 +312,13 @@ def show_cone(cone: cc.Cone) -> None:
     c3.metric("extreme rays", cone.rays.shape[0])
     c4.metric("lines", cone.lines.shape[0])
     if cone.dim == 2:
-        polar = st.toggle("Show the polar cone", key="show_polar_2d")
+        polar = st.toggle("Show the polar cone", key="show_polar_2d", bind="query-params")
         st.plotly_chart(fig_2d(text, polar), key="fig2d", width="stretch")
     elif cone.dim == 3:
         t1, t2 = st.columns(2)
-        polar = t1.toggle("Show the polar cone", key="show_polar_3d")
-        normals = t2.toggle("Show the normals", value=True, key="show_normals_3d")
+        polar = t1.toggle("Show the polar cone", key="show_polar_3d", bind="query-params")
+        normals = t2.toggle("Show the normals", value=True, key="show_normals_3d",
+                            bind="query-params")
         preview = None
         if st.session_state.get("build_mode") == "Angles (3-D)":
             preview = tuple(st.session_state.get("angle_preview", ())) or None
@@ -406,7 +410,7 @@ if common.controls_hidden():
 else:
     inputs, output = st.columns([2, 3], gap="large")
     with inputs:
-        mode = st.radio("Enter A by", MODES, horizontal=True, key="build_mode")
+        mode = st.radio("Enter A by", MODES, horizontal=True, key="build_mode", bind="query-params")
         {"Table": table_input, "Text": text_input, "Upload": upload_input,
          "Preset": preset_input, "Draw (2-D)": draw_input, "Angles (3-D)": angles_input}[mode]()
     with output:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 import conecore as cc
+from conecore.lessons import LESSON, lesson_step
 
 # Per-session caps for the hosted app (a whole class shares one small machine).
 APP_LIMITS = cc.Limits(max_dim=1024, max_rows=400, max_elimination=5_000_000,
@@ -91,6 +92,7 @@ def _ensure_router() -> None:
 def init_state() -> None:
     """Run once per session (first script run): take the cone from the URL or the default."""
     _ensure_router()
+    _apply_lesson_request()
     if STATE_KEY in st.session_state:
         # A page switch may clear the URL's parameters: put the cone back, so the address bar
         # (and the sidebar's share link) always opens this view.
@@ -99,6 +101,18 @@ def init_state() -> None:
     text, error = _text_from_url()
     if error:
         st.session_state["url_error"] = error
+    if "lesson" in st.query_params:
+        try:
+            step = lesson_step(st.query_params["lesson"])
+        except cc.ConeInputError as exc:
+            st.session_state["url_error"] = f"The link's lesson: {exc}"
+        else:
+            st.session_state["lesson"] = LESSON.index(step) + 1
+            if text is None and error is None:
+                text = step.A
+            # The step's page settings, where the link does not give its own.
+            st.session_state.update({k: v for k, v in step.widgets.items()
+                                     if k not in st.query_params})
     if text is None:
         text = cc.to_url_text(cc.preset(DEFAULT_PRESET))
         st.session_state[PRESET_KEY] = DEFAULT_PRESET
@@ -139,6 +153,9 @@ def _sync_url(text: str) -> None:
     classroom flag there once a link has set it."""
     if st.session_state.get("controls_hidden") and st.query_params.get("controls") != "hide":
         st.query_params["controls"] = "hide"
+    lesson = st.session_state.get("lesson")
+    if lesson and st.query_params.get("lesson") != str(lesson):
+        st.query_params["lesson"] = str(lesson)
     preset = st.session_state.get(PRESET_KEY)
     if len(text) <= MAX_URL_CHARS:
         if st.query_params.get("A") != text:
@@ -150,6 +167,62 @@ def _sync_url(text: str) -> None:
             st.query_params["preset"] = preset
         else:
             st.query_params.pop("preset", None)
+
+
+# ------------------------------------------------------------------------------ lesson
+def _go_to_lesson(k: int) -> None:
+    st.session_state["lesson_go"] = k
+
+
+def _leave_lesson() -> None:
+    st.session_state.pop("lesson", None)
+    st.query_params.pop("lesson", None)
+
+
+def _apply_lesson_request() -> None:
+    """After a Previous / Next click: the step's cone, its page settings, then its page."""
+    k = st.session_state.pop("lesson_go", None)
+    if k is None:
+        return
+    step = lesson_step(k)
+    st.session_state["lesson"] = k
+    error = set_cone(cc.from_url_text(step.A))
+    if error:  # pragma: no cover - the lesson's cones are fixed and tested
+        st.session_state["url_error"] = error
+    # Set before the page's widgets exist in this run; they are bound to the URL and put the
+    # values there themselves.
+    st.session_state.update(step.widgets)
+    st.session_state.pop("dd_playing", None)
+    params = {"A": step.A, "lesson": str(k)}
+    if st.session_state.get("controls_hidden"):
+        params["controls"] = "hide"
+    st.switch_page(f"pages/{step.page}.py", query_params=params)
+
+
+def lesson_banner(url_path: str) -> None:
+    """The current lesson step's sentence at the top of its page."""
+    k = st.session_state.get("lesson")
+    if k and LESSON[k - 1].page == url_path:
+        step = LESSON[k - 1]
+        st.info(f"**Lesson {k} of {len(LESSON)}: {step.title}.** {step.guidance}", icon="🎓")
+
+
+def lesson_sidebar() -> None:
+    k = st.session_state.get("lesson")
+    with st.expander("Lesson", expanded=k is not None):
+        if k is None:
+            st.caption(f"A guided walk through {len(LESSON)} views, from one half-plane to the "
+                       "constrained VAE, one sentence each. For a class: share a step's link.")
+            st.button("Start the lesson", on_click=_go_to_lesson, args=(1,), key="lesson_start")
+            return
+        step = LESSON[k - 1]
+        st.markdown(f"**{k} of {len(LESSON)}: {step.title}**")
+        c1, c2 = st.columns(2)
+        c1.button("◀ Previous", on_click=_go_to_lesson, args=(k - 1,), disabled=k == 1,
+                  key="lesson_prev", width="stretch")
+        c2.button("Next ▶", on_click=_go_to_lesson, args=(k + 1,), disabled=k == len(LESSON),
+                  key="lesson_next", width="stretch")
+        st.button("Leave the lesson", on_click=_leave_lesson, key="lesson_leave")
 
 
 def controls_hidden() -> bool:
@@ -190,6 +263,7 @@ def share_link() -> str | None:
 def sidebar() -> None:
     """The shared sidebar: the current cone in one line, the device, the share link."""
     with st.sidebar:
+        lesson_sidebar()
         st.markdown(f"**Current cone**  \n{current_cone().summary()}")
         st.caption(f"Training device: {compute_device()}")
         link = share_link()

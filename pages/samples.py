@@ -40,10 +40,13 @@ if cone.kind in (cc.Kind.ONLY_ORIGIN, cc.Kind.WHOLE_SPACE):
             + " Pick another cone on Build a cone.")
     st.stop()
 c1, c2, c3, c4 = st.columns(4)
-steps = int(c1.number_input("Training steps", 50, 3000, 300, step=50, key="samples_steps"))
-n_frames = int(c2.number_input("Frames", 5, MAX_FRAMES, 20, key="samples_frames"))
-n_samples = int(c3.number_input("Samples", 50, 1000, 300, step=50, key="samples_n"))
-seed = int(c4.number_input("Seed", 0, 10_000, 0, key="samples_seed"))
+steps = int(c1.number_input("Training steps", 50, 3000, 300, step=50, key="samples_steps",
+                            bind="query-params"))
+n_frames = int(c2.number_input("Frames", 5, MAX_FRAMES, 20, key="samples_frames",
+                               bind="query-params"))
+n_samples = int(c3.number_input("Samples", 50, 1000, 300, step=50, key="samples_n",
+                                bind="query-params"))
+seed = int(c4.number_input("Seed", 0, 10_000, 0, key="samples_seed", bind="query-params"))
 settings = (common.current_text(), steps, n_frames, n_samples, seed)
 if st.button("Train both decoders and animate", type="primary", key="samples_go"):
     st.session_state["samples_settings"] = settings

@@ -38,7 +38,8 @@ default_order = ", ".join(str(i + 1) for i in range(m))
 if common.controls_hidden():
     order_text = st.query_params.get("dd_order", default_order)
 else:
-    order_text = st.text_input("Order of the constraints (row numbers)", default_order,
+    order_text = st.text_input("Order of the constraints (row numbers)",
+                               None if "dd_order" in st.session_state else default_order,
                                key="dd_order", bind="query-params")
 try:
     order = [int(t) - 1 for t in order_text.replace(",", " ").split()]

@@ -21,24 +21,28 @@ TRAIN_SECONDS = 0.1  # of each tick spent training; the rest draws
 
 def config_from_controls(disabled: bool) -> TrainConfig:
     c1, c2, c3 = st.columns(3)
+    # Plain option names: a bound widget writes its displayed label into the URL.
     task = c1.selectbox("Task", TASKS, key="train_task", disabled=disabled, bind="query-params",
-                        format_func={"regression": "regression (noisy targets)",
-                                     "projection": "learn the projection"}.get)
+                        help="regression: fit noisy targets, some outside the cone; projection: "
+                             "learn to map points to their projection onto the cone.")
     nonneg = c2.selectbox("ConeLayer's non-negative map", list(NONNEG), index=2,
-                          key="train_nonneg", disabled=disabled)
+                          key="train_nonneg", disabled=disabled, bind="query-params")
     seed = c3.number_input("Seed", 0, 10_000, 0, key="train_seed", disabled=disabled,
                            bind="query-params")
     methods = st.multiselect("Methods", METHODS, default=list(METHODS), key="train_methods",
                              format_func=METHOD_TITLES.get, disabled=disabled,
                              bind="query-params")
     c4, c5, c6, c7 = st.columns(4)
-    width = c4.number_input("Width", 4, 512, 64, key="train_width", disabled=disabled)
-    batch = c5.number_input("Batch", 1, 4096, 128, key="train_batch", disabled=disabled)
+    width = c4.number_input("Width", 4, 512, 64, key="train_width", disabled=disabled,
+                            bind="query-params")
+    batch = c5.number_input("Batch", 1, 4096, 128, key="train_batch", disabled=disabled,
+                            bind="query-params")
     lr = c6.number_input("Learning rate", 1e-4, 1.0, 1e-2, format="%.4f", key="train_lr",
-                         disabled=disabled)
-    steps = c7.number_input("Steps", 1, 100_000, 3000, key="train_steps", disabled=disabled)
+                         disabled=disabled, bind="query-params")
+    steps = c7.number_input("Steps", 1, 100_000, 3000, key="train_steps", disabled=disabled,
+                            bind="query-params")
     weight = st.slider("Penalty weight λ", 0.0, 100.0, 10.0, key="train_penalty",
-                       disabled=disabled)
+                       disabled=disabled, bind="query-params")
     return TrainConfig(task=task, methods=tuple(methods), nonneg=nonneg, width=int(width),
                        lr=float(lr), batch=int(batch), seed=int(seed), penalty_weight=weight,
                        max_steps=int(steps))

@@ -332,11 +332,12 @@ if cone.kind == cc.Kind.ONLY_ORIGIN:
 st.subheader("Train")
 c1, c2, c3 = st.columns(3)
 epochs = int(c1.number_input("Epochs per run", 1, MAX_EPOCHS[side], 5 if side == 8 else 2,
-                             key=f"vae_epochs_{side}", disabled=hidden_controls))
+                             key=f"vae_epochs_{side}", disabled=hidden_controls,
+                             bind="query-params"))
 latent = int(c2.number_input("Latent dimension", 2, 32, 8, key="vae_latent",
-                             disabled=hidden_controls))
+                             disabled=hidden_controls, bind="query-params"))
 hidden = int(c3.select_slider("Hidden width", [32, 64, 128, 256], value=128, key="vae_hidden",
-                              disabled=hidden_controls))
+                              disabled=hidden_controls, bind="query-params"))
 config = VAEConfig(latent=latent, hidden=hidden, seed=seed)
 key = experiment_key(source, data, painting, config)
 st.caption(f"{len(data[0]):,} training and {len(data[1]):,} test images of {side} × {side}; "

@@ -1,0 +1,112 @@
+"""Classroom links: what a page shows is in its URL, both ways, on every page; and the lesson."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import conecore as cc
+from conecore.lessons import LESSON, lesson_step
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+A2 = "1,-2;-3,1"
+A3 = "1,0,-1;-1,0,-1;0,1,-1;0,-1,-1"
+
+# page, the cone, widget kind, key, the URL's text, the widget's value, another value
+CASES = [
+    ("build", A2, "toggle", "show_polar_2d", "true", True, False),
+    ("build", A3, "toggle", "show_normals_3d", "false", False, True),
+    ("build", A2, "radio", "build_mode", "Text", "Text", "Preset"),
+    ("steps", A3, "slider", "dd_step", "1", 1, 3),
+    ("steps", A3, "text_input", "dd_order", "4, 3, 2, 1", "4, 3, 2, 1", "2, 1, 3, 4"),
+    ("train", A2, "selectbox", "train_task", "projection", "projection", "regression"),
+    ("train", A2, "selectbox", "train_nonneg", "relu", "relu", "abs"),
+    ("train", A2, "number_input", "train_seed", "7", 7, 9),
+    ("train", A2, "number_input", "train_width", "32", 32, 16),
+    ("train", A2, "slider", "train_penalty", "3.5", 3.5, 20.0),
+    ("samples", A2, "number_input", "samples_steps", "100", 100, 200),
+    ("samples", A2, "number_input", "samples_seed", "3", 3, 4),
+    ("benchmark", A2, "number_input", "bench_width", "32", 32, 128),
+    ("vae", A2, "radio", "vae_source", "mnist", "mnist", "digits"),
+    ("vae", A2, "number_input", "vae_seed", "4", 4, 5),
+    ("vae", A2, "number_input", "vae_latent", "4", 4, 6),
+]
+
+
+def page_at(page: str, **params: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def param(at: AppTest, key: str) -> str | None:
+    value = at.query_params.get(key)
+    return value[0] if isinstance(value, list) else value
+
+
+@pytest.mark.parametrize("page, A, kind, key, text, value, other", CASES,
+                         ids=[f"{c[0]}-{c[3]}" for c in CASES])
+def test_url_sets_the_widget(page, A, kind, key, text, value, other):
+    """The link's value is what the page shows (the other direction, a widget writing the URL,
+    is the browser's job: tests/browser/test_url_in_browser.py)."""
+    at = page_at(page, A=A, **{key: text})
+    assert getattr(at, kind)(key=key).value == value
+    assert param(at, "A") == A  # the cone stays in the link
+    # Without the parameter the page shows something else: the link is what set it.
+    assert getattr(page_at(page, A=A), kind)(key=key).value != value
+
+
+def test_vae_painting_round_trips_through_the_url():
+    at = page_at("vae", paint="+-+-_-+-+_...._0000")
+    assert at.session_state["vae_paint_8"] == "+-+-_-+-+_...._0000"
+    at.button(key="vae_invert").click().run()
+    assert param(at, "paint") == "-+-+_+-+-_...._0000"
+
+
+def test_every_lesson_step_is_valid():
+    for k, step in enumerate(LESSON, start=1):
+        assert lesson_step(k) is step and lesson_step(str(k)) is step
+        assert (Path(APP).parent / "pages" / f"{step.page}.py").exists()
+        cone = cc.Cone.from_inequalities(cc.from_url_text(step.A))
+        assert cone.dim in (2, 3) and step.guidance.endswith(".")
+    with pytest.raises(cc.ConeInputError, match="from 1 to"):
+        lesson_step(0)
+    with pytest.raises(cc.ConeInputError, match="a number"):
+        lesson_step("two")
+
+
+def test_lesson_walks_through_its_pages():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.button(key="lesson_start").click().run()
+    assert param(at, "lesson") == "1" and param(at, "A") == LESSON[0].A
+    for k in range(2, len(LESSON) + 1):
+        # The sidebar's Next button sets this (AppTest runs a switched-to page without app.py,
+        # so without the sidebar: set it directly).
+        at.session_state["lesson_go"] = k
+        at.run()
+        assert not at.exception, (k, [e.value for e in at.exception])
+        assert param(at, "lesson") == str(k) and param(at, "A") == LESSON[k - 1].A
+        for key, value in LESSON[k - 1].widgets.items():
+            assert at.session_state[key] == value
+
+
+def test_lesson_link_sets_the_cone_and_the_step():
+    at = page_at("steps", lesson="7")
+    assert param(at, "A") == LESSON[6].A
+    assert at.slider(key="dd_step").value == 2
+    assert at.text_input(key="dd_order").value == "1, 3, 2, 4"
+
+
+def test_bad_lesson_link_is_reported():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["lesson"] = "99"
+    at.run()
+    assert "The link's lesson: lesson step must be from 1 to 11" in " ".join(
+        w.value for w in at.sidebar.warning)
