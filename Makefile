@@ -26,3 +26,9 @@ lint: setup
 
 bench: setup
 	$(PY) -m conecore.bench
+
+# Opt-in (not part of `make test`): 10 browser sessions against a real server, see
+# scripts/load_test.py for the options (ARGS="--explode", ARGS="--visit-all --sessions 1").
+.PHONY: load
+load: setup
+	$(PY) scripts/load_test.py $(ARGS)

@@ -395,7 +395,7 @@ def show_tables(cone: cc.Cone) -> None:
                              index=[f"a{i + 1}" for i in range(len(rows))])
         st.dataframe(frame, width="stretch")
         st.markdown("**Download**")
-        b = st.columns(4)
+        b = st.columns(2) + st.columns(2)  # two by two: four in a row get cut to "…"
         b[0].download_button(".ine", cc.to_ine(cone), "cone.ine", key="dl_ine")
         b[1].download_button(".ext", cc.to_ext(cone), "cone.ext", key="dl_ext")
         b[2].download_button("JSON", cc.cone_to_json(cone), "cone.json", key="dl_json")
