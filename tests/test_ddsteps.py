@@ -103,3 +103,26 @@ def test_classroom_link_sets_the_step_and_hides_the_order():
     assert not at.exception
     assert at.markdown[0].value.startswith("**Step 2: add a2")
     assert not [t for t in at.text_input if t.key == "dd_order"]
+
+
+def test_play_all_steps_walks_from_start_to_the_end_and_stops():
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    app = str(Path(__file__).resolve().parent.parent / "app.py")
+    at = AppTest.from_file(app, default_timeout=120)
+    at.query_params["A"] = "1,0,-1;-1,0,-1;0,1,-1;0,-1,-1"
+    at.run()
+    at.switch_page("pages/steps.py").run()
+    assert at.slider(key="dd_step").value == 4  # the last step first
+    at.button(key="dd_play").click().run()
+    assert at.slider(key="dd_step").value == 0 and at.session_state["dd_playing"]
+    assert at.button(key="dd_play").disabled and not at.button(key="dd_pause").disabled
+    seen = []
+    for _ in range(6):  # each timer tick is one more run; AppTest runs the whole script
+        at.run()
+        seen.append(at.slider(key="dd_step").value)
+    assert seen[:4] == [1, 2, 3, 4] and not at.session_state["dd_playing"]
+    assert at.markdown[0].value.startswith("**Step 4:")
+    assert not at.exception
