@@ -55,6 +55,9 @@ from conecore.exact import (
 FLOAT_MAX = 1e308
 
 
+# Integers of A after clearing denominators: at most this many bits (about 1,000 digits).
+MAX_ENTRY_BITS = 3_400
+
 class Kind(StrEnum):
     """What sort of cone this is, in the words a user would use."""
 
@@ -115,6 +118,15 @@ class Cone:
         A_float, given, rational = validate_matrix(A, "A")
         rows = [_primitive_ints(row) for row in _integer_rows(given)]
         m, d = A_float.shape
+        for i, row in enumerate(rows):
+            bits = max((abs(v).bit_length() for v in row), default=0)
+            if bits > MAX_ENTRY_BITS:
+                # cddlib reads integers through their decimal text, and Python refuses to
+                # print integers of over 4,300 digits; elimination would crawl long before.
+                raise ConeTooLargeError(
+                    f"A: row {i + 1} needs integers of about {int(bits * 0.30103):,} digits "
+                    "once its fractions share a denominator; the limit is "
+                    f"{int(MAX_ENTRY_BITS * 0.30103):,} (use shorter fractions or decimals)")
         if d > limits.max_dim:
             raise ConeTooLargeError(f"A has {d} columns; the limit is {limits.max_dim}")
         if m > limits.max_rows:
@@ -212,8 +224,11 @@ class Cone:
         X2 = np.atleast_2d(X)
         if X2.shape[-1] != self.dim:
             raise ConeInputError(f"points have {X2.shape[-1]} coordinates; the cone has {self.dim}")
-        norms = np.linalg.norm(self.A, axis=1)
-        A_hat = self.A[norms > 0] / norms[norms > 0, None]
+        # Divide each row by its largest entry first: the norm of a row with entries over
+        # ~1e154 would overflow to inf and accept every point.
+        peak = np.abs(self.A).max(axis=1, initial=0.0)
+        A_s = self.A[peak > 0] / peak[peak > 0, None]
+        A_hat = A_s / np.linalg.norm(A_s, axis=1)[:, None]
         scale = np.maximum(1.0, np.linalg.norm(X2, axis=1))
         ok = np.all(X2 @ A_hat.T <= atol * scale[:, None], axis=1)
         return bool(ok[0]) if single else ok

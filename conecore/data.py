@@ -9,8 +9,11 @@
 from __future__ import annotations
 
 import gzip
+import io
+import math
 import os
 import struct
+import zlib
 
 import numpy as np
 
@@ -42,11 +45,25 @@ def digits() -> tuple[np.ndarray, np.ndarray]:
     return (pixels / 8.0 - 1.0).astype(np.float32), target.astype(np.int64)
 
 
+def _gunzip(raw: bytes, name: str) -> bytes:
+    """The decompressed bytes, refused once they pass ``MAX_IDX_BYTES`` (a small file can
+    decompress to gigabytes)."""
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as fh:
+            data = fh.read(MAX_IDX_BYTES + 1)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ConeInputError(f"{name}: broken gzip data ({exc})") from None
+    if len(data) > MAX_IDX_BYTES:
+        raise ConeInputError(f"{name}: decompresses to more than {MAX_IDX_BYTES:,} bytes")
+    return data
+
+
 def read_idx(source: str | bytes, name: str = "IDX file") -> np.ndarray:
     """An array from IDX bytes or a path (gzip is detected by its magic bytes).
 
-    Raises :class:`ConeInputError` naming the file for a bad magic number, an unknown type, or
-    a file shorter (or longer) than its header says.
+    Raises :class:`ConeInputError` naming the file for a bad magic number, an unknown type, a
+    file shorter (or longer) than its header says, or one over ``MAX_IDX_BYTES`` (raw or
+    decompressed).
     """
     if isinstance(source, str):
         name = os.path.basename(source)
@@ -55,12 +72,11 @@ def read_idx(source: str | bytes, name: str = "IDX file") -> np.ndarray:
         with open(source, "rb") as fh:
             raw = fh.read()
     else:
+        if len(source) > MAX_IDX_BYTES:
+            raise ConeInputError(f"{name}: larger than {MAX_IDX_BYTES:,} bytes")
         raw = bytes(source)
     if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            raise ConeInputError(f"{name}: broken gzip data ({exc})") from None
+        raw = _gunzip(raw, name)
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
         raise ConeInputError(f"{name}: bad magic number {raw[:4].hex() or 'empty'}; "
                              "an IDX file starts with two zero bytes")
@@ -71,12 +87,16 @@ def read_idx(source: str | bytes, name: str = "IDX file") -> np.ndarray:
         raise ConeInputError(f"{name}: truncated header ({ndim} dimensions)")
     shape = struct.unpack(f">{ndim}I", raw[4 : 4 + 4 * ndim])
     dtype = np.dtype(_IDX_TYPES[type_code])
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize  # Python ints: no wrap-around
     body = raw[4 + 4 * ndim :]
     if len(body) != expected:
         raise ConeInputError(f"{name}: truncated or padded data: the header {shape} needs "
                              f"{expected:,} bytes, the file has {len(body):,}")
-    return np.frombuffer(body, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
+    try:
+        array = np.frombuffer(body, dtype=dtype).reshape(shape)
+    except ValueError as exc:  # over 64 dimensions, or huge ones next to a zero
+        raise ConeInputError(f"{name}: numpy cannot hold the shape {shape} ({exc})") from None
+    return array.astype(dtype.newbyteorder("="))
 
 
 def load_mnist(folder: str, split: str = "train") -> tuple[np.ndarray, np.ndarray]:

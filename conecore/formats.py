@@ -1,7 +1,9 @@
-"""Writers for a cone (cddlib ``.ine`` and ``.ext``, CSV, JSON) and the JSON reader.
+"""Writers for a cone (cddlib ``.ine`` and ``.ext``, CSV, JSON), the JSON reader and the reader
+of an uploaded file.
 
 Reading text is :mod:`conecore.parsing`'s job (one parser for every format); this module writes
-what it reads back. Exact cones are written with integers and fractions, float cones with the
+what it reads back, and :func:`read_cone_file` decides whether a file holds inequalities or
+generators. Exact cones are written with integers and fractions, float cones with the
 shortest decimal that reads back to the same float.
 
 :func:`cone_from_json` rebuilds a cone from its stored rays and lines without running the double
@@ -16,8 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from conecore.cdd_backend import DEFAULT_LIMITS, Limits
 from conecore.cone import Cone, validate_matrix
 from conecore.errors import ConeInputError
+from conecore.parsing import parse_generators, parse_matrix
 
 JSON_FORMAT = "conecore.cone/1"
 
@@ -119,7 +123,7 @@ def _field_matrix(doc: dict[str, Any], key: str, d: int | None) -> np.ndarray:
         return np.zeros((0, d or 0))
     try:
         arr = np.array(value, dtype=np.float64)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):
         raise ConeInputError(
             f"JSON field '{key}' must hold rows of numbers of equal length"
         ) from None
@@ -130,44 +134,54 @@ def _field_matrix(doc: dict[str, Any], key: str, d: int | None) -> np.ndarray:
     return arr
 
 
-def cone_from_json(text: str | bytes) -> Cone:
+def _unit_rows(rows: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    return rows / np.where(norms > 0, norms, 1.0)
+
+
+def cone_from_json(text: str | bytes, *, limits: Limits = DEFAULT_LIMITS) -> Cone:
     """Rebuild a cone written by :func:`cone_to_json` (or any JSON with an ``"A"`` field).
 
     With ``rays`` and ``lines`` present no double description runs (pycddlib is not imported);
-    they are checked against ``A``. Without them the cone is computed from ``A``.
+    they are checked against ``A``. Without them the cone is computed from ``A`` within
+    ``limits``.
     """
     try:
         doc = json.loads(text)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ConeInputError(f"not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ConeInputError("not valid JSON: nested far deeper than a matrix") from None
     if not isinstance(doc, dict) or "A" not in doc:
         raise ConeInputError("JSON must be an object with a field 'A' (the rows of A x <= 0)")
     if "rays" not in doc or "lines" not in doc:
-        from conecore.parsing import parse_matrix
-
-        return Cone.from_inequalities(parse_matrix(json.dumps({"A": doc["A"]})))
+        return Cone.from_inequalities(parse_matrix(json.dumps({"A": doc["A"]})), limits=limits)
     A_rows = doc["A"]
     if not isinstance(A_rows, list) or not A_rows or not isinstance(A_rows[0], list):
         raise ConeInputError("JSON field 'A' must be a non-empty list of rows")
-    try:
-        A = np.array([[float(Fraction(v)) for v in row] for row in A_rows], dtype=np.float64)
-    except (ValueError, TypeError, ZeroDivisionError):
+    try:  # the one parser reads the entries and names a bad one
+        A = np.asarray(parse_matrix(json.dumps({"A": A_rows})), dtype=np.float64)
+    except ConeInputError as exc:
         raise ConeInputError(
-            "JSON field 'A' must hold numbers or 'p/q' strings in equal rows"
+            f"JSON field 'A' must hold numbers or 'p/q' strings in equal rows: {exc}"
         ) from None
-    if A.ndim != 2:
-        raise ConeInputError("JSON field 'A' must hold rows of equal length")
     d = A.shape[1]
     rays = _field_matrix(doc, "rays", d)
     lines = _field_matrix(doc, "lines", d)
     rays_exact = None
     if "rays_exact" in doc:
+        rows = doc["rays_exact"]
         try:
-            rays_exact = np.array(doc["rays_exact"], dtype=np.int64).reshape(len(rays), d)
+            if not all(type(v) is int for row in rows for v in row):
+                raise TypeError
+            rays_exact = np.array(rows, dtype=np.int64).reshape(len(rays), d)
         except (ValueError, TypeError, OverflowError):
             raise ConeInputError(
                 "JSON field 'rays_exact' must hold integer rows like 'rays'"
             ) from None
+        if not np.allclose(_unit_rows(rays_exact.astype(np.float64)), _unit_rows(rays),
+                           atol=1e-7):
+            raise ConeInputError("JSON field 'rays_exact': some rows do not point along 'rays'")
     cone = Cone(A, rays, lines, None, rays_exact)
     for arr in (A, rays, lines):
         arr.setflags(write=False)
@@ -176,6 +190,38 @@ def cone_from_json(text: str | bytes) -> Cone:
     if lines.shape[0] and not np.allclose(A @ lines.T, 0, atol=1e-7 * max(1.0, np.abs(A).max())):
         raise ConeInputError("JSON field 'lines': some lines are not in the null space of A")
     return cone
+
+
+def read_cone_file(
+    name: str, raw: bytes, *, homogenize: bool = False, limits: Limits = DEFAULT_LIMITS
+) -> np.ndarray:
+    """The matrix ``A`` of the cone in an uploaded file named ``name`` with contents ``raw``.
+
+    A file holds generators when it is a ``.ext``, says ``V-representation`` in its first
+    4,000 bytes, or is a ``.json`` with ``"rays"`` and without ``"A"``: its rays and lines are
+    read by :func:`~conecore.parsing.parse_generators` and turned into exact integer facet
+    normals (V -> H, within ``limits``); generators of the whole space give one zero row.
+    Anything else is read by :func:`~conecore.parsing.parse_matrix` (``homogenize`` as there).
+
+    Raises:
+        ConeInputError: for a file that is not a cone; the message names the line and column.
+        ConeTooLargeError, ConeTimeoutError: when the V -> H conversion is over ``limits``.
+    """
+    if name.endswith(".ext") or b"V-representation" in raw[:4000] or (
+            name.endswith(".json") and b'"rays"' in raw and b'"A"' not in raw):
+        rays, lines = parse_generators(raw)
+        cone = Cone.from_generators(rays, lines, limits=limits)
+        exact = _exact_A(cone)
+        if not len(cone.A):
+            return np.zeros((1, cone.dim), dtype=np.int64)
+        if exact is None:  # pragma: no cover - from_generators always keeps the exact normals
+            return cone.A
+        normals = [[int(v) for v in row] for row in exact]  # integers: primitive normals
+        try:
+            return np.array(normals, dtype=np.int64)
+        except OverflowError:
+            return np.array(normals, dtype=object)
+    return parse_matrix(raw, homogenize=homogenize)
 
 
 def to_url_text(cone: Cone | Any) -> str:
@@ -187,6 +233,4 @@ def to_url_text(cone: Cone | Any) -> str:
 
 def from_url_text(text: str) -> np.ndarray:
     """The matrix of :func:`to_url_text`, read by the one parser (rows become lines)."""
-    from conecore.parsing import parse_matrix
-
     return parse_matrix(text.replace(";", "\n"))

@@ -11,7 +11,8 @@ format themselves:
 * cddlib ``.ine`` (H-representation) and ``.ext`` (V-representation) files.
 
 Entries are integers (``-3``), decimals (``3.``, ``.5``, ``-2e-1``, ``+1E5``) or fractions
-``p/q`` of those (``1/2``, ``1.5/2``). The literals decide the dtype of the result:
+``p/q`` of those (``1/2``, ``1.5/2``); each number is 0 or has ``1e-308 <= |x| < 1e308``, and a
+literal has at most 400 significant digits. The literals decide the dtype of the result:
 
 * only integer literals: ``int64``, or an object array of Python ints when one does not fit;
 * any fraction: an object array of exact :class:`fractions.Fraction` (decimals in it become the
@@ -29,7 +30,6 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from fractions import Fraction
 from functools import partial
 from typing import Any, TypeVar
@@ -48,15 +48,17 @@ MAX_ENTRIES = 1_000_000
 
 # Magnitudes: |x| >= 10**308 overflows, 0 < |x| < 10**-308 underflows.
 _EXP_LIMIT = 308
+# Significant digits of one literal: an exact value keeps every digit, and Python refuses to
+# print an int of more than 4,300 digits, so a longer literal could not even be shown.
+_MAX_DIGITS = 400
 _BIG = 10**_EXP_LIMIT
-_TINY = Fraction(1, _BIG)
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 # Kinds of a literal, and of a whole matrix.
 _INT, _DEC, _FRAC = "int", "decimal", "fraction"
 
 _NUMBER_RE = re.compile(
-    r"(?P<sign>[+-]?)(?P<mant>[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE](?P<exp>[+-]?[0-9]+))?"
+    r"(?P<sign>[+-]?)(?P<mant>[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE](?P<exp>[+-]?[0-9]+))?"
 )
 _NONFINITE_RE = re.compile(r"[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
 # Fast-path literals: too short to overflow, underflow or leave int64.
@@ -64,6 +66,8 @@ _INT_FAST_RE = re.compile(r"[+-]?[0-9]{1,18}")
 _DEC_FAST_RE = re.compile(
     r"[+-]?(?:[0-9]{1,25}\.?[0-9]{0,25}|\.[0-9]{1,25})(?:[eE][+-]?[0-9]{1,2})?"
 )
+_SHORT_DEC = r"[+-]?(?:[0-9]{1,18}(?:\.[0-9]{0,18})?|\.[0-9]{1,18})"
+_FRAC_FAST_RE = re.compile(f"{_SHORT_DEC}(?:/{_SHORT_DEC})?")
 
 _BINARY_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 _SEP_RE = re.compile(r"[ \t]*[,;][ \t]*|[ \t]+")
@@ -253,6 +257,11 @@ def _quote(token: str) -> str:
     return repr(token[:20]) + ("..." if len(token) > 20 else "")
 
 
+def _digits(match: re.Match[str]) -> int:
+    """Significant digits of a matched literal: those from its first non-zero digit on."""
+    return len(match["mant"].replace(".", "").lstrip("0"))
+
+
 def _magnitude(match: re.Match[str]) -> int | None:
     """``e`` with ``10**e <= |x| < 10**(e + 1)`` for a matched decimal, or None when it is 0."""
     int_part, _, frac_part = match["mant"].partition(".")
@@ -268,11 +277,24 @@ def _magnitude(match: re.Match[str]) -> int | None:
     return exponent
 
 
+def _ratio(match: re.Match[str]) -> tuple[int, int]:
+    """``(p, q)``, ``q > 0`` a power of ten, with ``p / q`` the exact value of a matched
+    decimal or integer literal that passed the range and digit checks."""
+    int_part, _, frac_part = match["mant"].partition(".")
+    p = int((int_part + frac_part).lstrip("0") or "0")
+    if p == 0:
+        return 0, 1
+    exponent = int((match["exp"] or "0").lstrip("+-").lstrip("0") or "0")
+    # |shift| <= 308 + _MAX_DIGITS: the magnitude and the digits were checked
+    shift = (-exponent if (match["exp"] or "").startswith("-") else exponent) - len(frac_part)
+    if match["sign"] == "-":
+        p = -p
+    return (p * 10**shift, 1) if shift >= 0 else (p, 10**-shift)
+
+
 def _exact(match: re.Match[str]) -> Fraction:
-    """The exact value of a matched (range-checked) decimal or integer literal."""
-    if _magnitude(match) is None:
-        return Fraction(0)
-    return Fraction(Decimal(match.group()))
+    """The exact value of a matched (range- and digit-checked) decimal or integer literal."""
+    return Fraction(*_ratio(match))
 
 
 def _is_int(match: re.Match[str]) -> bool:
@@ -307,24 +329,29 @@ def _number(token: str, where: Callable[[], str]) -> tuple[str, int | float | Fr
             raise ConeInputError(f"{where()}: {_quote(token)} overflows (|x| >= 1e308)")
         if exponent is not None and exponent < -_EXP_LIMIT:
             raise ConeInputError(f"{where()}: {_quote(token)} underflows (0 < |x| < 1e-308)")
+        if _digits(match) > _MAX_DIGITS:
+            raise ConeInputError(
+                f"{where()}: {_quote(token)} has more than {_MAX_DIGITS} significant digits"
+            )
     if not slash:
         if _is_int(matches[0]):
             return _INT, _int_value(matches[0])
         return _DEC, float(token)
-    exact_ints = _is_int(matches[0]) and _is_int(matches[1])
-    numerator, denominator = (
-        (_int_value(match) if exact_ints else _exact(match)) for match in matches
-    )
-    if denominator == 0:
+    if _is_int(matches[0]) and _is_int(matches[1]):
+        numerator, denominator = _int_value(matches[0]), _int_value(matches[1])
+        if denominator == 0:
+            raise ConeInputError(f"{where()}: {_quote(token)} divides by zero")
+        # 1/|q| <= |p/q| <= |p| when p != 0: already in range
+        return _FRAC, Fraction(numerator, denominator)
+    (a, b), (c, d) = _ratio(matches[0]), _ratio(matches[1])
+    if c == 0:
         raise ConeInputError(f"{where()}: {_quote(token)} divides by zero")
-    value = Fraction(numerator, denominator)
-    if exact_ints:  # 1/|q| <= |p/q| <= |p| when p != 0: already in range
-        return _FRAC, value
-    if abs(value) >= _BIG:
+    numerator, denominator = (a * d, b * c) if c > 0 else (-a * d, -b * c)
+    if abs(numerator) >= _BIG * denominator:
         raise ConeInputError(f"{where()}: {_quote(token)} overflows (|x| >= 1e308)")
-    if value and abs(value) < _TINY:
+    if numerator and abs(numerator) * _BIG < denominator:
         raise ConeInputError(f"{where()}: {_quote(token)} underflows (0 < |x| < 1e-308)")
-    return _FRAC, value
+    return _FRAC, Fraction(numerator, denominator)
 
 
 def _convert(rows: list[list[str]], width: int, cell: Cell) -> tuple[str, np.ndarray]:
@@ -341,6 +368,10 @@ def _convert(rows: list[list[str]], width: int, cell: Cell) -> tuple[str, np.nda
                 return _INT, np.fromiter(map(int, flat), np.int64, len(flat)).reshape(shape)
         elif all(map(_DEC_FAST_RE.fullmatch, flat)):
             return _DEC, np.array(list(map(float, flat)), dtype=np.float64).reshape(shape)
+    elif "e" not in joined and "E" not in joined:
+        fractions = _small_fractions(flat)
+        if fractions is not None:
+            return _FRAC, _object_array(fractions, shape)
     kinds: list[str] = []
     values: list[int | float | Fraction] = []
     for i, row in enumerate(rows):
@@ -351,13 +382,36 @@ def _convert(rows: list[list[str]], width: int, cell: Cell) -> tuple[str, np.nda
     found = set(kinds)
     if _FRAC in found:
         exact = [
-            _exact(_NUMBER_RE.fullmatch(token)) if kind == _DEC else Fraction(value)
+            value if kind == _FRAC
+            else _exact(_NUMBER_RE.fullmatch(token)) if kind == _DEC
+            else Fraction(value)
             for kind, value, token in zip(kinds, values, flat)
         ]
         return _FRAC, _object_array(exact, shape)
     if _DEC in found:
         return _DEC, np.array(values, dtype=np.float64).reshape(shape)
     return _INT, _int_array(values, shape)
+
+
+def _small_fractions(flat: list[str]) -> list[Fraction] | None:
+    """The exact values of literals ``a`` or ``a/b`` whose parts are decimals without an
+    exponent and with at most 18 digits on each side of the point (always in range), or None
+    when a literal is anything else or divides by zero (the slow path names the cell)."""
+    if not all(map(_FRAC_FAST_RE.fullmatch, flat)):
+        return None
+    values = []
+    for token in flat:
+        head, _, tail = token.partition("/")
+        whole, _, digits = head.partition(".")
+        p, q = int(whole + digits), 10 ** len(digits)
+        if tail:  # (p / q) / (r / 10**k)
+            whole, _, digits = tail.partition(".")
+            r = int(whole + digits)
+            if r == 0:
+                return None
+            p, q = p * 10 ** len(digits), q * r
+        values.append(Fraction(p, q))
+    return values
 
 
 def _object_array(values: list[Any], shape: tuple[int, ...]) -> np.ndarray:

@@ -63,6 +63,7 @@ def table_input() -> None:
         # A cone from elsewhere (a preset, a lesson, a link) sets the dimension; the widget
         # would otherwise keep its old value and cut the new cone's columns.
         st.session_state["table_d"] = d_now
+    st.session_state.setdefault("table_d", d_now)  # dropped while another page was shown
     d = st.number_input("Dimension d", 1, MAX_TABLE_COLS, key="table_d",
                         help="Columns of A; changing it pads with zeros or drops columns.")
     cols = [f"x{j + 1}" for j in range(d)]
@@ -80,7 +81,7 @@ def table_input() -> None:
     )
     st.caption("One row of A per constraint a·x ≤ 0. Add rows at the bottom; select rows to "
                "delete them. Numbers or fractions (1/2).")
-    cells = [["0" if v is None or str(v).strip() == "" else str(v).strip() for v in row]
+    cells = [["0" if pd.isna(v) or str(v).strip() == "" else str(v).strip() for v in row]
              for row in edited.itertuples(index=False)]
     try:
         if not cells:
@@ -142,13 +143,7 @@ def upload_input() -> None:
         return
     raw = file.getvalue()
     try:
-        if file.name.endswith(".ext") or b"V-representation" in raw[:4000] or (
-                file.name.endswith(".json") and b'"rays"' in raw and b'"A"' not in raw):
-            rays, lines = cc.parse_generators(raw)
-            made = cc.Cone.from_generators(rays, lines, limits=common.APP_LIMITS)
-            A = made if len(made.A) else np.zeros((1, made.dim), dtype=int)
-        else:
-            A = cc.parse_matrix(raw, homogenize=homogenize)
+        A = cc.read_cone_file(file.name, raw, homogenize=homogenize, limits=common.APP_LIMITS)
     except cc.ConeError as exc:
         st.session_state["error_upload"] = f"{file.name}: {exc}"
     else:

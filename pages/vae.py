@@ -109,7 +109,7 @@ def painting_state(side: int) -> Painting:
         url = st.query_params.get("paint")
         if url:
             try:
-                painting = Painting.from_text(url, side)
+                painting = Painting.from_text(url.replace(" ", "+"), side)  # "+" read as " "
             except cc.ConeInputError as exc:
                 st.session_state["vae_paint_error"] = f"The link's painting: {exc}"
         st.session_state[key] = painting.to_text()

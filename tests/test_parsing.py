@@ -386,7 +386,7 @@ def test_size_cap_is_read_at_call_time(monkeypatch: pytest.MonkeyPatch) -> None:
         parse_matrix("1 2 3 ")
 
 
-def test_a_thousand_by_hundred_matrix_parses_fast() -> None:
+def test_a_thousand_by_hundred_matrix_parses_in_every_form() -> None:
     rng = np.random.default_rng(0)
     matrix = rng.normal(size=(1000, 100))
     texts = [
@@ -395,11 +395,8 @@ def test_a_thousand_by_hundred_matrix_parses_fast() -> None:
         repr(matrix.tolist()),
         json.dumps({"A": matrix.tolist()}),
     ]
-    for text in texts:
-        start = time.perf_counter()
-        result = parse_matrix(text)
-        assert time.perf_counter() - start < 1.0
-        np.testing.assert_array_equal(result, matrix)
+    for text in texts:  # speed: python -m conecore.bench; no timed assertion here
+        np.testing.assert_array_equal(parse_matrix(text), matrix)
 
 
 # ---------------------------------------------------------------------------------------------
