@@ -83,8 +83,20 @@ def _ensure_router() -> None:
         from streamlit.runtime.pages_manager import PagesManager
     except ImportError:  # pragma: no cover - a future Streamlit without the old mode
         return
-    # Only on a session's first run: a rerun then loses no click or edit.
-    if getattr(PagesManager, "uses_pages_directory", False) and STATE_KEY not in st.session_state:
+    # Only on a session's first run: a rerun then loses no click or edit. The flag is shared by
+    # all sessions: sessions whose first run started before another one cleared it are still
+    # in the old mode (their page list holds app.py itself), so look at this session's pages.
+    if STATE_KEY in st.session_state:
+        return
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    try:
+        pages = ctx.pages_manager.get_pages().values() if ctx is not None else []
+        old_mode = any(str(p.get("script_path", "")).endswith("app.py") for p in pages)
+    except AttributeError:  # pragma: no cover - another Streamlit's internals
+        old_mode = False
+    if getattr(PagesManager, "uses_pages_directory", False) or old_mode:
         PagesManager.uses_pages_directory = False
         st.rerun()
 
