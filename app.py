@@ -20,6 +20,12 @@ PAGES = [
 page = st.navigation(PAGES)
 common.init_state()
 common.lesson_banner(page.url_path)
-page.run()
+routed = common.ROUTED.set(True)
+try:
+    page.run()
+except common.PageEnd:  # a page that ends early (common.end_page) still gets the sidebar
+    pass
+finally:
+    common.ROUTED.reset(routed)
 # After the page, so that the sidebar shows the cone the page may just have changed.
 common.sidebar()

@@ -8,6 +8,8 @@ name (``?preset=checkerboard-28``) when it is one, and the sidebar says so other
 
 from __future__ import annotations
 
+import contextvars
+
 import streamlit as st
 
 import conecore as cc
@@ -179,6 +181,23 @@ def _sync_url(text: str) -> None:
             st.query_params["preset"] = preset
         else:
             st.query_params.pop("preset", None)
+
+
+class PageEnd(Exception):
+    """Raised by :func:`end_page`; app.py catches it and still draws the sidebar."""
+
+
+# True while app.py runs a page (per script-run thread, not shared between sessions).
+ROUTED: contextvars.ContextVar[bool] = contextvars.ContextVar("routed", default=False)
+
+
+def end_page() -> None:
+    """End the page here, like ``st.stop()``, but let app.py draw the sidebar after it
+    (after ``st.stop()`` Streamlit drops whatever the script still draws). A page run on its
+    own (AppTest's switch_page) just stops."""
+    if ROUTED.get():
+        raise PageEnd
+    st.stop()
 
 
 # ------------------------------------------------------------------------------ lesson

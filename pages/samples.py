@@ -38,7 +38,7 @@ if cone.kind in (cc.Kind.ONLY_ORIGIN, cc.Kind.WHOLE_SPACE):
     st.info(f"This cone is {cone.kind}: every sample of the ConeLayer decoder would be "
             + ("0." if cone.kind == cc.Kind.ONLY_ORIGIN else "allowed anywhere.")
             + " Pick another cone on Build a cone.")
-    st.stop()
+    common.end_page()
 c1, c2, c3, c4 = st.columns(4)
 steps = int(c1.number_input("Training steps", 50, 3000, 300, step=50, key="samples_steps",
                             bind="query-params"))
@@ -58,7 +58,7 @@ else:
             frames = frames_for(*settings)
         except cc.ConeError as exc:
             st.error(str(exc))
-            st.stop()
+            common.end_page()
     st.plotly_chart(plotting.figure_sample_animation(cone, frames, TITLES), key="samples_anim",
                     width="stretch")
     last = {m: int(frames.outside[m][-1].sum()) for m in frames.samples}

@@ -33,7 +33,7 @@ m, d = cone.A.shape
 if d not in (2, 3) or m > MAX_ROWS:
     st.info(f"This page steps through cones in 2-D or 3-D with at most {MAX_ROWS} rows; the "
             f"current cone has d = {d} and {m} rows. Pick one on Build a cone.")
-    st.stop()
+    common.end_page()
 default_order = ", ".join(str(i + 1) for i in range(m))
 if common.controls_hidden():
     order_text = st.query_params.get("dd_order", default_order)

@@ -323,11 +323,11 @@ st.subheader("The constraint")
 painting = painter(side, disabled=hidden_controls)
 cone = show_cone(painting)
 if data is None or cone is None:
-    st.stop()
+    common.end_page()
 if cone.kind == cc.Kind.ONLY_ORIGIN:
     st.info("Nothing to train: the constrained decoder could only output 0. Paint fewer 0 "
             "blocks or larger blocks.")
-    st.stop()
+    common.end_page()
 
 st.subheader("Train")
 c1, c2, c3 = st.columns(3)
@@ -355,7 +355,7 @@ if b2.button("Reset models", key="vae_reset", width="stretch"):
 exp = st.session_state.get("vae_exp")
 if exp is None or exp.epochs == 0:
     st.info("Press Train: on the 8 × 8 digits an epoch of both models takes well under a second.")
-    st.stop()
+    common.end_page()
 if st.session_state.get("vae_key") != key:
     st.info("The data, the painting or the model settings changed since these models were "
             "trained: the next Train starts new models. Results below are for the old ones.")

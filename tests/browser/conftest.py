@@ -177,6 +177,14 @@ def wait_until_idle(page: Any, timeout: float = 30.0) -> None:
     """
     following = hasattr(page, "st_runs")
     seen = getattr(page, "st_runs_seen", 0)
+    if following and page.st_runs == 0:
+        # A page just opened has not finished its first run (a cold server imports torch...):
+        # it is not idle before that, however quiet it looks.
+        deadline = time.monotonic() + max(timeout, 90.0)
+        while page.st_runs == 0:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the page's first script run never finished")
+            page.wait_for_timeout(50)
 
     def started() -> bool:
         if following:
