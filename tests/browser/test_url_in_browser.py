@@ -40,9 +40,7 @@ def test_a_changed_setting_lands_in_the_url_and_the_url_reproduces_it(app_url, p
     page.goto(f"{app_url}/train?A={A2}")
     idle(page)
     seed = page.get_by_label("Seed")
-    expect(seed).to_be_attached(timeout=60_000)
-    if not seed.is_visible():
-        page.get_by_text("Settings").first.click()
+    expect(seed).to_be_visible(timeout=60_000)  # Settings is open while nothing is trained
     seed.fill("7")
     seed.press("Enter")
     idle(page)
@@ -53,10 +51,7 @@ def test_a_changed_setting_lands_in_the_url_and_the_url_reproduces_it(app_url, p
         fresh = context.new_page()
         fresh.goto(page.url)
         idle(fresh)
-        expect(fresh.get_by_label("Seed")).to_be_attached(timeout=60_000)
-        if not fresh.get_by_label("Seed").is_visible():
-            fresh.get_by_text("Settings").first.click()
-        expect(fresh.get_by_label("Seed")).to_have_value("7")
+        expect(fresh.get_by_label("Seed")).to_have_value("7", timeout=60_000)
         no_exception(fresh)
     finally:
         context.close()
