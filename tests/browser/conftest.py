@@ -33,9 +33,13 @@ CHROMIUM_ARGS = [
 ]
 
 try:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 except ImportError:  # pragma: no cover - developer machines only
     sync_playwright = None
+else:
+    # Playwright's 5 s default is short for a 2-core CI machine drawing Plotly charts while
+    # another worker runs its own server: checks wait up to 30 s for their condition.
+    expect.set_options(timeout=30_000)
 
 if sync_playwright is None:
     SKIP_REASON = "browser tests need the playwright package (pip install playwright)"
