@@ -68,15 +68,7 @@ def test_bounds_are_refused_with_a_message():
 
 
 def test_steps_page_steps_and_reports_a_bad_order():
-    from pathlib import Path
-
-    from streamlit.testing.v1 import AppTest
-
-    app = str(Path(__file__).resolve().parent.parent / "app.py")
-    at = AppTest.from_file(app, default_timeout=120)
-    at.query_params["A"] = "1,0,-1;-1,0,-1;0,1,-1;0,-1,-1"
-    at.run()
-    at.switch_page("pages/steps.py").run()
+    at = steps_page()
     assert not at.exception
     assert "cuts off 1 ray(s)" in at.markdown[0].value
     at.slider(key="dd_step").set_value(0).run()
@@ -106,15 +98,7 @@ def test_classroom_link_sets_the_step_and_hides_the_order():
 
 
 def test_play_all_steps_walks_from_start_to_the_end_and_stops():
-    from pathlib import Path
-
-    from streamlit.testing.v1 import AppTest
-
-    app = str(Path(__file__).resolve().parent.parent / "app.py")
-    at = AppTest.from_file(app, default_timeout=120)
-    at.query_params["A"] = "1,0,-1;-1,0,-1;0,1,-1;0,-1,-1"
-    at.run()
-    at.switch_page("pages/steps.py").run()
+    at = steps_page()
     assert at.slider(key="dd_step").value == 4  # the last step first
     at.button(key="dd_play").click().run()
     assert at.slider(key="dd_step").value == 0 and at.session_state["dd_playing"]
@@ -126,3 +110,19 @@ def test_play_all_steps_walks_from_start_to_the_end_and_stops():
     assert seen[:4] == [1, 2, 3, 4] and not at.session_state["dd_playing"]
     assert at.markdown[0].value.startswith("**Step 4:")
     assert not at.exception
+
+
+def steps_page(**params: str):
+    """The Steps page (AppTest) for the square pyramid, with extra URL parameters."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"),
+                           default_timeout=120)
+    at.query_params["A"] = "1,0,-1;-1,0,-1;0,1,-1;0,-1,-1"
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    at.switch_page("pages/steps.py").run()
+    return at
