@@ -16,6 +16,8 @@ from pages import common
 MAX_TABLE_COLS = 10
 MAX_UPLOAD_BYTES = 1_000_000
 MODES = ["Table", "Text", "Upload", "Preset", "Draw (2-D)", "Angles (3-D)"]
+DOWNLOADS = ((".ine", cc.to_ine, "cone.ine"), (".ext", cc.to_ext, "cone.ext"),
+             ("JSON", cc.cone_to_json, "cone.json"), ("CSV", cc.to_csv, "cone.csv"))
 
 
 # ---------------------------------------------------------------------- cached figures
@@ -391,10 +393,9 @@ def show_tables(cone: cc.Cone) -> None:
         st.dataframe(frame, width="stretch")
         st.markdown("**Download**")
         b = st.columns(2) + st.columns(2)  # two by two: four in a row get cut to "…"
-        b[0].download_button(".ine", cc.to_ine(cone), "cone.ine", key="dl_ine")
-        b[1].download_button(".ext", cc.to_ext(cone), "cone.ext", key="dl_ext")
-        b[2].download_button("JSON", cc.cone_to_json(cone), "cone.json", key="dl_json")
-        b[3].download_button("CSV", cc.to_csv(cone), "cone.csv", key="dl_csv")
+        for col, (label, write, name) in zip(b, DOWNLOADS, strict=True):
+            common.download(col, label, lambda write=write: write(cone), name,
+                            key=f"dl_{name.rsplit('.', 1)[1]}")
 
 
 # ---------------------------------------------------------------------- page

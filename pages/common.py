@@ -9,6 +9,8 @@ name (``?preset=checkerboard-28``) when it is one, and the sidebar says so other
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Callable
+from typing import Any
 
 import streamlit as st
 
@@ -274,6 +276,15 @@ def share_note() -> str:
                 f"names its preset, '{st.session_state[PRESET_KEY]}'.")
     return (f"This matrix is too long for a link ({len(text):,} characters) and is not a preset: "
             "download it (JSON) and share the file instead.")
+
+
+def download(where: Any, label: str, make: Callable[[], str | bytes], file_name: str,
+             key: str, mime: str | None = None) -> None:
+    """A download button whose file is made when it is clicked, and whose click does not rerun
+    the page. An eager file is fetched by the browser on every render, and a rerun that
+    replaces it in between gives a 404 ("Download Button source error") in the console."""
+    where.download_button(label, make, file_name=file_name, mime=mime, key=key,
+                          on_click="ignore")
 
 
 def share_link() -> str | None:

@@ -260,8 +260,8 @@ def results(exp: VAEExperiment) -> None:
                           if name == "projection" else ""))
             png = grid_png(ev["samples"][name], side, cols=8, scale=max(2, 48 // side))
             st.image(png, caption=f"{N_SAMPLES} samples from the prior", width="stretch")
-            st.download_button("Download PNG", png, file_name=f"vae-{name}-samples.png",
-                               mime="image/png", key=f"vae_png_{name}")
+            common.download(st, "Download PNG", lambda png=png: png,
+                            f"vae-{name}-samples.png", key=f"vae_png_{name}", mime="image/png")
     speedup = ev["seconds_per_sample"]["projection"] / max(ev["seconds_per_sample"]["cone_layer"],
                                                            1e-12)
     st.caption(f"The ConeLayer decoder is {speedup:,.0f}× cheaper per sample than decoding with "
@@ -278,8 +278,9 @@ def weights() -> None:
     exp: VAEExperiment = st.session_state["vae_exp"]
     c1, c2, c3 = st.columns(3)
     for col, name in zip((c1, c2), ("cone_layer", "unconstrained"), strict=True):
-        col.download_button(f"Weights: {MODEL_TITLES[name]} (.pt)", exp.weights_bytes(name),
-                            file_name=f"vae-{name}.pt", key=f"vae_w_{name}")
+        common.download(col, f"Weights: {MODEL_TITLES[name]} (.pt)",
+                        lambda name=name: exp.weights_bytes(name), f"vae-{name}.pt",
+                        key=f"vae_w_{name}")
     upload = c3.file_uploader("Load ConeLayer VAE weights (.pt)", type=["pt"],
                               key="vae_weights_upload")
     if upload is not None:

@@ -188,6 +188,41 @@ def test_build_from_a_preset(app_url, page, idle):
     no_errors(page)
 
 
+def test_downloads_are_made_on_click_and_survive_reruns(app_url, page, idle):
+    """The Build page's files are made when clicked (no eager file for the browser to fetch on
+    every render, which a rerun could delete first: a 404 in the console)."""
+    import conecore as cc
+
+    console, missing = [], []
+    page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
+    page.on("response", lambda r: missing.append(r.url) if r.status == 404 else None)
+    fetched = []
+    page.on("request", lambda r: fetched.append(r.url)
+            if urlsplit(r.url).path.startswith("/media/") else None)
+    open_page(page, idle, f"{app_url}/build?A={PYRAMID}", "Build a cone")
+    choose_mode(page, idle, "Text")
+    area = page.get_by_role("textbox", name="Rows of A")
+    for text in ("1,0,-1;-1,0,-1;0,1,-1", PYRAMID):  # reruns that change every file
+        area.fill(text.replace(";", "\n"))
+        area.press("ControlOrMeta+Enter")
+        idle(page, timeout=IDLE)
+        expect_A(page, text)
+    assert fetched == []  # nothing fetched before a click
+    with page.expect_download(timeout=WAIT) as info:
+        page.get_by_role("button", name=".ine").click()
+    path = info.value.path()
+    with open(path) as f:
+        rows = cc.parse_matrix(PYRAMID.replace(";", "\n"))
+        assert f.read() == cc.to_ine(cc.Cone.from_inequalities(rows))
+    assert info.value.suggested_filename == "cone.ine"
+    expect_counts(page, d=3, rows=4, rays=4)  # no rerun replaced the page
+    assert not [m for m in console if "source error" in m], console
+    # Streamlit's frontend probes a deep link's own path first (/build/_stcore/...): 404s by
+    # design. Nothing under /media/ may be missing.
+    assert not [u for u in missing if urlsplit(u).path.startswith("/media/")], missing
+    no_errors(page)
+
+
 # ------------------------------------------------------------------------------ 3. 3-D view
 def test_the_3d_view_renders(app_url, page, idle):
     open_page(page, idle, f"{app_url}/build?A={PYRAMID}", "Build a cone")
