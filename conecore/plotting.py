@@ -364,14 +364,16 @@ METHOD_COLORS = {"cone_layer": "#1f6feb", "unconstrained": "#cf222e", "penalty":
 
 def figure_curves(history: list[dict[str, dict[str, float]]], metric: str, title: str,
                   titles: dict[str, str] | None = None, log: bool = True,
-                  x_title: str = "step") -> go.Figure:
-    """One line per method of ``history[step][method][metric]`` against the step."""
+                  x_title: str = "step", max_points: int = 1500) -> go.Figure:
+    """One line per method of ``history[step][method][metric]`` against the step, with about
+    ``max_points`` points a line at most (every k-th step)."""
     fig = go.Figure()
     if history:
         steps = np.arange(1, len(history) + 1)
-        stride = max(1, len(history) // 1500)  # at most ~1500 points a line
+        stride = max(1, -(-len(history) // max_points))
+        kept = history[::stride]
         for method in history[0]:
-            values = np.array([h[method][metric] for h in history])[::stride]
+            values = np.array([h[method][metric] for h in kept])
             if log:
                 values = np.maximum(values, 1e-8)
             fig.add_trace(go.Scatter(x=steps[::stride], y=values, mode="lines",

@@ -16,10 +16,14 @@ import streamlit as st
 
 import conecore as cc
 from conecore.lessons import LESSON, lesson_step
+from conecore.pacing import Pacer
 
 # Per-session caps for the hosted app (a whole class shares one small machine).
 APP_LIMITS = cc.Limits(max_dim=1024, max_rows=400, max_elimination=5_000_000,
                        max_rays_bound=200_000, timeout=10.0)
+# All sessions' live training (Train live) together use at most 3/4 of the server's one Python
+# core: with more sessions each redraws less often (on a laptop: four times a second).
+LIVE = Pacer(share=0.75)
 MAX_URL_CHARS = 1800
 DEFAULT_PRESET = "pyramid"
 STATE_KEY = "cone_text"

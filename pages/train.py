@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import time
+import uuid
+
 import streamlit as st
 import torch
 
 import conecore as cc
 from conecore import plotting
 from conecore.layer import NONNEG
+from conecore.pacing import Tick
 from conecore.training import METHOD_TITLES, METHODS, TASKS, LiveTraining, TrainConfig
 from pages import common
 
@@ -15,8 +19,7 @@ from pages import common
 # browser, other sessions) OpenMP threads spin against each other: one thread per op.
 torch.set_num_threads(1)
 
-TICK_SECONDS = 0.25  # four redraws a second
-TRAIN_SECONDS = 0.1  # of each tick spent training; the rest draws
+CURVE_POINTS = 300  # a line's points per redraw: less to build, send and draw, four times a second
 
 
 def config_from_controls(disabled: bool) -> TrainConfig:
@@ -74,12 +77,16 @@ def advance(run: LiveTraining, seconds: float | None = None) -> None:
         st.session_state["train_playing"] = False
 
 
-def show_progress(run: LiveTraining) -> None:
+def show_progress(run: LiveTraining, tick: Tick | None = None) -> None:
     titles = METHOD_TITLES
     last = run.history[-1] if run.history else {}
     st.progress(run.steps / run.config.max_steps,
                 text=f"step {run.steps} of {run.config.max_steps} · "
                      f"{run.steps_per_second:.0f} steps/s on {run.device}")
+    if tick is not None and tick.views > 1:
+        st.caption(f"{tick.views} sessions are training on this server: this one redraws every "
+                   f"{tick.interval:g} s and trains {1000 * tick.train_seconds:.0f} ms a redraw, "
+                   "so that clicks stay quick for everyone.")
     if run.skipped:
         st.caption("Skipped: " + "; ".join(f"{METHOD_TITLES[m]} ({why})"
                                             for m, why in run.skipped.items()))
@@ -89,13 +96,14 @@ def show_progress(run: LiveTraining) -> None:
                    f"{run.steps} steps." if never else
                    "The ConeLayer reported a violation above round-off: please report this.")
     left, right = st.columns(2)
-    left.plotly_chart(plotting.figure_curves(run.history, "loss", "training loss", titles),
+    left.plotly_chart(plotting.figure_curves(run.history, "loss", "training loss", titles,
+                                             max_points=CURVE_POINTS),
                       key="train_loss", width="stretch")
     right.caption("Batch outputs during training; for the test-time projection method these are "
                   "before projection (its projected test outputs are in the table below).")
     right.plotly_chart(plotting.figure_curves(run.history, "violating",
                                               "share of outputs outside the cone", titles,
-                                              log=False),
+                                              log=False, max_points=CURVE_POINTS),
                        key="train_viol", width="stretch")
     evaluation = run.evaluate()
     outputs = {m: e["outputs"] for m, e in evaluation.items()}
@@ -108,16 +116,43 @@ def show_progress(run: LiveTraining) -> None:
                   for m, e in evaluation.items()], hide_index=True)
 
 
-@st.fragment(run_every=TICK_SECONDS if st.session_state.get("train_playing") else None)
+def live_key() -> str:
+    """This session's name in the server-wide pacer."""
+    if "train_live_key" not in st.session_state:
+        st.session_state["train_live_key"] = uuid.uuid4().hex
+    return st.session_state["train_live_key"]
+
+
+def pace() -> float | None:
+    """Seconds between live ticks for this session now (None when not playing): the more
+    sessions play on this server, the slower each redraws (``conecore.pacing``)."""
+    if not st.session_state.get("train_playing"):
+        common.LIVE.forget(live_key())
+        st.session_state["train_interval"] = None
+    else:
+        st.session_state["train_interval"] = common.LIVE.plan(
+            live_key(), st.session_state.get("train_interval")).interval
+    return st.session_state["train_interval"]
+
+
+@st.fragment(run_every=pace())
 def live_view() -> None:
     run = st.session_state.get("train_run")
     if run is None:
         return
+    tick = None
     if st.session_state.get("train_playing"):
-        advance(run, TRAIN_SECONDS)
+        tick = common.LIVE.plan(live_key(), st.session_state.get("train_interval"))
+        advance(run, tick.train_seconds)
         if not st.session_state.get("train_playing"):
+            common.LIVE.forget(live_key())
             st.rerun()  # training ended: redefine the fragment without a timer
-    show_progress(run)
+    started = time.thread_time()
+    show_progress(run, tick)
+    if tick is not None:
+        common.LIVE.record(live_key(), time.thread_time() - started)
+        if tick.interval != st.session_state.get("train_interval"):
+            st.rerun()  # a full run redefines the fragment with the new timer
 
 
 EXPLAIN = r"""

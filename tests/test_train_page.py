@@ -107,3 +107,30 @@ def test_page_outputs_figure_marks_points_outside():
     evaluation = run.evaluate()
     assert np.all(cc.Cone.from_inequalities([[1, -2], [-3, 1]]).contains(
         evaluation["cone_layer"]["outputs"], atol=1e-5))
+
+
+def test_page_paces_itself_when_many_sessions_train():
+    """With nine other sessions playing on the server, Play redraws less often (the pacer's
+    interval for ten views), says so, and leaves the pacer when paused."""
+    from pages import common
+
+    others = [f"other-{k}" for k in range(9)]
+    try:
+        at = train_page()
+        at.button(key="train_play").click().run()
+        alone = at.session_state["train_interval"]
+        assert alone == 0.25
+        key = at.session_state["train_live_key"]
+        assert key in common.LIVE._views  # its tick was recorded
+        for k in others:
+            common.LIVE.record(k, 0.1)
+        at.run()  # a tick: the pace changes, so the page reruns in full with the new timer
+        assert at.session_state["train_interval"] == common.LIVE.plan(key).interval > alone
+        captions = " ".join(c.value for c in at.caption)
+        assert "10 sessions are training on this server" in captions, captions
+        at.button(key="train_pause").click().run()
+        assert at.session_state["train_interval"] is None
+        assert key not in common.LIVE._views
+    finally:
+        for k in others:
+            common.LIVE.forget(k)

@@ -1,0 +1,106 @@
+"""Sharing one server among live views: how often each redraws and how long each tick trains.
+
+A live view (the Train live page) trains for a moment and redraws, again and again. One view
+on a laptop can redraw four times a second; thirty in a classroom, all on one small server
+process, cannot: they would queue behind each other until a click waits minutes. The
+``Pacer`` gives all live views together at most ``share`` of one core (the server is one
+Python process, so one core is what its Python code can use), split evenly: each view's CPU
+rate is ``share / n``. A view's tick costs its measured overhead (evaluating, drawing) plus
+its training time, so with ``n`` views the interval between ticks grows and the training per
+tick shrinks until ``(overhead + train) / interval <= share / n``.
+
+Intervals come in steps of powers of two from ``min_interval`` (a view changes its timer only
+by a full page run, so it should change seldom), and a view moves to a shorter interval only
+with 25 % to spare (no flapping at a boundary). Views that stop say so (``forget``); a view
+that vanishes (a closed tab) is dropped after ``window`` seconds without a tick.
+
+Pure Python and thread-safe (the server runs each session's script in its own thread).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Tick:
+    """One view's pace: ``interval`` seconds between ticks, ``train_seconds`` of each spent
+    training; ``views`` live views share the server."""
+
+    interval: float
+    train_seconds: float
+    views: int
+
+
+class Pacer:
+    def __init__(self, *, share: float = 0.75, min_interval: float = 0.25,
+                 max_interval: float = 8.0, min_train: float = 0.02, max_train: float = 0.1,
+                 default_overhead: float = 0.1, window: float | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        if not 0 < share <= 1:
+            raise ValueError(f"share must be in (0, 1], got {share}")
+        if not 0 < min_interval <= max_interval:
+            raise ValueError("need 0 < min_interval <= max_interval")
+        if not 0 <= min_train <= max_train:
+            raise ValueError("need 0 <= min_train <= max_train")
+        self.share, self.min_interval, self.max_interval = share, min_interval, max_interval
+        self.min_train, self.max_train = min_train, max_train
+        self.default_overhead = default_overhead
+        self.window = 2 * max_interval + 2 if window is None else window
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._views: dict[Hashable, tuple[float, float]] = {}  # key -> (overhead, last seen)
+
+    # ------------------------------------------------------------------ bookkeeping
+    def _expire(self, now: float) -> None:
+        for key in [k for k, (_, seen) in self._views.items() if now - seen > self.window]:
+            del self._views[key]
+
+    def record(self, key: Hashable, overhead: float) -> None:
+        """View ``key`` ticked; its work other than training cost ``overhead`` CPU seconds.
+        The estimate is a moving average (half old, half new) so one slow tick does not
+        change the pace on its own."""
+        overhead = max(0.0, float(overhead))
+        with self._lock:
+            now = self.clock()
+            old = self._views.get(key)
+            value = overhead if old is None else 0.5 * old[0] + 0.5 * overhead
+            self._views[key] = (value, now)
+            self._expire(now)
+
+    def forget(self, key: Hashable) -> None:
+        """View ``key`` stopped (paused, finished, reset)."""
+        with self._lock:
+            self._views.pop(key, None)
+
+    def views(self) -> int:
+        """Live views that ticked within ``window`` seconds."""
+        with self._lock:
+            self._expire(self.clock())
+            return len(self._views)
+
+    # ------------------------------------------------------------------ the pace
+    def _level(self, seconds: float) -> float:
+        """The shortest ``min_interval * 2**j`` of at least ``seconds``, at most the maximum."""
+        if seconds <= self.min_interval:
+            return self.min_interval
+        j = math.ceil(math.log2(seconds / self.min_interval) - 1e-12)
+        return min(self.max_interval, self.min_interval * 2.0 ** j)
+
+    def plan(self, key: Hashable, current: float | None = None) -> Tick:
+        """The pace for view ``key`` now; ``current`` is its interval so far (hysteresis)."""
+        with self._lock:
+            self._expire(self.clock())
+            overhead = self._views.get(key, (self.default_overhead, 0.0))[0]
+            n = len(self._views) + (key not in self._views)
+        rate = self.share / n  # this view's CPU seconds per second
+        need = (overhead + self.min_train) / rate  # the interval this view needs
+        interval = self._level(need)
+        if current is not None and interval < current:  # speed up only with 25 % to spare
+            interval = min(current, self._level(need * 1.25))
+        train = min(self.max_train, max(self.min_train, rate * interval - overhead))
+        return Tick(interval=interval, train_seconds=train, views=n)
