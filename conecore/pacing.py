@@ -20,6 +20,7 @@ Pure Python and thread-safe (the server runs each session's script in its own th
 from __future__ import annotations
 
 import math
+import statistics
 import threading
 import time
 from collections.abc import Callable, Hashable
@@ -53,23 +54,26 @@ class Pacer:
         self.window = 2 * max_interval + 2 if window is None else window
         self.clock = clock
         self._lock = threading.Lock()
-        self._views: dict[Hashable, tuple[float, float]] = {}  # key -> (overhead, last seen)
+        # key -> (overhead estimate, last seen, the last few overheads)
+        self._views: dict[Hashable, tuple[float, float, tuple[float, ...]]] = {}
 
     # ------------------------------------------------------------------ bookkeeping
     def _expire(self, now: float) -> None:
-        for key in [k for k, (_, seen) in self._views.items() if now - seen > self.window]:
+        for key in [k for k, (_, seen, _) in self._views.items() if now - seen > self.window]:
             del self._views[key]
 
     def record(self, key: Hashable, overhead: float) -> None:
         """View ``key`` ticked; its work other than training cost ``overhead`` CPU seconds.
-        The estimate is a moving average (half old, half new) so one slow tick does not
-        change the pace on its own."""
+        The estimate is the median of the last five ticks (the default until three are in),
+        so that one slow tick (the first, which warms everything up) does not change the
+        pace on its own."""
         overhead = max(0.0, float(overhead))
         with self._lock:
             now = self.clock()
             old = self._views.get(key)
-            value = overhead if old is None else 0.5 * old[0] + 0.5 * overhead
-            self._views[key] = (value, now)
+            recent = (*(old[2] if old else ()), overhead)[-5:]
+            value = statistics.median(recent) if len(recent) >= 3 else self.default_overhead
+            self._views[key] = (value, now, recent)
             self._expire(now)
 
     def forget(self, key: Hashable) -> None:
@@ -95,7 +99,7 @@ class Pacer:
         """The pace for view ``key`` now; ``current`` is its interval so far (hysteresis)."""
         with self._lock:
             self._expire(self.clock())
-            overhead = self._views.get(key, (self.default_overhead, 0.0))[0]
+            overhead = self._views[key][0] if key in self._views else self.default_overhead
             n = len(self._views) + (key not in self._views)
         rate = self.share / n  # this view's CPU seconds per second
         need = (overhead + self.min_train) / rate  # the interval this view needs

@@ -20,10 +20,12 @@ class Clock:
 
 
 def crowd(n: int, overhead: float = 0.08, **kwargs) -> tuple[Pacer, Clock]:
+    """``n`` views that have ticked three times at ``overhead`` each."""
     clock = Clock()
     pacer = Pacer(clock=clock, **kwargs)
     for k in range(n):
-        pacer.record(k, overhead)
+        for _ in range(3):
+            pacer.record(k, overhead)
     return pacer, clock
 
 
@@ -68,7 +70,8 @@ def test_property_the_share_holds_unless_capped(overheads, share):
     clock = Clock()
     pacer = Pacer(share=share, clock=clock)
     for k, c in enumerate(overheads):
-        pacer.record(k, c)
+        for _ in range(3):
+            pacer.record(k, c)
     total = 0.0
     capped = False
     for k, c in enumerate(overheads):
@@ -85,8 +88,9 @@ def test_speeding_up_needs_room_to_spare():
     """Two views, half a core, no training: a view costing c needs c / 0.25 s between ticks."""
     def plan(overhead: float, current: float | None) -> float:
         pacer = Pacer(share=0.5, min_train=0.0, max_train=0.0, clock=Clock())
-        pacer.record(0, overhead)
-        pacer.record(1, overhead)
+        for _ in range(3):
+            pacer.record(0, overhead)
+            pacer.record(1, overhead)
         return pacer.plan(0, current=current).interval
 
     assert plan(0.06, None) == 0.25  # needs 0.24 s: fits the fastest interval
@@ -99,7 +103,8 @@ def test_slowing_down_is_immediate():
     pacer, _ = crowd(1)
     fast = pacer.plan(0).interval
     for k in range(1, 20):
-        pacer.record(k, 0.08)
+        for _ in range(3):
+            pacer.record(k, 0.08)
     assert pacer.plan(0, current=fast).interval > fast
 
 
@@ -116,12 +121,19 @@ def test_forgotten_and_silent_views_leave():
     assert pacer.plan(0).interval == 0.25
 
 
-def test_a_slow_tick_moves_the_estimate_halfway():
-    pacer, _ = crowd(1, overhead=0.1)
-    pacer.record(0, 0.3)
-    assert pacer._views[0][0] == pytest.approx(0.2)
+def test_the_estimate_is_the_median_of_recent_ticks():
+    clock = Clock()
+    pacer = Pacer(clock=clock, default_overhead=0.1)
+    pacer.record(0, 5.0)  # a slow first tick (warm-up) ...
+    pacer.record(0, 0.04)
+    assert pacer._views[0][0] == 0.1  # ... the default until three ticks are in
+    pacer.record(0, 0.05)
+    assert pacer._views[0][0] == 0.05  # median of 5.0, 0.04, 0.05
+    for c in (0.3, 0.3, 0.3):
+        pacer.record(0, c)
+    assert pacer._views[0][0] == 0.3  # the last five: 0.04, 0.05, 0.3, 0.3, 0.3
     pacer.record(0, -5)  # clamped to 0
-    assert pacer._views[0][0] == pytest.approx(0.1)
+    assert pacer._views[0][0] == 0.3
 
 
 def test_bad_settings_are_refused():

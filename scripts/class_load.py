@@ -1,0 +1,345 @@
+"""A class at once, without browsers: N sessions that speak Streamlit's websocket protocol.
+
+``scripts/load_test.py`` drives real Chromium tabs, and on one small machine those tabs use
+most of the CPU (in a classroom they run on the students' laptops). This script measures the
+server alone: each session is a websocket client that sends what the browser sends (a page
+request with the link's query string, button clicks as widget triggers, and the fragment
+timer's reruns at the interval the server asks for) and reads what the server sends back
+(elements, ``script_finished``). The server's work is the same as with browsers; the clients
+cost almost nothing.
+
+Each session, all at the same time: opens Train live with its own cone in the link, presses
+Play, trains for ``--seconds`` (answering the fragment timer as a browser would), presses Pause
+and times it, presses Step ``--reruns`` times (``--think`` seconds apart) and times each rerun
+from the click to the server's ``script_finished``, then opens Build a cone without a cone in
+the link and checks that the sidebar's share link holds its own cone (isolation). Exceptions,
+``st.error`` alerts and runs that never finish are errors. The server's RSS and CPU are sampled
+as in load_test.py.
+
+Usage (from the repository root; ``make class-load`` runs the defaults):
+    .venv/bin/python scripts/class_load.py                    # 10 sessions
+    .venv/bin/python scripts/class_load.py --sessions 30 --json class30.json
+    .venv/bin/python scripts/class_load.py --url http://host:8501 --pid 1234
+
+Exit status 1 on any error, isolation failure, a Step p95 over ``--p95-limit`` s, a Pause
+over ``--pause-limit`` s or an RSS over ``--rss-limit-mb``; 2 when the server did not start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from load_test import CONES, Sampler, Server, quantile, wait_healthy
+
+FINISHED = 0  # ForwardMsg.ScriptFinishedStatus: FINISHED_SUCCESSFULLY
+EARLY = 2  # FINISHED_EARLY_FOR_RERUN
+FRAGMENT_DONE = 3  # FINISHED_FRAGMENT_RUN_SUCCESSFULLY
+SHARE_A = re.compile(r"[?&]A=([^&\s]+)")
+
+
+def cone_for(k: int) -> str:
+    """Session ``k``'s own 2-D cone: the ten of load_test.py, then copies of them scaled by
+    2, 3, ... (a different text, so a different link; every one reads back to itself)."""
+    base = CONES[k % len(CONES)]
+    scale = k // len(CONES) + 1
+    if scale == 1:
+        return base
+    return ";".join(",".join(_scaled(v, scale) for v in row.split(","))
+                    for row in base.split(";"))
+
+
+def _scaled(v: str, s: int) -> str:
+    return str(Fraction(v) * s)
+
+
+@dataclass
+class Client:
+    """One session: a websocket to the server and what it has seen."""
+
+    name: str
+    base: str
+    cone: str
+    query: str = ""
+    page_hash: str = ""
+    buttons: dict[str, str] = field(default_factory=dict)
+    texts: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    runs: list[tuple[float, float]] = field(default_factory=list)  # full runs: (start, end)
+    fragment_runs: int = 0
+    run_start: float = 0.0
+    timers: dict[str, tuple[float, asyncio.Task]] = field(default_factory=dict)
+    result: dict[str, Any] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ the wire
+    async def connect(self) -> None:
+        import websockets
+
+        url = self.base.replace("http", "ws", 1) + "/_stcore/stream"
+        self.ws = await websockets.connect(url, origin=self.base, subprotocols=["streamlit"],
+                                           max_size=None, ping_interval=None)
+        self.receiver = asyncio.create_task(self._receive())
+
+    async def close(self) -> None:
+        for _, task in self.timers.values():
+            task.cancel()
+        self.receiver.cancel()
+        await self.ws.close()
+
+    async def _send(self, page: str = "", fragment_id: str = "", trigger: str = "") -> None:
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+
+        msg = BackMsg()
+        state = msg.rerun_script
+        state.query_string = self.query
+        state.page_script_hash = self.page_hash if not page else ""
+        state.page_name = page
+        state.context_info.url = f"{self.base}/{page}"
+        if fragment_id:
+            state.fragment_id = fragment_id
+            state.is_auto_rerun = True
+        if trigger:
+            widget = state.widget_states.widgets.add()
+            widget.id = trigger
+            widget.trigger_value = True
+        await self.ws.send(msg.SerializeToString())
+
+    async def _receive(self) -> None:
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        async for frame in self.ws:
+            self.dispatch(ForwardMsg.FromString(frame))
+
+    def dispatch(self, msg: Any) -> None:
+        """Take in one message from the server, as the browser's App does."""
+        from streamlit.proto.Alert_pb2 import Alert
+
+        if True:
+            kind = msg.WhichOneof("type")
+            fragment = bool(msg.metadata.run.fragment_ids)
+            if kind == "new_session" and not fragment:
+                self.run_start = time.monotonic()
+                self.page_hash = msg.new_session.page_script_hash
+                for _, task in self.timers.values():  # as the browser: a full run resets timers
+                    task.cancel()
+                self.timers.clear()
+            elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
+                el = msg.delta.new_element
+                what = el.WhichOneof("type")
+                if what == "button":
+                    self.buttons[el.button.label] = el.button.id
+                elif what == "exception":
+                    self.errors.append(f"exception: {el.exception.message[:200]}")
+                elif what == "alert" and el.alert.format == Alert.ERROR:
+                    self.errors.append(f"error alert: {el.alert.body[:200]}")
+                elif what == "code":
+                    self.texts.append(el.code.code_text)
+            elif kind == "auto_rerun":
+                self._timer(msg.auto_rerun.fragment_id, msg.auto_rerun.interval)
+            elif kind == "stop_auto_rerun":
+                for fid in msg.stop_auto_rerun.fragment_ids:
+                    if fid in self.timers:
+                        self.timers.pop(fid)[1].cancel()
+            elif kind == "script_finished":
+                if msg.script_finished == FRAGMENT_DONE:
+                    self.fragment_runs += 1
+                elif msg.script_finished == FINISHED:
+                    self.runs.append((self.run_start, time.monotonic()))
+
+    def _timer(self, fragment_id: str, interval: float) -> None:
+        old = self.timers.get(fragment_id)
+        if old is not None and old[0] == interval:
+            return  # the browser keeps a timer whose interval did not change
+        if old is not None:
+            old[1].cancel()
+
+        async def tick() -> None:
+            while True:
+                await asyncio.sleep(interval)
+                await self._send(fragment_id=fragment_id)
+
+        self.timers[fragment_id] = (interval, asyncio.create_task(tick()))
+
+    # ------------------------------------------------------------------ actions
+    async def finished_after(self, t: float, timeout: float) -> float:
+        """Seconds from ``t`` to the end of the first full run that started after ``t``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            ends = [end for start, end in self.runs if start >= t]
+            if ends:
+                return ends[0] - t
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.name}: no run finished within {timeout:.0f} s")
+            await asyncio.sleep(0.01)
+
+    async def open(self, page: str, query: str, timeout: float) -> float:
+        self.query, self.texts = query, []
+        t = time.monotonic()
+        await self._send(page=page)
+        return await self.finished_after(t, timeout)
+
+    async def click(self, label: str, timeout: float) -> float:
+        if label not in self.buttons:
+            raise RuntimeError(f"{self.name}: no button {label!r} on the page")
+        t = time.monotonic()
+        await self._send(trigger=self.buttons[label])
+        return await self.finished_after(t, timeout)
+
+
+async def session(c: Client, args: argparse.Namespace, phase: dict[str, asyncio.Event]) -> None:
+    r = c.result
+    try:
+        await c.connect()
+        r["open_s"] = await c.open("train", f"A={c.cone}", args.timeout)
+        await phase["opened"].wait()
+        r["play_s"] = await c.click("▶ Play", args.timeout)
+        ticks0 = c.fragment_runs
+        await asyncio.sleep(args.seconds)
+        r["ticks_per_s"] = (c.fragment_runs - ticks0) / args.seconds
+        r["pause_s"] = await c.click("⏸ Pause", args.timeout)
+        after = c.fragment_runs
+        await asyncio.sleep(1.0)
+        r["ticks_after_pause"] = c.fragment_runs - after
+        r["step_s"] = []
+        for _ in range(args.reruns):
+            await asyncio.sleep(args.think)
+            r["step_s"].append(await c.click("Step", args.timeout))
+        await c.open("build", "", args.timeout)
+        shared = [unquote(m.group(1)) for t in c.texts for m in SHARE_A.finditer(t)]
+        r["share_A"] = shared[-1] if shared else None
+        r["isolated"] = shared != [] and all(a == c.cone for a in shared)
+    except Exception as exc:  # one broken session must not hide the others' numbers
+        c.errors.append(f"{type(exc).__name__}: {exc}")
+    finally:
+        if hasattr(c, "ws"):
+            await c.close()
+
+
+async def run_class(args: argparse.Namespace, base: str, sampler: Sampler) -> list[Client]:
+    clients = [Client(f"s{k}", base, cone_for(k)) for k in range(args.sessions)]
+    phase = {"opened": asyncio.Event()}
+    tasks = [asyncio.create_task(session(c, args, phase)) for c in clients]
+    sampler.phase = "open"
+    while not all("open_s" in c.result or c.errors for c in clients):
+        await asyncio.sleep(0.05)
+    sampler.phase = "train"
+    phase["opened"].set()
+    while not all("pause_s" in c.result or c.errors for c in clients):
+        await asyncio.sleep(0.05)
+    sampler.phase = "reruns"
+    await asyncio.gather(*tasks)
+    sampler.phase = "end"
+    return clients
+
+
+def summarise(args: argparse.Namespace, clients: list[Client], sampler: Sampler) -> dict:
+    steps = [s for c in clients for s in c.result.get("step_s", [])]
+    pauses = [c.result["pause_s"] for c in clients if "pause_s" in c.result]
+    opens = [c.result["open_s"] for c in clients if "open_s" in c.result]
+    ticks = [c.result["ticks_per_s"] for c in clients if "ticks_per_s" in c.result]
+    peak, peak_phase = sampler.peak()
+    out = {
+        "sessions": args.sessions, "seconds": args.seconds, "reruns": args.reruns,
+        "step": {"n": len(steps), "p50_s": quantile(steps, 0.5), "p95_s": quantile(steps, 0.95),
+                 "max_s": max(steps, default=float("nan"))},
+        "pause": {"p50_s": quantile(pauses, 0.5), "max_s": max(pauses, default=float("nan"))},
+        "open": {"p50_s": quantile(opens, 0.5), "max_s": max(opens, default=float("nan"))},
+        "ticks_per_s": {"min": min(ticks, default=0.0), "max": max(ticks, default=0.0),
+                        "total": sum(ticks)},
+        "rss_peak_mb": round(peak, 1), "rss_peak_phase": peak_phase,
+        "cpu_by_phase": sampler.phase_cpu(),
+        "errors": {c.name: c.errors for c in clients if c.errors},
+        "isolation": {"ok": sum(bool(c.result.get("isolated")) for c in clients),
+                      "of": len(clients),
+                      "failures": {c.name: (c.cone, c.result.get("share_A")) for c in clients
+                                   if not c.result.get("isolated")}},
+        "sessions_detail": {c.name: {"cone": c.cone, **c.result} for c in clients},
+    }
+    failures = []
+    if out["errors"]:
+        failures.append(f"errors in {len(out['errors'])} session(s)")
+    if out["isolation"]["ok"] != len(clients):
+        failures.append("isolation")
+    if not steps or out["step"]["p95_s"] > args.p95_limit:
+        failures.append(f"Step p95 {out['step']['p95_s']:.2f} s over {args.p95_limit} s")
+    if not pauses or out["pause"]["max_s"] > args.pause_limit:
+        failures.append(f"Pause max {out['pause']['max_s']:.2f} s over {args.pause_limit} s")
+    if peak > args.rss_limit_mb:
+        failures.append(f"RSS {peak:.0f} MB over {args.rss_limit_mb} MB")
+    out["failures"] = failures
+    return out
+
+
+def report(out: dict) -> None:
+    s, p, o, t = out["step"], out["pause"], out["open"], out["ticks_per_s"]
+    print(f"{out['sessions']} sessions, {out['seconds']:g} s of training each, "
+          f"{out['reruns']} Steps each")
+    print(f"  open Train live:  p50 {o['p50_s']:.2f} s  max {o['max_s']:.2f} s")
+    print(f"  live ticks/s per session: {t['min']:.2f} to {t['max']:.2f} "
+          f"(all sessions together {t['total']:.1f}/s)")
+    print(f"  Pause (click -> its run finished): p50 {p['p50_s']:.2f} s  max {p['max_s']:.2f} s")
+    print(f"  Step rerun (click -> script_finished), {s['n']} reruns: p50 {s['p50_s']:.2f} s  "
+          f"p95 {s['p95_s']:.2f} s  max {s['max_s']:.2f} s")
+    print(f"  server peak RSS {out['rss_peak_mb']:.0f} MB (phase {out['rss_peak_phase']})")
+    for name, d in out["cpu_by_phase"].items():
+        print(f"  {name:7s} server {d['server_cores']:.2f} cores, clients "
+              f"{d['browser_cores']:.2f}, other {d['other_cores']:.2f} over {d['wall_s']:.0f} s"
+              f" (load {d['load1_max']:.1f})")
+    print(f"  isolation: {out['isolation']['ok']} of {out['isolation']['of']}")
+    for name, errs in out["errors"].items():
+        print(f"  {name}: {'; '.join(errs)[:300]}")
+    print("RESULT: " + ("OK" if not out["failures"] else "FAIL: " + "; ".join(out["failures"])))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--sessions", type=int, default=10)
+    p.add_argument("--seconds", type=float, default=20, help="of training (default 20)")
+    p.add_argument("--reruns", type=int, default=5, help="Steps per session (default 5)")
+    p.add_argument("--think", type=float, default=0.3, help="seconds between Steps")
+    p.add_argument("--url", help="test this running server instead of starting one")
+    p.add_argument("--pid", type=int, help="with --url: the server's pid, for its RSS")
+    p.add_argument("--p95-limit", type=float, default=2.0)
+    p.add_argument("--pause-limit", type=float, default=5.0)
+    p.add_argument("--rss-limit-mb", type=float, default=1500)
+    p.add_argument("--timeout", type=float, default=120, help="for any one run (default 120)")
+    p.add_argument("--json", help="write the full results here")
+    args = p.parse_args(argv)
+    server = None
+    try:
+        if args.url:
+            base, pid = args.url.rstrip("/"), args.pid
+        else:
+            server = Server()
+            base, pid = server.url, server.pid
+        wait_healthy(base, 60, server)
+    except RuntimeError as exc:
+        print(exc)
+        return 2
+    sampler = Sampler(pid)
+    sampler.start()
+    try:
+        clients = asyncio.run(run_class(args, base, sampler))
+    finally:
+        sampler.stop()
+        if server is not None:
+            server.stop()
+    out = summarise(args, clients, sampler)
+    report(out)
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=1, default=str))
+    return 1 if out["failures"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
