@@ -366,23 +366,27 @@ def figure_curves(history: list[dict[str, dict[str, float]]], metric: str, title
                   titles: dict[str, str] | None = None, log: bool = True,
                   x_title: str = "step", max_points: int = 1500) -> go.Figure:
     """One line per method of ``history[step][method][metric]`` against the step, with about
-    ``max_points`` points a line at most (every k-th step)."""
-    fig = go.Figure()
+    ``max_points`` points a line at most (every k-th step).
+
+    Built from plain dicts without Plotly's validation (the live Train view draws two of these
+    up to four times a second per session: 3 ms instead of 15)."""
+    data = []
     if history:
         steps = np.arange(1, len(history) + 1)
         stride = max(1, -(-len(history) // max_points))
         kept = history[::stride]
         for method in history[0]:
-            values = np.array([h[method][metric] for h in kept])
+            values = np.array([h[method][metric] for h in kept], dtype=float)
             if log:
                 values = np.maximum(values, 1e-8)
-            fig.add_trace(go.Scatter(x=steps[::stride], y=values, mode="lines",
-                                     name=(titles or {}).get(method, method),
-                                     line=dict(color=METHOD_COLORS.get(method))))
-    fig.update_layout(title=title, height=300, margin=dict(l=10, r=10, t=40, b=10),
-                      yaxis_type="log" if log else "linear", xaxis_title=x_title,
-                      legend=dict(orientation="h", y=-0.3))
-    return fig
+            color = METHOD_COLORS.get(method)
+            data.append(dict(type="scatter", x=steps[::stride], y=values, mode="lines",
+                             name=(titles or {}).get(method, method),
+                             line=dict(color=color) if color else {}))
+    layout = dict(title=dict(text=title), height=300, margin=dict(l=10, r=10, t=40, b=10),
+                  yaxis=dict(type="log" if log else "linear"),
+                  xaxis=dict(title=dict(text=x_title)), legend=dict(orientation="h", y=-0.3))
+    return go.Figure(data=data, layout=layout, _validate=False)
 
 
 def figure_outputs(cone: Cone, outputs: dict[str, np.ndarray], violating: dict[str, np.ndarray],
