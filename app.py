@@ -18,6 +18,7 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
+common.warm_up()
 common.init_state()
 common.lesson_banner(page.url_path)
 routed = common.ROUTED.set(True)

@@ -5,9 +5,11 @@ on a laptop can redraw four times a second; thirty in a classroom, all on one sm
 process, cannot: they would queue behind each other until a click waits minutes. The
 ``Pacer`` gives all live views together at most ``share`` of one core (the server is one
 Python process, so one core is what its Python code can use), split evenly: each view's CPU
-rate is ``share / n``. A view's tick costs its measured overhead (evaluating, drawing) plus
-its training time, so with ``n`` views the interval between ticks grows and the training per
-tick shrinks until ``(overhead + train) / interval <= share / n``.
+rate is ``share / n``; the rest of the core is left for clicks, full page runs and sending
+the pages. A view alone on the server may use ``solo_share``. A view's tick costs its measured
+overhead (evaluating, drawing) plus its training time, so with ``n`` views the interval
+between ticks grows and the training per tick shrinks until
+``(overhead + train) / interval <= share / n``.
 
 Intervals come in steps of powers of two from ``min_interval`` (a view changes its timer only
 by a full page run, so it should change seldom), and a view moves to a shorter interval only
@@ -38,17 +40,19 @@ class Tick:
 
 
 class Pacer:
-    def __init__(self, *, share: float = 0.75, min_interval: float = 0.25,
+    def __init__(self, *, share: float = 0.5, solo_share: float = 0.9,
+                 min_interval: float = 0.25,
                  max_interval: float = 8.0, min_train: float = 0.02, max_train: float = 0.1,
                  default_overhead: float = 0.1, window: float | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        if not 0 < share <= 1:
-            raise ValueError(f"share must be in (0, 1], got {share}")
+        if not 0 < share <= 1 or not 0 < solo_share <= 1:
+            raise ValueError(f"share and solo_share must be in (0, 1], got {share}, {solo_share}")
         if not 0 < min_interval <= max_interval:
             raise ValueError("need 0 < min_interval <= max_interval")
         if not 0 <= min_train <= max_train:
             raise ValueError("need 0 <= min_train <= max_train")
-        self.share, self.min_interval, self.max_interval = share, min_interval, max_interval
+        self.share, self.solo_share = share, solo_share
+        self.min_interval, self.max_interval = min_interval, max_interval
         self.min_train, self.max_train = min_train, max_train
         self.default_overhead = default_overhead
         self.window = 2 * max_interval + 2 if window is None else window
@@ -76,6 +80,16 @@ class Pacer:
             self._views[key] = (value, now, recent)
             self._expire(now)
 
+    def join(self, key: Hashable) -> None:
+        """View ``key`` starts (or goes on) playing: it counts for the others from now on,
+        before its first tick (thirty views pressing Play together must not each plan as
+        if alone)."""
+        with self._lock:
+            now = self.clock()
+            old = self._views.get(key)
+            self._views[key] = (old[0], now, old[2]) if old else (self.default_overhead, now, ())
+            self._expire(now)
+
     def forget(self, key: Hashable) -> None:
         """View ``key`` stopped (paused, finished, reset)."""
         with self._lock:
@@ -101,7 +115,7 @@ class Pacer:
             self._expire(self.clock())
             overhead = self._views[key][0] if key in self._views else self.default_overhead
             n = len(self._views) + (key not in self._views)
-        rate = self.share / n  # this view's CPU seconds per second
+        rate = (self.solo_share if n == 1 else self.share) / n  # CPU seconds per second
         need = (overhead + self.min_train) / rate  # the interval this view needs
         interval = self._level(need)
         if current is not None and interval < current:  # speed up only with 25 % to spare

@@ -9,6 +9,8 @@ name (``?preset=checkerboard-28``) when it is one, and the sidebar says so other
 from __future__ import annotations
 
 import contextvars
+import importlib
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -21,13 +23,36 @@ from conecore.pacing import Pacer
 # Per-session caps for the hosted app (a whole class shares one small machine).
 APP_LIMITS = cc.Limits(max_dim=1024, max_rows=400, max_elimination=5_000_000,
                        max_rays_bound=200_000, timeout=10.0)
-# All sessions' live training (Train live) together use at most 3/4 of the server's one Python
-# core: with more sessions each redraws less often (on a laptop: four times a second).
-LIVE = Pacer(share=0.75)
+# All sessions' live training (Train live) together use at most half of the server's one Python
+# core (one session alone 90 %): with more sessions each redraws less often (alone: four times
+# a second; ten: every 2 s; thirty: every 8 s), and clicks stay quick for everyone.
+LIVE = Pacer(share=0.5, solo_share=0.9)
 MAX_URL_CHARS = 1800
 DEFAULT_PRESET = "pyramid"
 STATE_KEY = "cone_text"
 PRESET_KEY = "cone_preset"
+
+
+# Imported once, by one session at a time, before any page runs (``warm_up``).
+HEAVY_MODULES = ("pandas", "plotly.graph_objects", "scipy.optimize", "osqp", "torch",
+                 "conecore.training", "conecore.samples", "conecore.vae", "conecore.bench")
+_WARM_LOCK = threading.Lock()
+_warm = False
+
+
+def warm_up() -> None:
+    """Import the heavy libraries once, one thread at a time. Each session runs in its own
+    thread, and a class opening the link together on a cold server imported pandas and torch
+    in thirty threads at once: some pages failed with "partially initialized module 'pandas'"
+    and some never finished. The first visitor waits a few seconds longer instead."""
+    global _warm
+    if _warm:
+        return
+    with _WARM_LOCK:
+        if not _warm:
+            for name in HEAVY_MODULES:
+                importlib.import_module(name)
+            _warm = True
 
 
 @st.cache_resource(max_entries=512, show_spinner=False)

@@ -19,6 +19,7 @@ from pages import common
 # browser, other sessions) OpenMP threads spin against each other: one thread per op.
 torch.set_num_threads(1)
 
+RETIME_SECONDS = 3.0  # a live session changes its redraw timer at most this often
 CURVE_POINTS = 300  # a line's points per redraw: less to build, send and draw, four times a second
 
 
@@ -130,8 +131,10 @@ def pace() -> float | None:
         common.LIVE.forget(live_key())
         st.session_state["train_interval"] = None
     else:
+        common.LIVE.join(live_key())
         st.session_state["train_interval"] = common.LIVE.plan(
             live_key(), st.session_state.get("train_interval")).interval
+        st.session_state["train_paced_at"] = time.monotonic()
     return st.session_state["train_interval"]
 
 
@@ -151,8 +154,17 @@ def live_view() -> None:
     show_progress(run, tick)
     if tick is not None:
         common.LIVE.record(live_key(), time.thread_time() - started)
-        if tick.interval != st.session_state.get("train_interval"):
+        if retime(tick.interval):
             st.rerun()  # a full run redefines the fragment with the new timer
+
+
+def retime(interval: float) -> bool:
+    """Whether a tick should change this session's timer to ``interval``: only in a tick of
+    its own (a full run has just set the timer), and at most every ``RETIME_SECONDS``, so that
+    a class joining one by one does not set off a full run per session per join."""
+    if st.session_state.get("train_full_run") or interval == st.session_state["train_interval"]:
+        return False
+    return time.monotonic() - st.session_state.get("train_paced_at", 0.0) > RETIME_SECONDS
 
 
 EXPLAIN = r"""
@@ -192,7 +204,9 @@ if b4.button("Reset", key="train_reset", width="stretch"):
     new_run(config)
 if "train_error" in st.session_state:
     st.error(st.session_state["train_error"])
+st.session_state["train_full_run"] = True
 live_view()
+st.session_state["train_full_run"] = False
 with st.expander("Explain", expanded=False):
     st.markdown(EXPLAIN)
 if st.session_state.get("train_run") is None:
