@@ -32,3 +32,9 @@ bench: setup
 .PHONY: load
 load: setup
 	$(PY) scripts/load_test.py $(ARGS)
+
+# Opt-in: a class of N sessions without browsers (Streamlit's websocket protocol), so the
+# server's own latency is measured (ARGS="--sessions 30").
+.PHONY: class-load
+class-load: setup
+	$(PY) scripts/class_load.py $(ARGS)

@@ -1,0 +1,52 @@
+"""scripts/class_load.py against a real server: two protocol-level sessions train, pause,
+step and keep their own cones (the script's own checks), and its report reads its numbers.
+
+The limits are loose on purpose (CI shares two cores with the other tests): this checks that
+the script and the server's protocol still fit together, not the latency goals (README)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+pytest.importorskip("websockets")
+
+
+def test_two_sessions_train_pause_step_and_stay_isolated(tmp_path, capsys):
+    import class_load
+
+    out = tmp_path / "class.json"
+    rc = class_load.main(["--sessions", "2", "--seconds", "4", "--reruns", "2",
+                          "--p95-limit", "60", "--pause-limit", "60", "--timeout", "90",
+                          "--json", str(out)])
+    report = capsys.readouterr().out
+    result = json.loads(out.read_text())
+    assert rc == 0, report
+    assert result["errors"] == {}, result["errors"]
+    assert result["isolation"] == {"ok": 2, "of": 2, "failures": {}}
+    assert result["step"]["n"] == 4
+    detail = result["sessions_detail"]
+    assert {d["cone"] for d in detail.values()} == {"1,-2;-3,1", "-1,0;0,-1"}
+    for d in detail.values():
+        assert d["share_A"] == d["cone"]  # the sidebar's link holds the session's own cone
+        assert d["ticks_per_s"] > 0  # the fragment timer was answered: training ticked
+        assert d["ticks_after_pause"] <= 1  # at most a tick in flight when Pause landed
+    assert "RESULT: OK" in report
+
+
+def test_cones_for_a_large_class_are_distinct_and_read_back():
+    import class_load
+
+    import conecore as cc
+
+    cones = [class_load.cone_for(k) for k in range(40)]
+    assert len(set(cones)) == 40
+    for text in cones:
+        cone = cc.Cone.from_inequalities(cc.from_url_text(text))
+        assert cc.to_url_text(cone) == text
