@@ -53,6 +53,9 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+from st_protocol import BUSY, FRAGMENT_FINISHED, run_event  # noqa: E402
+
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"  # git-ignored
 CHROMIUM_ARGS = [  # as tests/browser/conftest.py
@@ -338,30 +341,18 @@ class Session:
 
     # -- plumbing
     async def open(self, browser: Any, timeout: float) -> None:
-        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
         self.context = await browser.new_context(viewport={"width": 1200, "height": 900})
         self.context.set_default_timeout(timeout * 1000)  # every wait, not Playwright's 30 s
         self.page = await self.context.new_page()
 
         def on_frame(payload: Any) -> None:
-            # As tests/browser/conftest.py: a run is under way from its first message to its
-            # script_finished; a run stopped early for a rerun is followed by another one.
-            try:
-                msg = ForwardMsg.FromString(payload if isinstance(payload, bytes)
-                                            else payload.encode())
-            except Exception:
-                return
-            kind = msg.WhichOneof("type")
-            if kind in ("new_session", "delta"):
+            event = run_event(payload)
+            if event == BUSY:
                 self.busy = True
-            elif kind == "script_finished":
-                if msg.script_finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
-                    return
+            elif event is not None:
                 self.busy = False
                 self.runs += 1
-                if msg.script_finished == ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY:
-                    self.fragment_runs += 1
+                self.fragment_runs += event == FRAGMENT_FINISHED
                 self.last_finished = time.monotonic()
 
         self.page.on("websocket", lambda ws: ws.on("framereceived", on_frame))

@@ -23,6 +23,9 @@ ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
+sys.path.insert(0, str(ROOT / "scripts"))
+from st_protocol import BUSY, run_event  # noqa: E402  (shared with scripts/load_test.py)
+
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -151,21 +154,13 @@ NOT_RUNNING = "[data-testid='stApp'][data-test-script-state='notRunning']"
 def _follow_script_runs(page: Any) -> None:
     """Follow the server's messages: ``page.st_busy`` while a run is under way (from its first
     message to its ``script_finished``), ``page.st_runs`` counts finished runs."""
-    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
     page.st_busy, page.st_runs = False, 0
 
     def on_frame(payload: Any) -> None:
-        try:
-            msg = ForwardMsg.FromString(payload if isinstance(payload, bytes) else payload.encode())
-        except Exception:
-            return
-        kind = msg.WhichOneof("type")
-        if kind in ("new_session", "delta"):
+        event = run_event(payload)
+        if event == BUSY:
             page.st_busy = True
-        elif kind == "script_finished":
-            if msg.script_finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
-                return  # another run follows at once
+        elif event is not None:
             page.st_busy = False
             page.st_runs += 1
 
