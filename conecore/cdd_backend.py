@@ -30,7 +30,9 @@ class Limits:
     """Bounds on what a conversion may attempt. The defaults suit a laptop; the app lowers them.
 
     ``max_dim`` and ``max_rows`` bound the input; ``max_elimination`` bounds the exact rank
-    computation (about ``rank * rows * columns`` integer operations); ``max_rays_bound`` refuses
+    computation (about ``rank * rows * columns`` integer operations) and ``max_bit_work`` its
+    cost with big integers (:func:`conecore.exact.bareiss_work`, units of about 0.1 µs, so
+    ``3e7`` is about 3 s); ``max_rays_bound`` refuses
     problems whose upper-bound-theorem ray count is larger; ``timeout`` (seconds) stops the
     double description itself; problems with a ray bound up to ``in_process_rays`` skip the
     child process.
@@ -39,6 +41,7 @@ class Limits:
     max_dim: int = 4096
     max_rows: int = 5000
     max_elimination: int = 50_000_000
+    max_bit_work: float = 3e7
     max_rays_bound: int = 10_000_000
     timeout: float = 30.0
     in_process_rays: int = 2000

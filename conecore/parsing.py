@@ -40,7 +40,7 @@ from conecore.errors import ConeInputError
 
 __all__ = ["MAX_ENTRIES", "MAX_TEXT_CHARS", "parse_generators", "parse_matrix"]
 
-MAX_TEXT_CHARS = 5_000_000
+MAX_TEXT_CHARS = 1_000_000
 """Longest input accepted: characters for ``str``, bytes for ``bytes``."""
 
 MAX_ENTRIES = 1_000_000

@@ -321,3 +321,68 @@ def test_upper_bound_theorem():
     assert cc.max_extreme_rays(6, 4) == 8  # 3-polytope with 6 vertices: 2*6 - 4 facets
     assert cc.max_extreme_rays(16, 16) == 16  # simplicial
     assert cc.max_extreme_rays(8, 5) == 20  # cyclic 4-polytope with 8 vertices: m(m-3)/2
+
+
+# ---------------------------------------------------------------------- bounded exact work
+def _simplest_rational_reference(x: float, tol: float) -> Fraction:
+    """The continued-fraction search in Fraction arithmetic (the implementation before the
+    integer one): the first convergent within ``tol``."""
+    import math
+
+    exact = Fraction(x)
+    if exact.denominator == 1 or tol <= 0:
+        return exact
+    tol_f = Fraction(tol)
+    whole = math.floor(exact)
+    p_prev, q_prev, p, q = 1, 0, whole, 1
+    rest = exact - whole
+    while rest and abs(Fraction(p, q) - exact) > tol_f:
+        inv = 1 / rest
+        a = math.floor(inv)
+        rest = inv - a
+        p_prev, q_prev, p, q = p, q, a * p + p_prev, a * q + q_prev
+    return Fraction(p, q)
+
+
+@settings(max_examples=500, deadline=None)
+@given(x=st.floats(allow_nan=False, allow_infinity=False, width=64),
+       rel=st.sampled_from([0.0, 1e-300, 1e-15, 1e-12, 1e-6, 0.5]))
+def test_simplest_rational_in_integers_matches_the_fraction_search(x, rel):
+    from conecore.exact import simplest_rational
+
+    tol = rel * abs(x)
+    got = simplest_rational.__wrapped__(x, tol)
+    assert got == _simplest_rational_reference(x, tol)
+    assert abs(got - Fraction(x)) <= Fraction(tol)
+
+
+def test_a_matrix_over_the_limits_is_refused_by_its_shape_before_its_entries():
+    """401 rows with a bad entry in the last: the shape is refused first (rationalising and
+    scaling 40,000 floats took seconds before the row count was looked at)."""
+    A = np.ones((401, 3), dtype=object)
+    A[400, 2] = "x"
+    with pytest.raises(cc.ConeTooLargeError, match="401 rows; the limit is 400"):
+        cc.Cone.from_inequalities(A, limits=Limits(max_rows=400))
+    with pytest.raises(cc.ConeInputError, match="row 401, column 3"):
+        cc.Cone.from_inequalities(A)  # within the default limits: the entry is read
+
+
+def test_random_decimals_that_would_stall_the_elimination_are_refused():
+    """400 x 100 random floats become rows of ~500-digit integers: Bareiss on them ran for
+    minutes in the server's process. The estimate refuses them before starting."""
+    from conecore.exact import bareiss_work, echelon_pivots
+
+    A = np.random.default_rng(0).random((400, 100))
+    with pytest.raises(cc.ConeTooLargeError, match=r"400 x 100 with integers of up to \d+ "
+                                                   r"digits.*exact elimination would take"):
+        cc.Cone.from_inequalities(A, limits=Limits(max_rows=400, max_bit_work=5e6))
+    assert bareiss_work(40, 40, 600) > bareiss_work(40, 40, 60) > bareiss_work(20, 20, 60)
+    # Small integers cost about one unit an update: 300 x 60 stays far under the app's 5e6.
+    rows = np.random.default_rng(1).integers(-5, 6, size=(300, 60)).tolist()
+    assert bareiss_work(300, 60, 3) < 1e6
+    assert len(echelon_pivots(rows, 60, max_work=1e6)[1]) == 60
+    assert echelon_pivots([[1, 2], [3, 4]], 2, max_work=0.0)[1] == [0, 1]  # int64: no estimate
+    big = [[10**40 + i * j for j in range(6)] for i in range(6)]
+    with pytest.raises(cc.ConeTooLargeError):
+        echelon_pivots(big, 6, max_work=1.0)
+    assert echelon_pivots(big, 6)[1]  # without a limit it runs
