@@ -400,7 +400,12 @@ def _small_fractions(flat: list[str]) -> list[Fraction] | None:
     if not all(map(_FRAC_FAST_RE.fullmatch, flat)):
         return None
     values = []
+    seen: dict[str, Fraction] = {}  # real matrices repeat entries (1/2, -1, 0): build each once
     for token in flat:
+        known = seen.get(token)
+        if known is not None:
+            values.append(known)
+            continue
         head, _, tail = token.partition("/")
         whole, _, digits = head.partition(".")
         p, q = int(whole + digits), 10 ** len(digits)
@@ -410,7 +415,8 @@ def _small_fractions(flat: list[str]) -> list[Fraction] | None:
             if r == 0:
                 return None
             p, q = p * 10 ** len(digits), q * r
-        values.append(Fraction(p, q))
+        seen[token] = value = Fraction(p, q)
+        values.append(value)
     return values
 
 
