@@ -7,7 +7,7 @@ Torch-dependent names (``ConeLayer``, ``project``, ...) are imported on first us
 geometry works without torch and the layer works without pycddlib.
 """
 
-from conecore.cdd_backend import Limits, max_extreme_rays
+from conecore.cdd_backend import APP_LIMITS, Limits, max_extreme_rays
 from conecore.cone import Cone, Kind
 from conecore.errors import ConeError, ConeInputError, ConeTimeoutError, ConeTooLargeError
 from conecore.formats import (
@@ -24,6 +24,7 @@ from conecore.parsing import parse_generators, parse_matrix
 from conecore.presets import PRESETS, Preset, preset
 
 __all__ = [
+    "APP_LIMITS",
     "PRESETS",
     "Cone",
     "ConeError",

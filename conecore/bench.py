@@ -285,7 +285,61 @@ def vae_suite(args: argparse.Namespace) -> dict:
     }
 
 
-SUITES = ("convert", "layer", "toy", "train", "vae")
+def _fill(token: Callable[[], str], cols: int, size: int) -> str:
+    """Rows of ``cols`` tokens from ``token()`` while they fit in ``size`` characters."""
+    rows: list[str] = []
+    used = 0
+    while True:
+        row = " ".join(token() for _ in range(cols))
+        if used + len(row) + 1 > size:
+            return "\n".join(rows)
+        rows.append(row)
+        used += len(row) + 1
+
+
+def caps_suite(args: argparse.Namespace) -> dict:
+    """The slowest inputs found at the text cap (``MAX_TEXT_CHARS``): seconds to parse, and
+    then to build the cone under the app's limits (``APP_LIMITS``) or to be refused; plus the
+    slowest refusal inside those limits (400 x 100 random decimals)."""
+    import random
+
+    from conecore.cdd_backend import APP_LIMITS
+    from conecore.cone import Cone
+    from conecore.errors import ConeError
+    from conecore.parsing import MAX_TEXT_CHARS, parse_matrix
+
+    rnd = random.Random(0)
+    size = MAX_TEXT_CHARS
+    cases = {
+        "distinct small fractions, 300 a row": lambda: _fill(
+            lambda: f"{rnd.randint(-99, 99)}/{rnd.randint(1, 999)}", 300, size),
+        "1/3 repeated, 1000 a row": lambda: _fill(lambda: "1/3", 1000, size),
+        "17-digit fractions, 100 a row": lambda: _fill(
+            lambda: f"{rnd.randint(-10**17, 10**17)}/{rnd.randint(1, 10**17)}", 100, size),
+        "18-digit decimals, 100 a row": lambda: _fill(lambda: f"{rnd.random():.18f}", 100, size),
+        "integers, 1000 a row": lambda: _fill(lambda: str(rnd.randint(-9, 9)), 1000, size),
+        "400 x 100 random decimals (within the limits)": lambda: "\n".join(
+            " ".join(repr(rnd.random()) for _ in range(100)) for _ in range(400)),
+    }
+    out: dict[str, object] = {}
+    for name, make in cases.items():
+        text = make()
+        t0 = time.perf_counter()
+        A = parse_matrix(text)
+        parsed = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        try:
+            Cone.from_inequalities(A, limits=APP_LIMITS)
+            verdict = "a cone"
+        except ConeError as exc:
+            verdict = f"{type(exc).__name__}: {str(exc)[:60]}"
+        built = time.perf_counter() - t0
+        out[name] = (f"{len(text):,} chars, {A.shape[0]} x {A.shape[1]}: parse {parsed:.2f} s, "
+                     f"cone {built:.2f} s ({verdict})")
+    return out
+
+
+SUITES = ("convert", "layer", "toy", "train", "vae", "caps")
 
 
 def _machine() -> str:
@@ -374,7 +428,7 @@ def main(argv: list[str] | None = None) -> int:
     suites = list(SUITES) if args.suite == "all" else [args.suite]
     out: dict[str, object] = {"machine": _machine()}
     runners = {"convert": convert_suite, "layer": layer_suite, "toy": toy_suite,
-               "train": train_suite, "vae": vae_suite}
+               "train": train_suite, "vae": vae_suite, "caps": caps_suite}
     for name in suites:
         out[name] = runners[name](args)
     if args.json:
@@ -388,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in suites:
         print(f"\n== {name} ==")
         {"convert": _print_convert, "toy": _print_toy, "train": _print_toy,
-         "vae": _print_toy}.get(
+         "vae": _print_toy, "caps": _print_toy}.get(
             name, lambda r: _print_layer(r, args))(
             out[name])
     return 0

@@ -21,8 +21,7 @@ from conecore.lessons import LESSON, lesson_step
 from conecore.pacing import Pacer
 
 # Per-session caps for the hosted app (a whole class shares one small machine).
-APP_LIMITS = cc.Limits(max_dim=1024, max_rows=400, max_elimination=5_000_000,
-                       max_bit_work=5e6, max_rays_bound=200_000, timeout=10.0)
+APP_LIMITS = cc.APP_LIMITS  # d <= 1024, <= 400 rows, 10 s per double description, ...
 # All sessions' live training (Train live) together use at most half of the server's one Python
 # core (one session alone 90 %): with more sessions each redraws less often (alone: four times
 # a second; ten: every 2 s; thirty: every 8 s), and clicks stay quick for everyone.

@@ -53,7 +53,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
+sys.path[:0] = [str(ROOT / "scripts"), str(ROOT)]  # st_protocol; conecore (APP_LIMITS)
 from st_protocol import BUSY, FRAGMENT_FINISHED, run_event  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -106,14 +106,10 @@ def explode_matrix(d: int = 10, m: int = 45, seed: int = 0) -> str:
 
 
 def app_timeout_s() -> float:
-    """The app's time limit for one double description (``APP_LIMITS`` in pages/common.py),
-    read from the source so that this script need not import the app; 10 s if not found."""
-    try:
-        src = (ROOT / "pages" / "common.py").read_text()
-        block = src[src.index("APP_LIMITS"):]
-        return float(re.search(r"timeout=([0-9.]+)", block[:400]).group(1))
-    except (OSError, ValueError, AttributeError):
-        return 10.0
+    """The app's time limit for one double description (``conecore.APP_LIMITS``)."""
+    from conecore.cdd_backend import APP_LIMITS
+
+    return APP_LIMITS.timeout
 
 
 def quantile(values: list[float], q: float) -> float:

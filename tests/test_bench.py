@@ -78,3 +78,15 @@ def test_train_suite(capsys):
     out = run_json(capsys, "--suite", "train", "--train-steps", "5")
     assert out["train"]["wedge: steps per second"] > 0
     assert "closed_form" not in out["train"]["pyramid: methods"]
+
+
+def test_caps_suite_reaches_every_verdict_at_the_cap(capsys):
+    """Each input is at the 1 MB text cap and reaches the verdict it is there to measure."""
+    out = run_json(capsys, "--suite", "caps")["caps"]
+    assert len(out) == 6
+    assert all(" chars, " in v and "parse " in v for v in out.values())
+    assert "limit is 400" in out["distinct small fractions, 300 a row"]
+    assert "digits once" in out["17-digit fractions, 100 a row"]
+    assert "exact elimination would take" in out["400 x 100 random decimals (within the limits)"]
+    sizes = [int(v.split(" chars")[0].replace(",", "")) for v in out.values()]
+    assert max(sizes) <= cc.parsing.MAX_TEXT_CHARS and min(sizes[:5]) > 0.99e6
