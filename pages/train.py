@@ -69,6 +69,19 @@ def new_run(config: TrainConfig) -> None:
     st.session_state.pop("train_error", None)
 
 
+# Play and Pause are callbacks: the run that follows the click already draws the new state,
+# one full run per click (st.rerun() in the page ran the whole page twice).
+def play() -> None:
+    run = st.session_state.get("train_run")
+    if run is None or run.done:
+        new_run(st.session_state["train_config"])
+    st.session_state["train_playing"] = "train_run" in st.session_state
+
+
+def pause() -> None:
+    st.session_state["train_playing"] = False
+
+
 def advance(run: LiveTraining, seconds: float | None = None) -> None:
     if seconds:
         run.run_for(seconds)
@@ -186,14 +199,9 @@ playing = bool(st.session_state.get("train_playing"))
 with st.expander("Settings", expanded=get_run() is None and not common.controls_hidden()):
     config = config_from_controls(disabled=playing or common.controls_hidden())
 b1, b2, b3, b4 = st.columns(4)
-if b1.button("▶ Play", disabled=playing, key="train_play", width="stretch"):
-    if st.session_state.get("train_run") is None or st.session_state["train_run"].done:
-        new_run(config)
-    st.session_state["train_playing"] = "train_run" in st.session_state
-    st.rerun()
-if b2.button("⏸ Pause", disabled=not playing, key="train_pause", width="stretch"):
-    st.session_state["train_playing"] = False
-    st.rerun()
+st.session_state["train_config"] = config  # for play(), which runs before the next run
+b1.button("▶ Play", disabled=playing, key="train_play", width="stretch", on_click=play)
+b2.button("⏸ Pause", disabled=not playing, key="train_pause", width="stretch", on_click=pause)
 if b3.button("Step", disabled=playing, key="train_step", width="stretch"):
     if st.session_state.get("train_run") is None:
         new_run(config)

@@ -33,6 +33,7 @@ import json
 import re
 import sys
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -80,6 +81,8 @@ class Client:
     run_start: float = 0.0
     timers: dict[str, tuple[float, asyncio.Task]] = field(default_factory=dict)
     result: dict[str, Any] = field(default_factory=dict)
+    # The last lifecycle messages sent and received, reported for a session that fails.
+    trace: deque = field(default_factory=lambda: deque(maxlen=60))
 
     # ------------------------------------------------------------------ the wire
     async def connect(self) -> None:
@@ -112,6 +115,8 @@ class Client:
             widget = state.widget_states.widgets.add()
             widget.id = trigger
             widget.trigger_value = True
+        self.trace.append((round(time.monotonic(), 3), "sent", page or "",
+                           "fragment" if fragment_id else "", "click" if trigger else ""))
         await self.ws.send(msg.SerializeToString())
 
     async def _receive(self) -> None:
@@ -127,6 +132,12 @@ class Client:
         if True:
             kind = msg.WhichOneof("type")
             fragment = bool(msg.metadata.run.fragment_ids)
+            if kind in ("new_session", "script_finished", "auto_rerun", "stop_auto_rerun",
+                        "session_status_changed", "session_event"):
+                self.trace.append((round(time.monotonic(), 3), kind,
+                                   "fragment" if fragment else "",
+                                   msg.script_finished if kind == "script_finished" else "",
+                                   msg.auto_rerun.interval if kind == "auto_rerun" else ""))
             if kind == "new_session" and not fragment:
                 self.run_start = time.monotonic()
                 self.page_hash = msg.new_session.page_script_hash
@@ -220,6 +231,7 @@ async def session(c: Client, args: argparse.Namespace, phase: dict[str, asyncio.
         r["isolated"] = shared != [] and all(a == c.cone for a in shared)
     except Exception as exc:  # one broken session must not hide the others' numbers
         c.errors.append(f"{type(exc).__name__}: {exc}")
+        r["trace"] = list(c.trace)
     finally:
         if hasattr(c, "ws"):
             await c.close()
