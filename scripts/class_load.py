@@ -43,9 +43,6 @@ from urllib.parse import unquote
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from load_test import CONES, Sampler, Server, quantile, wait_healthy
 
-FINISHED = 0  # ForwardMsg.ScriptFinishedStatus: FINISHED_SUCCESSFULLY
-EARLY = 2  # FINISHED_EARLY_FOR_RERUN
-FRAGMENT_DONE = 3  # FINISHED_FRAGMENT_RUN_SUCCESSFULLY
 SHARE_A = re.compile(r"[?&]A=([^&\s]+)")
 
 
@@ -128,44 +125,44 @@ class Client:
     def dispatch(self, msg: Any) -> None:
         """Take in one message from the server, as the browser's App does."""
         from streamlit.proto.Alert_pb2 import Alert
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-        if True:
-            kind = msg.WhichOneof("type")
-            fragment = bool(msg.metadata.run.fragment_ids)
-            if kind in ("new_session", "script_finished", "auto_rerun", "stop_auto_rerun",
-                        "session_status_changed", "session_event"):
-                self.trace.append((round(time.monotonic(), 3), kind,
-                                   "fragment" if fragment else "",
-                                   msg.script_finished if kind == "script_finished" else "",
-                                   msg.auto_rerun.interval if kind == "auto_rerun" else ""))
-            if kind == "new_session" and not fragment:
-                self.run_start = time.monotonic()
-                self.page_hash = msg.new_session.page_script_hash
-                for _, task in self.timers.values():  # as the browser: a full run resets timers
-                    task.cancel()
-                self.timers.clear()
-            elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
-                el = msg.delta.new_element
-                what = el.WhichOneof("type")
-                if what == "button":
-                    self.buttons[el.button.label] = el.button.id
-                elif what == "exception":
-                    self.errors.append(f"exception: {el.exception.message[:200]}")
-                elif what == "alert" and el.alert.format == Alert.ERROR:
-                    self.errors.append(f"error alert: {el.alert.body[:200]}")
-                elif what == "code":
-                    self.texts.append(el.code.code_text)
-            elif kind == "auto_rerun":
-                self._timer(msg.auto_rerun.fragment_id, msg.auto_rerun.interval)
-            elif kind == "stop_auto_rerun":
-                for fid in msg.stop_auto_rerun.fragment_ids:
-                    if fid in self.timers:
-                        self.timers.pop(fid)[1].cancel()
-            elif kind == "script_finished":
-                if msg.script_finished == FRAGMENT_DONE:
-                    self.fragment_runs += 1
-                elif msg.script_finished == FINISHED:
-                    self.runs.append((self.run_start, time.monotonic()))
+        kind = msg.WhichOneof("type")
+        fragment = bool(msg.metadata.run.fragment_ids)
+        if kind in ("new_session", "script_finished", "auto_rerun", "stop_auto_rerun",
+                    "session_status_changed", "session_event"):
+            self.trace.append((round(time.monotonic(), 3), kind,
+                               "fragment" if fragment else "",
+                               msg.script_finished if kind == "script_finished" else "",
+                               msg.auto_rerun.interval if kind == "auto_rerun" else ""))
+        if kind == "new_session" and not fragment:
+            self.run_start = time.monotonic()
+            self.page_hash = msg.new_session.page_script_hash
+            for _, task in self.timers.values():  # as the browser: a full run resets timers
+                task.cancel()
+            self.timers.clear()
+        elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
+            el = msg.delta.new_element
+            what = el.WhichOneof("type")
+            if what == "button":
+                self.buttons[el.button.label] = el.button.id
+            elif what == "exception":
+                self.errors.append(f"exception: {el.exception.message[:200]}")
+            elif what == "alert" and el.alert.format == Alert.ERROR:
+                self.errors.append(f"error alert: {el.alert.body[:200]}")
+            elif what == "code":
+                self.texts.append(el.code.code_text)
+        elif kind == "auto_rerun":
+            self._timer(msg.auto_rerun.fragment_id, msg.auto_rerun.interval)
+        elif kind == "stop_auto_rerun":
+            for fid in msg.stop_auto_rerun.fragment_ids:
+                if fid in self.timers:
+                    self.timers.pop(fid)[1].cancel()
+        elif kind == "script_finished":
+            if msg.script_finished == ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY:
+                self.fragment_runs += 1
+            elif msg.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY:
+                self.runs.append((self.run_start, time.monotonic()))
 
     def _timer(self, fragment_id: str, interval: float) -> None:
         old = self.timers.get(fragment_id)

@@ -464,6 +464,14 @@ class Session:
                 return values[0]
         return None
 
+    async def play_back(self, play: Any, timeout: float) -> None:
+        """Wait until Train live's Play button is enabled again (after a Pause)."""
+        deadline = time.monotonic() + timeout
+        while await play.is_disabled():
+            if time.monotonic() > deadline:
+                raise BrokenRun(f"{self.name}: Play never came back after Pause")
+            await asyncio.sleep(0.05)
+
     async def button(self, name: str) -> Any:
         return self.page.get_by_role("button", name=name, exact=True)
 
@@ -517,11 +525,7 @@ class Session:
                 f"Play enabled, progress at step {await self.progress_step()})")
         else:
             await pause.click(timeout=timeout * 1000)
-        deadline = time.monotonic() + timeout
-        while await play.is_disabled():
-            if time.monotonic() > deadline:
-                raise BrokenRun(f"{self.name}: Play never came back after Pause")
-            await asyncio.sleep(0.05)
+        await self.play_back(play, timeout)
         t_play_back = time.monotonic()
         await self.idle(timeout)
         self.train |= {
@@ -638,11 +642,7 @@ class Session:
                 await play.click()
                 await asyncio.sleep(play_seconds)
                 await pause.click(timeout=timeout * 1000)
-                deadline = time.monotonic() + timeout
-                while await play.is_disabled():
-                    if time.monotonic() > deadline:
-                        raise BrokenRun(f"{self.name}: Play never came back after Pause")
-                    await asyncio.sleep(0.05)
+                await self.play_back(play, timeout)
                 await self.idle(timeout)
                 visit["action"] = f"Play {play_seconds:g} s (to step {await self.progress_step()})"
                 visit["action_s"] = round(time.monotonic() - t1, 1)
