@@ -1,32 +1,65 @@
-"""Cone Explorer: the router. Page config, the session's cone, the sidebar, navigation."""
+"""Cone Explorer: Home (what this is, the maths in three lines, one small cone computed live).
+
+The entry point of Streamlit's ``pages/`` convention: ``streamlit run app.py`` serves this page
+at ``/`` and every file in ``pages/`` as a page of its own. Shared page code is in
+``explorer/``; the mathematics in ``conecore/``.
+"""
 
 import streamlit as st
 
-from pages import common
+import conecore as cc
+from conecore.plotting import figure_2d
+from explorer import shell
 
-st.set_page_config(page_title="Cone Explorer", page_icon="🔺", layout="wide")
+TOUR = {
+    "build": "type, paste, upload or draw the rows of A; see its rays and lines.",
+    "steps": "watch rays survive, vanish and be born as constraints arrive one by one.",
+    "train": "a tiny network whose outputs never leave the cone, next to methods whose do.",
+    "samples": "a generative model whose samples stay inside while its twin's escape.",
+    "vae": "the paper's application: handwritten digits that obey a block-sum constraint.",
+    "benchmark": "the ConeLayer against test-time projection, measured on your cone.",
+}
 
-PAGES = [
-    st.Page("pages/home.py", title="Home", icon="🏠", url_path="home", default=True),
-    st.Page("pages/build.py", title="Build a cone", icon="📐", url_path="build"),
-    st.Page("pages/steps.py", title="Double description, step by step", icon="🪜",
-            url_path="steps"),
-    st.Page("pages/train.py", title="Train live", icon="🏋️", url_path="train"),
-    st.Page("pages/samples.py", title="Samples", icon="✨", url_path="samples"),
-    st.Page("pages/vae.py", title="Constrained VAE", icon="🖼️", url_path="vae"),
-    st.Page("pages/benchmark.py", title="Benchmark", icon="⏱️", url_path="benchmark"),
-]
+with shell.page("home"):
 
-page = st.navigation(PAGES)
-common.warm_up()
-common.init_state()
-common.lesson_banner(page.url_path)
-routed = common.ROUTED.set(True)
-try:
-    page.run()
-except common.PageEnd:  # a page that ends early (common.end_page) still gets the sidebar
-    pass
-finally:
-    common.ROUTED.reset(routed)
-# After the page, so that the sidebar shows the cone the page may just have changed.
-common.sidebar()
+    st.title("Cone Explorer")
+    st.markdown(
+        "Neural-network outputs that satisfy **A z ≤ 0** by construction, after Frerix, Nießner and "
+        "Cremers, *Homogeneous Linear Inequality Constraints for Neural Network Activations* "
+        "(CVPR 2020 workshops, arXiv 1902.01785)."
+    )
+
+    left, right = st.columns([3, 2])
+    with left:
+        st.subheader("The idea in three lines")
+        st.latex(r"C = \{z : A z \le 0\}")
+        st.latex(r"C = \{L\,t + R^\top \mu \;:\; t \text{ free},\ \mu \ge 0\}"
+                 r"\quad\text{(Minkowski–Weyl)}")
+        st.latex(r"\text{layer}(h) = L\,t(h) + R^\top \operatorname{softplus}(u(h)) \in C"
+                 r"\ \text{ for every input } h")
+        st.markdown(
+            "The extreme rays **R** and the lines **L** of the cone are computed once, exactly, by "
+            "the double description method (cddlib). A layer that outputs non-negative combinations "
+            "of the rays plus any combination of the lines can never leave the cone — during "
+            "training and at test time, with no projection step and no penalty weight."
+        )
+        st.subheader("A 30-second tour")
+        for name, what in TOUR.items():
+            st.page_link(shell.PAGE[name].file, label=f"**{shell.PAGE[name].title}**: {what}",
+                         icon=shell.PAGE[name].icon)
+        st.caption("This page computes a small cone live with `conecore`, the library behind "
+                   "every page.")
+
+    with right:
+        st.subheader("A cone, computed live")
+        names = [name for name in cc.PRESETS if cc.preset(name).shape[1] == 2]
+        name = st.selectbox("Example", names, format_func=lambda n: cc.PRESETS[n].title,
+                            key="home_example")
+        st.caption(cc.PRESETS[name].description)
+        cone = cc.Cone.from_inequalities(cc.preset(name))
+        st.markdown(f"**{cone.summary()}**")
+        st.plotly_chart(figure_2d(cone), width="stretch", key="home_figure")
+        if cone.rays_exact is not None and len(cone.rays_exact):
+            st.markdown("Extreme rays: " + ", ".join(
+                f"r{k + 1} = ({', '.join(str(v) for v in r)})"
+                for k, r in enumerate(cone.rays_exact.tolist())))

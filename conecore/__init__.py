@@ -7,13 +7,14 @@ Torch-dependent names (``ConeLayer``, ``project``, ...) are imported on first us
 geometry works without torch and the layer works without pycddlib.
 """
 
-from conecore.cdd_backend import APP_LIMITS, Limits, max_extreme_rays
+from conecore.cdd_backend import Limits, max_extreme_rays
 from conecore.cone import Cone, Kind
 from conecore.errors import ConeError, ConeInputError, ConeTimeoutError, ConeTooLargeError
 from conecore.formats import (
     cone_from_json,
     cone_to_json,
     from_url_text,
+    matrix_cells,
     read_cone_file,
     to_csv,
     to_ext,
@@ -24,7 +25,6 @@ from conecore.parsing import parse_generators, parse_matrix
 from conecore.presets import PRESETS, Preset, preset
 
 __all__ = [
-    "APP_LIMITS",
     "PRESETS",
     "Cone",
     "ConeError",
@@ -37,6 +37,7 @@ __all__ = [
     "cone_from_json",
     "cone_to_json",
     "from_url_text",
+    "matrix_cells",
     "max_extreme_rays",
     "parse_generators",
     "parse_matrix",

@@ -299,11 +299,11 @@ def _fill(token: Callable[[], str], cols: int, size: int) -> str:
 
 def caps_suite(args: argparse.Namespace) -> dict:
     """The slowest inputs found at the text cap (``MAX_TEXT_CHARS``): seconds to parse, and
-    then to build the cone under the app's limits (``APP_LIMITS``) or to be refused; plus the
-    slowest refusal inside those limits (400 x 100 random decimals)."""
+    then to build the cone under ``args.limits`` (the app passes its own caps) or to be refused;
+    plus the slowest refusal inside those limits (400 x 100 random decimals)."""
     import random
 
-    from conecore.cdd_backend import APP_LIMITS
+    from conecore.cdd_backend import DEFAULT_LIMITS
     from conecore.cone import Cone
     from conecore.errors import ConeError
     from conecore.parsing import MAX_TEXT_CHARS, parse_matrix
@@ -329,7 +329,7 @@ def caps_suite(args: argparse.Namespace) -> dict:
         parsed = time.perf_counter() - t0
         t0 = time.perf_counter()
         try:
-            Cone.from_inequalities(A, limits=APP_LIMITS)
+            Cone.from_inequalities(A, limits=getattr(args, "limits", None) or DEFAULT_LIMITS)
             verdict = "a cone"
         except ConeError as exc:
             verdict = f"{type(exc).__name__}: {str(exc)[:60]}"

@@ -49,11 +49,6 @@ class Limits:
 
 DEFAULT_LIMITS = Limits()
 
-APP_LIMITS = Limits(max_dim=1024, max_rows=400, max_elimination=5_000_000, max_bit_work=5e6,
-                    max_rays_bound=200_000, timeout=10.0)
-"""The app's per-session caps (a whole class shares one small machine); here so that the
-benchmark (``--suite caps``) and the load scripts measure what the app allows."""
-
 
 def max_extreme_rays(rows: int, rank: int) -> int:
     r"""Upper bound theorem: the most extreme rays a pointed cone in :math:`\mathbb{R}^r` with

@@ -103,6 +103,7 @@ class Cone:
     lines: np.ndarray
     _exact: _ExactData | None = field(default=None)
     _stored_rays_exact: np.ndarray | None = field(default=None)
+    _given_exact: list[list[Any]] | None = field(default=None)  # from_parts: A's exact entries
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -214,7 +215,67 @@ class Cone:
         ok = np.all(X2 @ A_hat.T <= atol * scale[:, None], axis=1)
         return bool(ok[0]) if single else ok
 
+    @classmethod
+    def from_parts(
+        cls, A: Any, rays: Any, lines: Any, *, rays_exact: Any = None, atol: float = 1e-7
+    ) -> Cone:
+        """A cone from stored parts (a JSON file, another machine), checked, with no double
+        description (pycddlib is not needed).
+
+        ``A`` is read as by :meth:`from_inequalities` (exact entries stay exact); ``rays`` and
+        ``lines`` are float rows of the same width, ``rays_exact`` optional integer rows along
+        ``rays``. Raises :class:`ConeInputError` naming the part that does not fit: a ray that
+        violates ``A x <= 0``, a line outside ``ker A``, a shape that disagrees.
+
+        The parts are trusted to be complete (every extreme ray, a basis of the lines); only
+        what can be checked cheaply is checked.
+        """
+        A_float, given, rational = validate_matrix(A, "A")
+        d = A_float.shape[1]
+        R = _float_part(rays, "rays", d)
+        L = _float_part(lines, "lines", d)
+        exact_rays = None
+        if rays_exact is not None:
+            try:
+                rows = [list(r) for r in rays_exact]
+                if not all(isinstance(v, Integral) for row in rows for v in row):
+                    raise TypeError
+                exact_rays = np.array([[int(v) for v in row] for row in rows],
+                                      dtype=np.int64).reshape(R.shape[0], d)
+            except (ValueError, TypeError, OverflowError):
+                raise ConeInputError("'rays_exact' must hold integer rows like 'rays'") from None
+            if not np.allclose(_unit_rows(exact_rays.astype(np.float64)), _unit_rows(R),
+                               atol=atol):
+                raise ConeInputError("'rays_exact': some rows do not point along 'rays'")
+            exact_rays.setflags(write=False)
+        cone = cls(_readonly(A_float), _readonly(R), _readonly(L), None, exact_rays,
+                   given if rational else None)
+        if R.shape[0] and not np.all(cone.contains(R, atol=atol)):
+            bad = int(np.argmin(cone.contains(R, atol=atol)))
+            raise ConeInputError(f"'rays': some rays violate A x <= 0 (ray {bad + 1} first)")
+        if L.shape[0]:
+            scale = max(1.0, float(np.abs(A_float).max(initial=0.0)))
+            off = np.abs(A_float @ L.T).max(axis=0, initial=0.0) > atol * scale
+            if off.any():
+                raise ConeInputError(
+                    f"'lines': some lines are not in the null space of A "
+                    f"(line {int(np.argmax(off)) + 1} first)")
+        return cone
+
     # ------------------------------------------------------------------ exact views
+    @property
+    def A_exact(self) -> np.ndarray | None:
+        """``A`` as given, exactly: an ``(m, d)`` object array of ``Fraction`` (integers have
+        denominator 1), or ``None`` when ``A`` was given in floats that are not all integral."""
+        if self._given_exact is not None:
+            given = self._given_exact
+        elif self.is_rational:
+            assert self._exact is not None
+            given = self._exact.given
+        else:
+            return None
+        return _as_object_matrix([[Fraction(v) for v in row] for row in given], self.dim)
+
     @property
     def is_rational(self) -> bool:
         """True when ``A`` was given with integer or fractional entries (integral floats count)."""
@@ -321,6 +382,26 @@ class Cone:
 
 
 # ---------------------------------------------------------------------- helpers
+def _float_part(M: Any, name: str, d: int) -> np.ndarray:
+    """A stored part (rays or lines): finite float rows of width ``d``; ``[]`` is none."""
+    try:
+        arr = np.asarray(M if M is not None else [], dtype=np.float64)
+    except (ValueError, TypeError, OverflowError):
+        raise ConeInputError(f"'{name}' must hold rows of numbers of equal length") from None
+    if arr.size == 0:
+        return np.zeros((0, d))
+    if arr.ndim != 2 or arr.shape[1] != d:
+        raise ConeInputError(f"'{name}' must have rows of length {d} (the columns of A)")
+    if not np.all(np.isfinite(arr)):
+        raise ConeInputError(f"'{name}' holds NaN or infinity")
+    return arr
+
+
+def _unit_rows(rows: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    return rows / np.where(norms > 0, norms, 1.0)
+
+
 def _readonly(a: np.ndarray) -> np.ndarray:
     a = np.ascontiguousarray(a, dtype=np.float64)
     a.setflags(write=False)

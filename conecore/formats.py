@@ -35,9 +35,8 @@ def _fmt(v: Any) -> str:
 
 
 def _exact_A(cone: Cone) -> list[list[Any]] | None:
-    if cone.is_rational and cone._exact is not None:
-        return [[Fraction(v) for v in row] for row in cone._exact.given]
-    return None
+    exact = cone.A_exact
+    return None if exact is None else exact.tolist()
 
 
 def _rows_of(obj: Cone | Any) -> tuple[list[list[Any]], str]:
@@ -160,36 +159,19 @@ def cone_from_json(text: str | bytes, *, limits: Limits = DEFAULT_LIMITS) -> Con
     if not isinstance(A_rows, list) or not A_rows or not isinstance(A_rows[0], list):
         raise ConeInputError("JSON field 'A' must be a non-empty list of rows")
     try:  # the one parser reads the entries and names a bad one
-        A = np.asarray(parse_matrix(json.dumps({"A": A_rows})), dtype=np.float64)
+        A_exact = parse_matrix(json.dumps({"A": A_rows}))
+        A = np.asarray(A_exact, dtype=np.float64)
     except ConeInputError as exc:
         raise ConeInputError(
             f"JSON field 'A' must hold numbers or 'p/q' strings in equal rows: {exc}"
         ) from None
-    d = A.shape[1]
-    rays = _field_matrix(doc, "rays", d)
-    lines = _field_matrix(doc, "lines", d)
-    rays_exact = None
-    if "rays_exact" in doc:
-        rows = doc["rays_exact"]
-        try:
-            if not all(type(v) is int for row in rows for v in row):
-                raise TypeError
-            rays_exact = np.array(rows, dtype=np.int64).reshape(len(rays), d)
-        except (ValueError, TypeError, OverflowError):
-            raise ConeInputError(
-                "JSON field 'rays_exact' must hold integer rows like 'rays'"
-            ) from None
-        if not np.allclose(_unit_rows(rays_exact.astype(np.float64)), _unit_rows(rays),
-                           atol=1e-7):
-            raise ConeInputError("JSON field 'rays_exact': some rows do not point along 'rays'")
-    cone = Cone(A, rays, lines, None, rays_exact)
-    for arr in (A, rays, lines):
-        arr.setflags(write=False)
-    if rays.shape[0] and not np.all(cone.contains(rays, atol=1e-7)):
-        raise ConeInputError("JSON field 'rays': some rays violate A x <= 0")
-    if lines.shape[0] and not np.allclose(A @ lines.T, 0, atol=1e-7 * max(1.0, np.abs(A).max())):
-        raise ConeInputError("JSON field 'lines': some lines are not in the null space of A")
-    return cone
+    for key in ("rays", "lines"):
+        _field_matrix(doc, key, A.shape[1])  # names the JSON field of a malformed part
+    try:
+        return Cone.from_parts(A_exact, doc["rays"], doc["lines"],
+                               rays_exact=doc.get("rays_exact"))
+    except ConeInputError as exc:
+        raise ConeInputError(f"JSON field {exc}") from None
 
 
 def read_cone_file(
@@ -224,11 +206,18 @@ def read_cone_file(
     return parse_matrix(raw, homogenize=homogenize)
 
 
+def matrix_cells(cone: Cone | Any) -> list[list[str]]:
+    """The entries of ``A`` as short strings (``"1"``, ``"-2/3"``, ``"0.1"``), one list per
+    row: exact entries as integers and fractions, floats as the shortest decimal that reads
+    back to the same float. Tables and text boxes show these; :func:`parse_matrix` reads them."""
+    rows, _ = _rows_of(cone)
+    return [[_fmt(v) for v in row] for row in rows]
+
+
 def to_url_text(cone: Cone | Any) -> str:
     """``A`` in a compact form for a URL: entries joined by ``,``, rows by ``;``
     (``"1,-2;-3,1"``); read back with :func:`from_url_text`."""
-    rows, _ = _rows_of(cone)
-    return ";".join(",".join(_fmt(v) for v in row) for row in rows)
+    return ";".join(",".join(row) for row in matrix_cells(cone))
 
 
 def from_url_text(text: str) -> np.ndarray:

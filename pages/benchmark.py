@@ -8,52 +8,52 @@ import streamlit as st
 
 from conecore import plotting
 from conecore.bench import layer_suite
-from pages import common
+from explorer import session, shell
 
 BATCHES = [1, 4, 16, 64, 256]
 
-common.init_state()
-st.title("Benchmark")
-cone = common.current_cone()
-st.caption(f"Cone: {cone.summary()} · device: {common.compute_device()}")
-c1, c2, c3 = st.columns(3)
-width = int(c1.number_input("Layer input width", 4, 512, 64, key="bench_width",
-                            bind="query-params"))
-box = float(c2.number_input("Box b (0: none)", 0.0, 100.0, 1.0, key="bench_box",
-                            bind="query-params"))
-batches = c3.multiselect("Batch sizes", BATCHES, default=[1, 16, 256], key="bench_batches",
-                         bind="query-params")
-st.code(f"python -m conecore.bench --suite layer --cone cone.json --in-features {width} "
-        f"--box {box:g} --batch {','.join(str(b) for b in sorted(batches)) or 1}   # download "
-        "cone.json on Build a cone", language="bash")
-if st.button("Run the benchmark", type="primary", key="bench_go", disabled=not batches):
-    args = argparse.Namespace(cone=cone, box=box, in_features=width, batch=sorted(batches),
-                              device="auto", repeat=3, max_solver_samples=16)
-    bar = st.progress(0.0, text="starting…")
-    st.session_state["bench_rows"] = layer_suite(
-        args, progress=lambda fraction, label: bar.progress(fraction, text=f"done: {label}"))
-    st.session_state["bench_cone"] = common.current_text()
-rows = st.session_state.get("bench_rows")
-if rows:
-    if st.session_state.get("bench_cone") != common.current_text():
-        st.info("These numbers are for a previous cone; run again for the current one.")
-    st.plotly_chart(plotting.figure_benchmark(rows), key="bench_fig", width="stretch")
-    st.dataframe([{"device": r.device, "batch": r.batch, "method": r.method,
-                   "ms / batch": round(r.batch_ms, 3), "µs / sample": round(r.per_sample_us, 2),
-                   "× plain head": round(r.vs_head, 2),
-                   "OSQP time / this": round(r.osqp_speedup, 1),
-                   "max violation": f"{r.max_violation:.1e}", "note": r.note} for r in rows],
-                 hide_index=True)
-    st.caption("Per-sample solvers (OSQP, NNLS) are timed on at most 16 samples of a batch and "
-               "scaled. Medians of repeated runs; on a shared machine expect ±30 %.")
-else:
-    st.info("Runs in a few seconds at these sizes. The numbers in the README come from the CLI.")
-with st.expander("Explain", expanded=False):
-    st.markdown(
-        "The ConeLayer costs one extra small matrix product over a plain linear head: the rays "
-        "(k x d) times the non-negative coefficients, and, with many lines, a rank-r correction "
-        "folded into the weights. Test-time projection solves an optimisation problem per "
-        "sample (OSQP, as in the paper) or per batch (the dual method), so it costs orders of "
-        "magnitude more at small batches. The paper reports up to two orders of magnitude "
-        "faster inference; this page measures it for your cone."
-    )
+with shell.page("benchmark"):
+    st.title("Benchmark")
+    cone = session.current_cone()
+    st.caption(f"Cone: {cone.summary()} · device: {shell.compute_device()}")
+    c1, c2, c3 = st.columns(3)
+    width = int(c1.number_input("Layer input width", 4, 512, 64, key="bench_width",
+                                bind="query-params"))
+    box = float(c2.number_input("Box b (0: none)", 0.0, 100.0, 1.0, key="bench_box",
+                                bind="query-params"))
+    batches = c3.multiselect("Batch sizes", BATCHES, default=[1, 16, 256], key="bench_batches",
+                             bind="query-params")
+    st.code(f"python -m conecore.bench --suite layer --cone cone.json --in-features {width} "
+            f"--box {box:g} --batch {','.join(str(b) for b in sorted(batches)) or 1}   # download "
+            "cone.json on Build a cone", language="bash")
+    if st.button("Run the benchmark", type="primary", key="bench_go", disabled=not batches):
+        args = argparse.Namespace(cone=cone, box=box, in_features=width, batch=sorted(batches),
+                                  device="auto", repeat=3, max_solver_samples=16)
+        bar = st.progress(0.0, text="starting…")
+        st.session_state["bench_rows"] = layer_suite(
+            args, progress=lambda fraction, label: bar.progress(fraction, text=f"done: {label}"))
+        st.session_state["bench_cone"] = session.cone_key()
+    rows = st.session_state.get("bench_rows")
+    if rows:
+        if st.session_state.get("bench_cone") != session.cone_key():
+            st.info("These numbers are for a previous cone; run again for the current one.")
+        st.plotly_chart(plotting.figure_benchmark(rows), key="bench_fig", width="stretch")
+        st.dataframe([{"device": r.device, "batch": r.batch, "method": r.method,
+                       "ms / batch": round(r.batch_ms, 3), "µs / sample": round(r.per_sample_us, 2),
+                       "× plain head": round(r.vs_head, 2),
+                       "OSQP time / this": round(r.osqp_speedup, 1),
+                       "max violation": f"{r.max_violation:.1e}", "note": r.note} for r in rows],
+                     hide_index=True)
+        st.caption("Per-sample solvers (OSQP, NNLS) are timed on at most 16 samples of a batch and "
+                   "scaled. Medians of repeated runs; on a shared machine expect ±30 %.")
+    else:
+        st.info("Runs in a few seconds at these sizes. The numbers in the README come from the CLI.")
+    with st.expander("Explain", expanded=False):
+        st.markdown(
+            "The ConeLayer costs one extra small matrix product over a plain linear head: the rays "
+            "(k x d) times the non-negative coefficients, and, with many lines, a rank-r correction "
+            "folded into the weights. Test-time projection solves an optimisation problem per "
+            "sample (OSQP, as in the paper) or per batch (the dual method), so it costs orders of "
+            "magnitude more at small batches. The paper reports up to two orders of magnitude "
+            "faster inference; this page measures it for your cone."
+        )

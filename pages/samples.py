@@ -7,7 +7,7 @@ import streamlit as st
 import conecore as cc
 from conecore import plotting
 from conecore.samples import MAX_FRAMES, sample_frames
-from pages import common
+from explorer import session, shell
 
 TITLES = {"cone_layer": "ConeLayer decoder", "unconstrained": "unconstrained decoder"}
 EXPLAIN = r"""
@@ -24,47 +24,46 @@ The unconstrained twin has no such structure and follows the target out (red cro
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def frames_for(text: str, steps: int, frames: int, n_samples: int, seed: int):
-    """Pure result, shared: the frames depend on the cone and the settings only."""
-    return sample_frames(common.cone_from_text(text), steps=steps, frames=frames,
-                         n_samples=n_samples, seed=seed)
+def frames_for(key: str, _cone: cc.Cone, steps: int, frames: int, n_samples: int, seed: int):
+    """Pure result, shared: the frames depend on the cone (named by its key) and the settings."""
+    return sample_frames(_cone, steps=steps, frames=frames, n_samples=n_samples, seed=seed)
 
 
-common.init_state()
-st.title("Samples")
-cone = common.current_cone()
-st.caption(f"Cone: {cone.summary()}")
-if cone.kind in (cc.Kind.ONLY_ORIGIN, cc.Kind.WHOLE_SPACE):
-    st.info(f"This cone is {cone.kind}: every sample of the ConeLayer decoder would be "
-            + ("0." if cone.kind == cc.Kind.ONLY_ORIGIN else "allowed anywhere.")
-            + " Pick another cone on Build a cone.")
-    common.end_page()
-c1, c2, c3, c4 = st.columns(4)
-steps = int(c1.number_input("Training steps", 50, 3000, 300, step=50, key="samples_steps",
-                            bind="query-params"))
-n_frames = int(c2.number_input("Frames", 5, MAX_FRAMES, 20, key="samples_frames",
-                               bind="query-params"))
-n_samples = int(c3.number_input("Samples", 50, 1000, 300, step=50, key="samples_n",
+with shell.page("samples"):
+    st.title("Samples")
+    cone = session.current_cone()
+    st.caption(f"Cone: {cone.summary()}")
+    if cone.kind in (cc.Kind.ONLY_ORIGIN, cc.Kind.WHOLE_SPACE):
+        st.info(f"This cone is {cone.kind}: every sample of the ConeLayer decoder would be "
+                + ("0." if cone.kind == cc.Kind.ONLY_ORIGIN else "allowed anywhere.")
+                + " Pick another cone on Build a cone.")
+        shell.end_page()
+    c1, c2, c3, c4 = st.columns(4)
+    steps = int(c1.number_input("Training steps", 50, 3000, 300, step=50, key="samples_steps",
                                 bind="query-params"))
-seed = int(c4.number_input("Seed", 0, 10_000, 0, key="samples_seed", bind="query-params"))
-settings = (common.current_text(), steps, n_frames, n_samples, seed)
-if st.button("Train both decoders and animate", type="primary", key="samples_go"):
-    st.session_state["samples_settings"] = settings
-if st.session_state.get("samples_settings") != settings:
-    st.info("Press the button to train both decoders (a few seconds) and watch their samples.")
-else:
-    with st.spinner("Training the two decoders…"):
-        try:
-            frames = frames_for(*settings)
-        except cc.ConeError as exc:
-            st.error(str(exc))
-            common.end_page()
-    st.plotly_chart(plotting.figure_sample_animation(cone, frames, TITLES), key="samples_anim",
-                    width="stretch")
-    last = {m: int(frames.outside[m][-1].sum()) for m in frames.samples}
-    st.markdown(" · ".join(f"**{TITLES[m]}**: {last[m]} of {n_samples} samples outside at the "
-                           "end" for m in frames.samples))
-    st.line_chart({TITLES[m]: frames.outside[m].sum(axis=1) for m in frames.samples},
-                  x_label="frame", y_label="samples outside the cone")
-with st.expander("Why the constrained samples cannot escape", expanded=True):
-    st.markdown(EXPLAIN)
+    n_frames = int(c2.number_input("Frames", 5, MAX_FRAMES, 20, key="samples_frames",
+                                   bind="query-params"))
+    n_samples = int(c3.number_input("Samples", 50, 1000, 300, step=50, key="samples_n",
+                                    bind="query-params"))
+    seed = int(c4.number_input("Seed", 0, 10_000, 0, key="samples_seed", bind="query-params"))
+    settings = (session.cone_key(), steps, n_frames, n_samples, seed)
+    if st.button("Train both decoders and animate", type="primary", key="samples_go"):
+        st.session_state["samples_settings"] = settings
+    if st.session_state.get("samples_settings") != settings:
+        st.info("Press the button to train both decoders (a few seconds) and watch their samples.")
+    else:
+        with st.spinner("Training the two decoders…"):
+            try:
+                frames = frames_for(settings[0], cone, *settings[1:])
+            except cc.ConeError as exc:
+                st.error(str(exc))
+                shell.end_page()
+        st.plotly_chart(plotting.figure_sample_animation(cone, frames, TITLES), key="samples_anim",
+                        width="stretch")
+        last = {m: int(frames.outside[m][-1].sum()) for m in frames.samples}
+        st.markdown(" · ".join(f"**{TITLES[m]}**: {last[m]} of {n_samples} samples outside at the "
+                               "end" for m in frames.samples))
+        st.line_chart({TITLES[m]: frames.outside[m].sum(axis=1) for m in frames.samples},
+                      x_label="frame", y_label="samples outside the cone")
+    with st.expander("Why the constrained samples cannot escape", expanded=True):
+        st.markdown(EXPLAIN)

@@ -7,7 +7,7 @@ import streamlit as st
 import conecore as cc
 from conecore import plotting
 from conecore.ddsteps import MAX_ROWS, double_description
-from pages import common
+from explorer import session, shell
 
 EXPLAIN = r"""
 Start from the whole space (lines $e_1, \dots, e_d$, no rays) and add one half-space
@@ -22,86 +22,88 @@ becomes a ray. Exact rational arithmetic throughout (Motzkin; Fukuda and Prodon,
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def run(text: str, order: tuple[int, ...]):
-    return double_description(cc.from_url_text(text), list(order))
+def run(key: str, _cone: cc.Cone, order: tuple[int, ...]):
+    """The steps for the cone named by ``key`` (its exact A when it has one)."""
+    A = _cone.A_exact if _cone.A_exact is not None else _cone.A
+    return double_description(A, list(order))
 
 
-common.init_state()
-st.title("Double description, step by step")
-cone = common.current_cone()
-m, d = cone.A.shape
-if d not in (2, 3) or m > MAX_ROWS:
-    st.info(f"This page steps through cones in 2-D or 3-D with at most {MAX_ROWS} rows; the "
-            f"current cone has d = {d} and {m} rows. Pick one on Build a cone.")
-    common.end_page()
-default_order = ", ".join(str(i + 1) for i in range(m))
-if common.controls_hidden():
-    order_text = st.query_params.get("dd_order", default_order)
-else:
-    order_text = st.text_input("Order of the constraints (row numbers)",
-                               None if "dd_order" in st.session_state else default_order,
-                               key="dd_order", bind="query-params")
-try:
-    order = [int(t) - 1 for t in order_text.replace(",", " ").split()]
-    if sorted(order) != list(range(m)):
-        raise ValueError
-except ValueError:
-    st.error(f"The order must list each row number from 1 to {m} once, e.g. "
-             f"{', '.join(str(i + 1) for i in reversed(range(m)))}.")
-    order = list(range(m))
-dd = run(common.current_text(), tuple(order))
-PLAY_SECONDS = 2.0  # per step while playing
-
-
-@st.fragment(run_every=PLAY_SECONDS if st.session_state.get("dd_playing") else None)
-def stepper() -> None:
-    n = len(dd.steps)
-    if st.session_state.get("dd_playing"):
-        if st.session_state.get("dd_play_started"):
-            st.session_state.pop("dd_play_started")
-        elif st.session_state.get("dd_step", n) >= n:
-            st.session_state["dd_playing"] = False
-            st.rerun()  # the last step is shown: stop the timer
-        else:
-            # Before the slider exists in this run, so its value may be set (and the URL follows).
-            st.session_state["dd_step"] = int(st.session_state.get("dd_step", n)) + 1
-    if st.session_state.get("dd_step", 0) > n:  # a cone with fewer rows than the last one
-        st.session_state["dd_step"] = n
-    k = st.slider("Step", 0, n, None if "dd_step" in st.session_state else n, key="dd_step",
-                  bind="query-params",
-                  help="0 is the whole space; step k adds the k-th constraint of the order.")
-    if k == 0:
-        st.markdown("**Start:** the whole space, spanned by the lines e1, …, ed; no rays yet.")
+with shell.page("steps"):
+    st.title("Double description, step by step")
+    cone = session.current_cone()
+    m, d = cone.A.shape
+    if d not in (2, 3) or m > MAX_ROWS:
+        st.info(f"This page steps through cones in 2-D or 3-D with at most {MAX_ROWS} rows; the "
+                f"current cone has d = {d} and {m} rows. Pick one on Build a cone.")
+        shell.end_page()
+    default_order = ", ".join(str(i + 1) for i in range(m))
+    if shell.controls_hidden():
+        order_text = st.query_params.get("dd_order", default_order)
     else:
-        step = dd.steps[k - 1]
-        st.markdown(f"**Step {k}: add a{step.row + 1} = {step.normal}.** {step.sentence()}")
-    left, right = st.columns([3, 2])
-    left.plotly_chart(plotting.figure_dd_step(dd, k), key="dd_fig", width="stretch")
-    with right:
-        if k:
+        order_text = st.text_input("Order of the constraints (row numbers)",
+                                   None if "dd_order" in st.session_state else default_order,
+                                   key="dd_order", bind="query-params")
+    try:
+        order = [int(t) - 1 for t in order_text.replace(",", " ").split()]
+        if sorted(order) != list(range(m)):
+            raise ValueError
+    except ValueError:
+        st.error(f"The order must list each row number from 1 to {m} once, e.g. "
+                 f"{', '.join(str(i + 1) for i in reversed(range(m)))}.")
+        order = list(range(m))
+    dd = run(session.cone_key(), cone, tuple(order))
+    PLAY_SECONDS = 2.0  # per step while playing
+
+
+    @st.fragment(run_every=PLAY_SECONDS if st.session_state.get("dd_playing") else None)
+    def stepper() -> None:
+        n = len(dd.steps)
+        if st.session_state.get("dd_playing"):
+            if st.session_state.get("dd_play_started"):
+                st.session_state.pop("dd_play_started")
+            elif st.session_state.get("dd_step", n) >= n:
+                st.session_state["dd_playing"] = False
+                st.rerun()  # the last step is shown: stop the timer
+            else:
+                # Before the slider exists in this run, so its value may be set (and the URL follows).
+                st.session_state["dd_step"] = int(st.session_state.get("dd_step", n)) + 1
+        if st.session_state.get("dd_step", 0) > n:  # a cone with fewer rows than the last one
+            st.session_state["dd_step"] = n
+        k = st.slider("Step", 0, n, None if "dd_step" in st.session_state else n, key="dd_step",
+                      bind="query-params",
+                      help="0 is the whole space; step k adds the k-th constraint of the order.")
+        if k == 0:
+            st.markdown("**Start:** the whole space, spanned by the lines e1, …, ed; no rays yet.")
+        else:
             step = dd.steps[k - 1]
-            st.markdown("**Rays now**  \n" + ("  \n".join(str(r) for r in step.rays)
-                                              or "none"))
-            st.markdown("**Lines now**  \n" + ("  \n".join(str(ell) for ell in step.lines)
-                                               or "none"))
-            if step.dropped:
-                st.markdown("**Cut off**  \n" + "  \n".join(str(r) for r in step.dropped))
-            if step.parents:
-                st.markdown("**Born from adjacent pairs**  \n" + "  \n".join(
-                    f"{b} from {p} and {n}" for b, (p, n) in zip(step.born, step.parents)))
+            st.markdown(f"**Step {k}: add a{step.row + 1} = {step.normal}.** {step.sentence()}")
+        left, right = st.columns([3, 2])
+        left.plotly_chart(plotting.figure_dd_step(dd, k), key="dd_fig", width="stretch")
+        with right:
+            if k:
+                step = dd.steps[k - 1]
+                st.markdown("**Rays now**  \n" + ("  \n".join(str(r) for r in step.rays)
+                                                  or "none"))
+                st.markdown("**Lines now**  \n" + ("  \n".join(str(ell) for ell in step.lines)
+                                                   or "none"))
+                if step.dropped:
+                    st.markdown("**Cut off**  \n" + "  \n".join(str(r) for r in step.dropped))
+                if step.parents:
+                    st.markdown("**Born from adjacent pairs**  \n" + "  \n".join(
+                        f"{b} from {p} and {n}" for b, (p, n) in zip(step.born, step.parents)))
 
 
-playing = bool(st.session_state.get("dd_playing"))
-p1, p2, _ = st.columns([1, 1, 3])
-if p1.button("▶ Play all steps", key="dd_play", disabled=playing, width="stretch",
-             help=f"Shows step 0, then one step every {PLAY_SECONDS:g} s."):
-    st.session_state["dd_step"] = 0
-    st.session_state["dd_playing"] = True
-    st.session_state["dd_play_started"] = True
-    st.rerun()
-if p2.button("⏸ Pause", key="dd_pause", disabled=not playing, width="stretch"):
-    st.session_state["dd_playing"] = False
-    st.rerun()
-stepper()
-with st.expander("Explain", expanded=False):
-    st.markdown(EXPLAIN)
+    playing = bool(st.session_state.get("dd_playing"))
+    p1, p2, _ = st.columns([1, 1, 3])
+    if p1.button("▶ Play all steps", key="dd_play", disabled=playing, width="stretch",
+                 help=f"Shows step 0, then one step every {PLAY_SECONDS:g} s."):
+        st.session_state["dd_step"] = 0
+        st.session_state["dd_playing"] = True
+        st.session_state["dd_play_started"] = True
+        st.rerun()
+    if p2.button("⏸ Pause", key="dd_pause", disabled=not playing, width="stretch"):
+        st.session_state["dd_playing"] = False
+        st.rerun()
+    stepper()
+    with st.expander("Explain", expanded=False):
+        st.markdown(EXPLAIN)

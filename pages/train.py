@@ -11,9 +11,9 @@ import torch
 import conecore as cc
 from conecore import plotting
 from conecore.layer import NONNEG
-from conecore.pacing import Tick
 from conecore.training import METHOD_TITLES, METHODS, TASKS, LiveTraining, TrainConfig
-from pages import common
+from explorer import session, shell
+from explorer.pacing import LIVE, Tick
 
 # Tiny models gain nothing from intra-op threads, and on a small shared server (2 cores, a
 # browser, other sessions) OpenMP threads spin against each other: one thread per op.
@@ -54,18 +54,18 @@ def config_from_controls(disabled: bool) -> TrainConfig:
 
 def get_run() -> LiveTraining | None:
     run = st.session_state.get("train_run")
-    if run is not None and st.session_state.get("train_cone") != common.current_text():
+    if run is not None and st.session_state.get("train_cone") != session.cone_key():
         st.info("The current cone changed since this model was trained; reset to train on it.")
     return run
 
 
 def new_run(config: TrainConfig) -> None:
     try:
-        st.session_state["train_run"] = LiveTraining(common.current_cone(), config)
+        st.session_state["train_run"] = LiveTraining(session.current_cone(), config)
     except cc.ConeError as exc:
         st.session_state["train_error"] = str(exc)
         return
-    st.session_state["train_cone"] = common.current_text()
+    st.session_state["train_cone"] = session.cone_key()
     st.session_state.pop("train_error", None)
 
 
@@ -139,13 +139,13 @@ def live_key() -> str:
 
 def pace() -> float | None:
     """Seconds between live ticks for this session now (None when not playing): the more
-    sessions play on this server, the slower each redraws (``conecore.pacing``)."""
+    sessions play on this server, the slower each redraws (``explorer.pacing``)."""
     if not st.session_state.get("train_playing"):
-        common.LIVE.forget(live_key())
+        LIVE.forget(live_key())
         st.session_state["train_interval"] = None
     else:
-        common.LIVE.join(live_key())
-        st.session_state["train_interval"] = common.LIVE.plan(
+        LIVE.join(live_key())
+        st.session_state["train_interval"] = LIVE.plan(
             live_key(), st.session_state.get("train_interval")).interval
         st.session_state["train_paced_at"] = time.monotonic()
     return st.session_state["train_interval"]
@@ -158,15 +158,15 @@ def live_view() -> None:
         return
     tick = None
     if st.session_state.get("train_playing"):
-        tick = common.LIVE.plan(live_key(), st.session_state.get("train_interval"))
+        tick = LIVE.plan(live_key(), st.session_state.get("train_interval"))
         advance(run, tick.train_seconds)
         if not st.session_state.get("train_playing"):
-            common.LIVE.forget(live_key())
+            LIVE.forget(live_key())
             st.rerun()  # training ended: redefine the fragment without a timer
     started = time.thread_time()
     show_progress(run, tick)
     if tick is not None:
-        common.LIVE.record(live_key(), time.thread_time() - started)
+        LIVE.record(live_key(), time.thread_time() - started)
         if retime(tick.interval):
             st.rerun()  # a full run redefines the fragment with the new timer
 
@@ -191,32 +191,32 @@ optimisation per sample; the **closed form** $f - A^+\mathrm{relu}(Af)$ is feasi
 has full row rank.
 """
 
-common.init_state()
-st.title("Train live")
-cone = common.current_cone()
-st.caption(f"Cone: {cone.summary()} · device: {common.compute_device()}")
-playing = bool(st.session_state.get("train_playing"))
-with st.expander("Settings", expanded=get_run() is None and not common.controls_hidden()):
-    config = config_from_controls(disabled=playing or common.controls_hidden())
-b1, b2, b3, b4 = st.columns(4)
-st.session_state["train_config"] = config  # for play(), which runs before the next run
-b1.button("▶ Play", disabled=playing, key="train_play", width="stretch", on_click=play)
-b2.button("⏸ Pause", disabled=not playing, key="train_pause", width="stretch", on_click=pause)
-if b3.button("Step", disabled=playing, key="train_step", width="stretch"):
-    if st.session_state.get("train_run") is None:
+with shell.page("train"):
+    st.title("Train live")
+    cone = session.current_cone()
+    st.caption(f"Cone: {cone.summary()} · device: {shell.compute_device()}")
+    playing = bool(st.session_state.get("train_playing"))
+    with st.expander("Settings", expanded=get_run() is None and not shell.controls_hidden()):
+        config = config_from_controls(disabled=playing or shell.controls_hidden())
+    b1, b2, b3, b4 = st.columns(4)
+    st.session_state["train_config"] = config  # for play(), which runs before the next run
+    b1.button("▶ Play", disabled=playing, key="train_play", width="stretch", on_click=play)
+    b2.button("⏸ Pause", disabled=not playing, key="train_pause", width="stretch", on_click=pause)
+    if b3.button("Step", disabled=playing, key="train_step", width="stretch"):
+        if st.session_state.get("train_run") is None:
+            new_run(config)
+        if "train_run" in st.session_state and not st.session_state["train_run"].done:
+            advance(st.session_state["train_run"])
+    if b4.button("Reset", key="train_reset", width="stretch"):
+        st.session_state["train_playing"] = False
         new_run(config)
-    if "train_run" in st.session_state and not st.session_state["train_run"].done:
-        advance(st.session_state["train_run"])
-if b4.button("Reset", key="train_reset", width="stretch"):
-    st.session_state["train_playing"] = False
-    new_run(config)
-if "train_error" in st.session_state:
-    st.error(st.session_state["train_error"])
-st.session_state["train_full_run"] = True
-live_view()
-st.session_state["train_full_run"] = False
-with st.expander("Explain", expanded=False):
-    st.markdown(EXPLAIN)
-if st.session_state.get("train_run") is None:
-    st.info("Press Play (or Step) to train. Every method starts from the same seed and sees the "
-            "same mini-batches.")
+    if "train_error" in st.session_state:
+        st.error(st.session_state["train_error"])
+    st.session_state["train_full_run"] = True
+    live_view()
+    st.session_state["train_full_run"] = False
+    with st.expander("Explain", expanded=False):
+        st.markdown(EXPLAIN)
+    if st.session_state.get("train_run") is None:
+        st.info("Press Play (or Step) to train. Every method starts from the same seed and sees the "
+                "same mini-batches.")

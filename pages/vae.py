@@ -21,7 +21,8 @@ from conecore.vae import (
     load_images,
     mnist_from_files,
 )
-from pages import common
+from explorer import session, shell
+from explorer.limits import APP_LIMITS
 
 torch.set_num_threads(1)  # tiny models; see pages/train.py
 
@@ -124,7 +125,7 @@ def set_painting(painting: Painting) -> None:
 @st.cache_resource(max_entries=64, show_spinner=False)
 def painted_cone(text: str, side: int) -> cc.Cone:
     return cc.Cone.from_inequalities(Painting.from_text(text, side).rows(),
-                                     limits=common.APP_LIMITS)
+                                     limits=APP_LIMITS)
 
 
 def painter(side: int, disabled: bool) -> Painting:
@@ -260,7 +261,7 @@ def results(exp: VAEExperiment) -> None:
                           if name == "projection" else ""))
             png = grid_png(ev["samples"][name], side, cols=8, scale=max(2, 48 // side))
             st.image(png, caption=f"{N_SAMPLES} samples from the prior", width="stretch")
-            common.download(st, "Download PNG", lambda png=png: png,
+            shell.download(st, "Download PNG", lambda png=png: png,
                             f"vae-{name}-samples.png", key=f"vae_png_{name}", mime="image/png")
     speedup = ev["seconds_per_sample"]["projection"] / max(ev["seconds_per_sample"]["cone_layer"],
                                                            1e-12)
@@ -278,7 +279,7 @@ def weights() -> None:
     exp: VAEExperiment = st.session_state["vae_exp"]
     c1, c2, c3 = st.columns(3)
     for col, name in zip((c1, c2), ("cone_layer", "unconstrained"), strict=True):
-        common.download(col, f"Weights: {MODEL_TITLES[name]} (.pt)",
+        shell.download(col, f"Weights: {MODEL_TITLES[name]} (.pt)",
                         lambda name=name: exp.weights_bytes(name), f"vae-{name}.pt",
                         key=f"vae_w_{name}")
     upload = c3.file_uploader("Load ConeLayer VAE weights (.pt)", type=["pt"],
@@ -303,61 +304,61 @@ def weights() -> None:
 
 
 # ------------------------------------------------------------------------------ page
-common.init_state()
-st.title("Constrained VAE")
-st.caption("The paper's application: a VAE whose decoder ends in a ConeLayer, so every image it "
-           "draws obeys the painted block-sum constraint, next to its unconstrained twin and "
-           "the twin's samples projected onto the cone.")
-hidden_controls = common.controls_hidden()
-with st.expander("Explain: the model, the constraint, and why every sample obeys it"):
-    st.markdown(EXPLAIN)
-# Plain option names: a bound widget writes its displayed label into the URL.
-source = st.radio("Images", ["digits", "mnist"], horizontal=True, key="vae_source",
-                  bind="query-params", disabled=hidden_controls,
-                  captions=["8 × 8, 1,797 images, ship with scikit-learn",
-                            "28 × 28, from your IDX files"])
-seed = int(st.number_input("Seed", 0, 10_000, 0, key="vae_seed", bind="query-params",
-                           disabled=hidden_controls))
-data = digits_split(seed) if source == "digits" else mnist_data()
-side = 8 if source == "digits" else 28
-st.subheader("The constraint")
-painting = painter(side, disabled=hidden_controls)
-cone = show_cone(painting)
-if data is None or cone is None:
-    common.end_page()
-if cone.kind == cc.Kind.ONLY_ORIGIN:
-    st.info("Nothing to train: the constrained decoder could only output 0. Paint fewer 0 "
-            "blocks or larger blocks.")
-    common.end_page()
+with shell.page("vae"):
+    st.title("Constrained VAE")
+    st.caption("The paper's application: a VAE whose decoder ends in a ConeLayer, so every image it "
+               "draws obeys the painted block-sum constraint, next to its unconstrained twin and "
+               "the twin's samples projected onto the cone.")
+    hidden_controls = shell.controls_hidden()
+    with st.expander("Explain: the model, the constraint, and why every sample obeys it"):
+        st.markdown(EXPLAIN)
+    # Plain option names: a bound widget writes its displayed label into the URL.
+    source = st.radio("Images", ["digits", "mnist"], horizontal=True, key="vae_source",
+                      bind="query-params", disabled=hidden_controls,
+                      captions=["8 × 8, 1,797 images, ship with scikit-learn",
+                                "28 × 28, from your IDX files"])
+    seed = int(st.number_input("Seed", 0, 10_000, 0, key="vae_seed", bind="query-params",
+                               disabled=hidden_controls))
+    data = digits_split(seed) if source == "digits" else mnist_data()
+    side = 8 if source == "digits" else 28
+    st.subheader("The constraint")
+    painting = painter(side, disabled=hidden_controls)
+    cone = show_cone(painting)
+    if data is None or cone is None:
+        shell.end_page()
+    if cone.kind == cc.Kind.ONLY_ORIGIN:
+        st.info("Nothing to train: the constrained decoder could only output 0. Paint fewer 0 "
+                "blocks or larger blocks.")
+        shell.end_page()
 
-st.subheader("Train")
-c1, c2, c3 = st.columns(3)
-epochs = int(c1.number_input("Epochs per run", 1, MAX_EPOCHS[side], 5 if side == 8 else 2,
-                             key=f"vae_epochs_{side}", disabled=hidden_controls,
-                             bind="query-params"))
-latent = int(c2.number_input("Latent dimension", 2, 32, 8, key="vae_latent",
-                             disabled=hidden_controls, bind="query-params"))
-hidden = int(c3.select_slider("Hidden width", [32, 64, 128, 256], value=128, key="vae_hidden",
-                              disabled=hidden_controls, bind="query-params"))
-config = VAEConfig(latent=latent, hidden=hidden, seed=seed)
-key = experiment_key(source, data, painting, config)
-st.caption(f"{len(data[0]):,} training and {len(data[1]):,} test images of {side} × {side}; "
-           f"batch {config.batch}, Adam lr {config.lr}. Both models train on the same batches.")
-b1, b2 = st.columns(2)
-if b1.button(f"Train {epochs} epoch{'s' * (epochs != 1)}", type="primary", key="vae_train",
-             width="stretch"):
-    try:
-        train(key, cone, data, config, epochs)
-    except cc.ConeError as exc:
-        st.error(str(exc))
-if b2.button("Reset models", key="vae_reset", width="stretch"):
-    for k in ("vae_exp", "vae_key", "vae_eval"):
-        st.session_state.pop(k, None)
-exp = st.session_state.get("vae_exp")
-if exp is None or exp.epochs == 0:
-    st.info("Press Train: on the 8 × 8 digits an epoch of both models takes well under a second.")
-    common.end_page()
-if st.session_state.get("vae_key") != key:
-    st.info("The data, the painting or the model settings changed since these models were "
-            "trained: the next Train starts new models. Results below are for the old ones.")
-results(exp)
+    st.subheader("Train")
+    c1, c2, c3 = st.columns(3)
+    epochs = int(c1.number_input("Epochs per run", 1, MAX_EPOCHS[side], 5 if side == 8 else 2,
+                                 key=f"vae_epochs_{side}", disabled=hidden_controls,
+                                 bind="query-params"))
+    latent = int(c2.number_input("Latent dimension", 2, 32, 8, key="vae_latent",
+                                 disabled=hidden_controls, bind="query-params"))
+    hidden = int(c3.select_slider("Hidden width", [32, 64, 128, 256], value=128, key="vae_hidden",
+                                  disabled=hidden_controls, bind="query-params"))
+    config = VAEConfig(latent=latent, hidden=hidden, seed=seed)
+    key = experiment_key(source, data, painting, config)
+    st.caption(f"{len(data[0]):,} training and {len(data[1]):,} test images of {side} × {side}; "
+               f"batch {config.batch}, Adam lr {config.lr}. Both models train on the same batches.")
+    b1, b2 = st.columns(2)
+    if b1.button(f"Train {epochs} epoch{'s' * (epochs != 1)}", type="primary", key="vae_train",
+                 width="stretch"):
+        try:
+            train(key, cone, data, config, epochs)
+        except cc.ConeError as exc:
+            st.error(str(exc))
+    if b2.button("Reset models", key="vae_reset", width="stretch"):
+        for k in ("vae_exp", "vae_key", "vae_eval"):
+            st.session_state.pop(k, None)
+    exp = st.session_state.get("vae_exp")
+    if exp is None or exp.epochs == 0:
+        st.info("Press Train: on the 8 × 8 digits an epoch of both models takes well under a second.")
+        shell.end_page()
+    if st.session_state.get("vae_key") != key:
+        st.info("The data, the painting or the model settings changed since these models were "
+                "trained: the next Train starts new models. Results below are for the old ones.")
+    results(exp)

@@ -1,4 +1,4 @@
-"""A tiny app for the browser test of pages/draw2d.py: one drawing, its count and its list,
+"""A tiny app for the browser test of explorer/draw2d.py: one drawing, its count and its list,
 and a button that replaces the list from outside the drawing."""
 
 import json
@@ -11,7 +11,7 @@ if ROOT not in sys.path:  # `streamlit run` puts only this script's folder on sy
 
 import streamlit as st  # noqa: E402
 
-from pages.draw2d import draw_vectors  # noqa: E402
+from explorer.draw2d import draw_vectors  # noqa: E402
 
 if st.button("reset to two vectors"):  # the caller replaces the list, as a table edit would
     st.session_state["v"] = [[0.0, 1.0], [-1.0, 0.0]]

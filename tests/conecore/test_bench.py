@@ -12,7 +12,7 @@ import pytest
 import conecore as cc
 from conecore import bench
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_json(capsys, *argv: str) -> dict:

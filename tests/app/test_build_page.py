@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "app.py")
+from tests.app.pages import open_page
 
 
 def home(query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=90)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    return at.run()
+    return open_page("home", check=False, **(query or {}))
 
 
 def build_page(query: dict | None = None) -> AppTest:
-    at = home(query)
-    at.switch_page("pages/build.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page("build", **(query or {}))
 
 
 def editor_key(at: AppTest) -> str:

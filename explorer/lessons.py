@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from conecore.errors import ConeInputError
+from conecore import ConeInputError
 
 
 @dataclass(frozen=True)

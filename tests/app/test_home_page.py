@@ -1,14 +1,10 @@
 """Page tests with Streamlit's AppTest (no browser)."""
 
-from pathlib import Path
-
-from streamlit.testing.v1 import AppTest
-
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
+from tests.app.pages import open_page
 
 
 def test_home_renders_a_live_cone_without_exceptions():
-    at = AppTest.from_file(APP, default_timeout=60).run()
+    at = open_page("home")
     assert not at.exception
     assert at.title[0].value == "Cone Explorer"
     # The default example is the first 2-D preset: the wedge with rays (1, 3) and (2, 1).
@@ -17,7 +13,7 @@ def test_home_renders_a_live_cone_without_exceptions():
 
 
 def test_home_example_switch_recomputes():
-    at = AppTest.from_file(APP, default_timeout=60).run()
+    at = open_page("home")
     at.selectbox(key="home_example").set_value("only-origin").run()
     assert not at.exception
     assert any("only the origin" in m.value for m in at.markdown)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 import conecore as cc
-from conecore.lessons import LESSON, lesson_step
+from explorer.lessons import LESSON, lesson_step
+from explorer.shell import PAGE
+from tests.app.pages import ROOT, open_page
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 A2 = "1,-2;-3,1"
 A3 = "1,0,-1;-1,0,-1;0,1,-1;0,-1,-1"
 
@@ -36,13 +35,7 @@ CASES = [
 
 
 def page_at(page: str, **params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page(f"pages/{page}.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page(page, **params)
 
 
 def param(at: AppTest, key: str) -> str | None:
@@ -72,7 +65,7 @@ def test_vae_painting_round_trips_through_the_url():
 def test_every_lesson_step_is_valid():
     for k, step in enumerate(LESSON, start=1):
         assert lesson_step(k) is step and lesson_step(str(k)) is step
-        assert (Path(APP).parent / "pages" / f"{step.page}.py").exists()
+        assert (ROOT / PAGE[step.page].file).exists()
         cone = cc.Cone.from_inequalities(cc.from_url_text(step.A))
         assert cone.dim in (2, 3) and step.guidance.endswith(".")
     with pytest.raises(cc.ConeInputError, match="from 1 to"):
@@ -82,15 +75,11 @@ def test_every_lesson_step_is_valid():
 
 
 def test_lesson_walks_through_its_pages():
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
+    at = open_page("home")
     at.button(key="lesson_start").click().run()
     assert param(at, "lesson") == "1" and param(at, "A") == LESSON[0].A
     for k in range(2, len(LESSON) + 1):
-        # The sidebar's Next button sets this (AppTest runs a switched-to page without app.py,
-        # so without the sidebar: set it directly).
-        at.session_state["lesson_go"] = k
-        at.run()
+        at.button(key="lesson_next").click().run()  # the sidebar is on every page
         assert not at.exception, (k, [e.value for e in at.exception])
         assert param(at, "lesson") == str(k) and param(at, "A") == LESSON[k - 1].A
         for key, value in LESSON[k - 1].widgets.items():
@@ -105,8 +94,6 @@ def test_lesson_link_sets_the_cone_and_the_step():
 
 
 def test_bad_lesson_link_is_reported():
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.query_params["lesson"] = "99"
-    at.run()
+    at = open_page("home", lesson="99")
     assert "The link's lesson: lesson step must be from 1 to 11" in " ".join(
         w.value for w in at.sidebar.warning)

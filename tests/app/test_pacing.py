@@ -1,4 +1,4 @@
-"""The pacer that shares the server among live views (conecore/pacing.py)."""
+"""The pacer that shares the server among live views (explorer/pacing.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conecore.pacing import Pacer
+from explorer.pacing import Pacer
 
 
 class Clock:

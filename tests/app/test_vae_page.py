@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
 from conecore.data import write_idx
 from conecore.vae import Painting
-
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
+from tests.app.pages import open_page
 
 
 def vae_page(**params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page("pages/vae.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page("vae", timeout=180, **params)
 
 
 def editor_key(at: AppTest, side: int = 8) -> str:

@@ -2,78 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
-import pytest
 from streamlit.testing.v1 import AppTest
 
 import conecore as cc
-from conecore.training import METHODS, LiveTraining, TrainConfig
-
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
-
-
-@pytest.mark.parametrize("task", ["regression", "projection"])
-def test_loop_lowers_the_loss_and_the_cone_layer_never_violates(task):
-    cone = cc.Cone.from_inequalities(cc.preset("wedge"))
-    run = LiveTraining(cone, TrainConfig(task=task, seed=1))
-    first = run.step()
-    run.run(400)
-    last = run.history[-1]
-    for method in run.methods:
-        assert last[method]["loss"] < first[method]["loss"], method
-    assert all(h["cone_layer"]["violating"] == 0 for h in run.history)
-    evaluation = run.evaluate()
-    assert evaluation["cone_layer"]["violating"] == 0 and not evaluation["cone_layer"][
-        "outside"].any()
-    assert evaluation["projection"]["violating"] == 0
-    assert evaluation["unconstrained"]["violating"] > 0.02  # targets leak outside the cone
-
-
-def test_seeds_reproduce_and_differ():
-    cone = cc.Cone.from_inequalities(cc.preset("pyramid"))
-    a = LiveTraining(cone, TrainConfig(seed=3, methods=("cone_layer", "unconstrained")))
-    b = LiveTraining(cone, TrainConfig(seed=3, methods=("cone_layer", "unconstrained")))
-    c = LiveTraining(cone, TrainConfig(seed=4, methods=("cone_layer", "unconstrained")))
-    for run in (a, b, c):
-        run.run(30)
-    loss = [[h[m]["loss"] for h in r.history for m in r.methods] for r in (a, b, c)]
-    assert loss[0] == loss[1] and loss[0] != loss[2]
-
-
-def test_closed_form_is_skipped_without_full_row_rank():
-    cone = cc.Cone.from_inequalities(cc.preset("pyramid"))  # 4 rows in 3-D
-    run = LiveTraining(cone, TrainConfig())
-    assert "closed_form" not in run.methods and "full row rank" in run.skipped["closed_form"]
-    assert set(run.methods) == set(METHODS) - {"closed_form"}
-
-
-@pytest.mark.parametrize(
-    "kwargs, match",
-    [({"width": 10_000}, "width must be an integer from 4 to 512"),
-     ({"batch": 0}, "batch must be"), ({"task": "gan"}, "task must be one of"),
-     ({"methods": ("magic",)}, "methods must be"), ({"lr": 5.0}, "lr must be")],
-)
-def test_config_bounds_name_the_field(kwargs, match):
-    with pytest.raises(cc.ConeInputError, match=match):
-        TrainConfig(**kwargs).validated()
-
-
-def test_max_steps_stops_the_loop():
-    run = LiveTraining(cc.Cone.from_inequalities(cc.preset("wedge")), TrainConfig(max_steps=5))
-    assert len(run.run(50)) == 5 and run.done
-    with pytest.raises(cc.ConeInputError, match="max_steps"):
-        run.step()
+from tests.app.pages import open_page
 
 
 def train_page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=90)
-    at.query_params["A"] = "1,-2;-3,1"
-    at.run()
-    at.switch_page("pages/train.py").run()
-    assert not at.exception
-    return at
+    return open_page("train", A="1,-2;-3,1")
 
 
 def test_page_step_play_pause_reset_and_page_switch():
@@ -112,7 +49,7 @@ def test_page_outputs_figure_marks_points_outside():
 def test_page_paces_itself_when_many_sessions_train():
     """With nine other sessions playing on the server, Play redraws less often (the pacer's
     interval for ten views), says so, and leaves the pacer when paused."""
-    from pages import common
+    from explorer.pacing import LIVE
 
     others = [f"other-{k}" for k in range(9)]
     try:
@@ -121,19 +58,19 @@ def test_page_paces_itself_when_many_sessions_train():
         alone = at.session_state["train_interval"]
         assert alone == 0.25
         key = at.session_state["train_live_key"]
-        assert key in common.LIVE._views  # its tick was recorded
+        assert key in LIVE._views  # its tick was recorded
         for k in others:
-            common.LIVE.record(k, 0.1)
+            LIVE.record(k, 0.1)
         at.run()  # a tick: the pace changes, so the page reruns in full with the new timer
-        assert at.session_state["train_interval"] == common.LIVE.plan(key).interval > alone
+        assert at.session_state["train_interval"] == LIVE.plan(key).interval > alone
         captions = " ".join(c.value for c in at.caption)
         assert "10 sessions are training on this server" in captions, captions
         at.button(key="train_pause").click().run()
         assert at.session_state["train_interval"] is None
-        assert key not in common.LIVE._views
+        assert key not in LIVE._views
     finally:
         for k in others:
-            common.LIVE.forget(k)
+            LIVE.forget(k)
 
 
 # ---------------------------------------------------------------------- the live view's curves

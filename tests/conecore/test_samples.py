@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
 import conecore as cc
 from conecore.plotting import figure_sample_animation
 from conecore.samples import mmd, sample_frames
-
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 
 @pytest.mark.parametrize("name", ["wedge", "pyramid", "wedge-line"])
@@ -48,28 +43,3 @@ def test_mmd_is_zero_for_equal_samples_and_bounds_are_named():
         sample_frames(cc.Cone.from_inequalities(cc.preset("wedge")), frames=100)
 
 
-def test_samples_page():
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.query_params["A"] = "1,-2;-3,1"
-    at.run()
-    at.switch_page("pages/samples.py").run()
-    assert not at.exception
-    at.number_input(key="samples_steps").set_value(50).run()
-    at.number_input(key="samples_frames").set_value(5).run()
-    at.button(key="samples_go").click().run()
-    assert not at.exception
-    assert any("ConeLayer decoder**: 0 of 300" in m.value for m in at.markdown)
-
-
-def test_benchmark_page_runs_for_the_current_cone():
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.query_params["A"] = "1,-2;-3,1"
-    at.run()
-    at.switch_page("pages/benchmark.py").run()
-    at.multiselect(key="bench_batches").set_value([1, 4]).run()
-    at.button(key="bench_go").click().run()
-    assert not at.exception
-    rows = at.session_state["bench_rows"]
-    assert {r.batch for r in rows} == {1, 4}
-    assert all(r.max_violation < 1e-5 for r in rows if r.method == "ConeLayer")
-    assert any("--suite layer" in c.value for c in at.code)

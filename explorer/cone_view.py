@@ -1,0 +1,181 @@
+"""Build a cone's view of the session's cone: kind, counts, the 2-D / 3-D / projected figure,
+the rays and lines, ``A`` with its redundant rows, and the downloads."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+import conecore as cc
+from conecore import plotting
+from explorer import session, shell
+
+DOWNLOADS = ((".ine", cc.to_ine, "cone.ine"), (".ext", cc.to_ext, "cone.ext"),
+             ("JSON", cc.cone_to_json, "cone.json"), ("CSV", cc.to_csv, "cone.csv"))
+
+
+# Cached by the cone's key (its URL form); the cone itself is not hashed.
+@st.cache_data(max_entries=64, show_spinner=False)
+def fig_2d(key: str, _cone: cc.Cone, polar: bool):
+    return plotting.figure_2d(_cone, show_polar=polar)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def fig_3d(key: str, _cone: cc.Cone, polar: bool, normals: bool, preview: tuple | None = None):
+    return plotting.figure_3d(_cone, show_normals=normals, show_polar=polar, preview=preview)
+
+
+EXPLAIN = r"""
+**What the picture shows.** Each row $a_i$ of $A$ is a half-space $a_i \cdot x \le 0$ (lightly
+shaded, its outward normal $a_i$ dashed). The cone $C = \{x : Ax \le 0\}$ is where all of them
+overlap (strongly shaded).
+
+**Rays and lines.** By the Minkowski–Weyl theorem $C = \{L^\top t + R^\top \mu : \mu \ge 0\}$:
+every point is a non-negative combination of the extreme rays $r_k$ (arrows) plus any
+combination of the lines $l_j$ (the lineality space $\ker A$, drawn as double lines). The double
+description method finds $R$ and $L$ exactly.
+
+**Why it matters for networks.** A layer that outputs $L t + R^\top \mu$ with $\mu \ge 0$
+(softplus, relu, ...) can only produce points of $C$: $A L^\top = 0$ and $A R^\top \le 0$, so
+$A z \le 0$ for every input, during training and at test time.
+
+**The polar cone.** $C^\circ = \{y : y \cdot x \le 0 \text{ for all } x \in C\}$ is generated
+by the rows of $A$ (Farkas' lemma), so the two swap roles: the facet normals $a_i$ of $C$ are
+(generators of) the rays of $C^\circ$, and the extreme rays of $C$ are the facet normals of
+$C^\circ$. A ray $r$ of $C$ and a row $a_i$ tight on it meet at a right angle ($a_i \cdot r = 0$),
+which the picture shows when the polar cone is on; and $(C^\circ)^\circ = C$.
+"""
+
+
+def kind_sentence(cone: cc.Cone) -> str:
+    return {
+        cc.Kind.ONLY_ORIGIN: "The constraints leave only the origin: no ray, no line. A layer "
+                             "on this cone could only output 0.",
+        cc.Kind.WHOLE_SPACE: "No row constrains anything (A is zero or empty): the cone is the "
+                             "whole space, spanned by its lines.",
+        cc.Kind.HALF_SPACE: "All rows point the same way: the cone is one half-space, one ray "
+                            "(the inner normal) plus the lines of its boundary.",
+        cc.Kind.POINTED: "Pointed: no line inside; every point is a non-negative combination of "
+                         "the rays.",
+        cc.Kind.SUBSPACE: "The rows cancel out to equalities: the cone is a linear subspace "
+                          "(lines only).",
+        cc.Kind.CONTAINS_LINES: "Contains lines: non-negative combinations of the rays plus any "
+                                "point of the lineality space.",
+    }[cone.kind]
+
+
+def generators_table(M: np.ndarray, prefix: str) -> pd.DataFrame:
+    d = M.shape[1]
+    shown = min(d, 12)
+    frame = pd.DataFrame(np.asarray(M)[:, :shown], columns=[f"x{j + 1}" for j in range(shown)],
+                         index=[f"{prefix}{i + 1}" for i in range(len(M))])
+    if frame.dtypes.map(lambda t: t.kind == "f").any():
+        frame = frame.round(4)
+    return frame
+
+
+def show_cone(cone: cc.Cone) -> None:
+    text = session.cone_key()
+    badge_color = {"pointed": "blue", "contains lines": "violet", "half-space": "orange",
+                   "only the origin": "gray", "whole space": "green", "linear subspace": "red"}
+    st.markdown(f":{badge_color[str(cone.kind)]}-badge[{cone.kind}]  "
+                f"{kind_sentence(cone)}")
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("dimension d", cone.dim)
+    c2.metric("rows of A", cone.A.shape[0])
+    c3.metric("extreme rays", cone.rays.shape[0])
+    c4.metric("lines", cone.lines.shape[0])
+    if cone.dim == 2:
+        polar = st.toggle("Show the polar cone", key="show_polar_2d", bind="query-params")
+        st.plotly_chart(fig_2d(text, cone, polar), key="fig2d", width="stretch")
+    elif cone.dim == 3:
+        t1, t2 = st.columns(2)
+        polar = t1.toggle("Show the polar cone", key="show_polar_3d", bind="query-params")
+        normals = t2.toggle("Show the normals", value=True, key="show_normals_3d",
+                            bind="query-params")
+        preview = None
+        if st.session_state.get("build_mode") == "Angles (3-D)":
+            preview = tuple(st.session_state.get("angle_preview", ())) or None
+        st.plotly_chart(fig_3d(text, cone, polar, normals, preview), key="fig3d", width="stretch")
+    elif cone.dim > 3:
+        high_dim_views(cone)
+    else:
+        st.write("In R^1 a cone is {0}, a half-line or the whole line; the table below says "
+                 "which.")
+    with st.expander("Explain", expanded=False):
+        st.markdown(EXPLAIN)
+    show_tables(cone)
+
+
+def high_dim_views(cone: cc.Cone) -> None:
+    d = cone.dim
+    how = st.radio("Projection", ["chosen coordinates", "random orthogonal"], horizontal=True,
+                   key="proj_kind")
+    if how == "chosen coordinates":
+        coords = st.multiselect("Coordinates (2 or 3)", list(range(d)), default=[0, 1, 2],
+                                max_selections=3, format_func=lambda j: f"x{j + 1}",
+                                key="proj_coords")
+        if len(coords) < 2:
+            st.info("Choose two or three coordinates.")
+            return
+        P = plotting.projection_basis(d, tuple(coords))
+        labels = [f"x{j + 1}" for j in coords]
+    else:
+        seed = st.number_input("Seed", 0, 10_000, 0, key="proj_seed")
+        k = st.radio("Dimensions", [2, 3], horizontal=True, key="proj_k")
+        P = plotting.projection_basis(d, seed=int(seed), k=int(k))
+        labels = None
+    st.plotly_chart(plotting.figure_projected(cone, P, labels), key="figproj", width="stretch")
+    if len(cone.rays):
+        st.caption("The rays in parallel coordinates (first 40 coordinates)")
+        st.plotly_chart(plotting.figure_parallel(cone), key="figpar", width="stretch")
+    side = math.isqrt(d)
+    if side * side == d and d >= 16:
+        st.caption("Image-shaped cone: each row of A and each ray as a small image "
+                   "(red negative, blue positive).")
+        st.plotly_chart(plotting.image_grid(cone.A[:32], side, [f"a{i + 1}" for i in
+                                                                range(min(32, len(cone.A)))]),
+                        key="figimgA", width="stretch")
+        if len(cone.rays):
+            st.plotly_chart(plotting.image_grid(cone.rays[:32], side,
+                                                [f"r{i + 1}" for i in range(min(32,
+                                                                              len(cone.rays)))]),
+                            key="figimgR", width="stretch")
+
+
+def show_tables(cone: cc.Cone) -> None:
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Extreme rays**" + (" (exact, primitive integers)"
+                                          if cone.rays_exact is not None else " (unit length)"))
+        rays = cone.rays_exact if cone.rays_exact is not None else cone.rays
+        if len(rays):
+            st.dataframe(generators_table(rays, "r"), width="stretch")
+        else:
+            st.caption("none")
+        st.markdown("**Lines** (a basis of the lineality space)")
+        lines = cone.lines_exact if cone.lines_exact is not None else cone.lines
+        if len(lines):
+            st.dataframe(generators_table(lines, "l"), width="stretch")
+        else:
+            st.caption("none")
+    with right:
+        st.markdown("**A**, with redundant rows flagged")
+        redundant = set(cone.redundant_rows)
+        rows = [", ".join(r) for r in cc.matrix_cells(cone)]
+        frame = pd.DataFrame({"row": [r if len(r) <= 60 else r[:59] + "…" for r in rows],
+                              "redundant": ["implied by the others" if i in redundant else ""
+                                            for i in range(len(rows))]},
+                             index=[f"a{i + 1}" for i in range(len(rows))])
+        st.dataframe(frame, width="stretch")
+        st.markdown("**Download**")
+        b = st.columns(2) + st.columns(2)  # two by two: four in a row get cut to "…"
+        for col, (label, write, name) in zip(b, DOWNLOADS, strict=True):
+            shell.download(col, label, lambda write=write: write(cone), name,
+                            key=f"dl_{name.rsplit('.', 1)[1]}")
+
+
+# ---------------------------------------------------------------------- page

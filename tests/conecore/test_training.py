@@ -1,0 +1,62 @@
+"""The one training loop (conecore.training): every method on the same batches."""
+
+from __future__ import annotations
+
+import pytest
+
+import conecore as cc
+from conecore.training import METHODS, LiveTraining, TrainConfig
+
+
+@pytest.mark.parametrize("task", ["regression", "projection"])
+def test_loop_lowers_the_loss_and_the_cone_layer_never_violates(task):
+    cone = cc.Cone.from_inequalities(cc.preset("wedge"))
+    run = LiveTraining(cone, TrainConfig(task=task, seed=1))
+    first = run.step()
+    run.run(400)
+    last = run.history[-1]
+    for method in run.methods:
+        assert last[method]["loss"] < first[method]["loss"], method
+    assert all(h["cone_layer"]["violating"] == 0 for h in run.history)
+    evaluation = run.evaluate()
+    assert evaluation["cone_layer"]["violating"] == 0 and not evaluation["cone_layer"][
+        "outside"].any()
+    assert evaluation["projection"]["violating"] == 0
+    assert evaluation["unconstrained"]["violating"] > 0.02  # targets leak outside the cone
+
+
+def test_seeds_reproduce_and_differ():
+    cone = cc.Cone.from_inequalities(cc.preset("pyramid"))
+    a = LiveTraining(cone, TrainConfig(seed=3, methods=("cone_layer", "unconstrained")))
+    b = LiveTraining(cone, TrainConfig(seed=3, methods=("cone_layer", "unconstrained")))
+    c = LiveTraining(cone, TrainConfig(seed=4, methods=("cone_layer", "unconstrained")))
+    for run in (a, b, c):
+        run.run(30)
+    loss = [[h[m]["loss"] for h in r.history for m in r.methods] for r in (a, b, c)]
+    assert loss[0] == loss[1] and loss[0] != loss[2]
+
+
+def test_closed_form_is_skipped_without_full_row_rank():
+    cone = cc.Cone.from_inequalities(cc.preset("pyramid"))  # 4 rows in 3-D
+    run = LiveTraining(cone, TrainConfig())
+    assert "closed_form" not in run.methods and "full row rank" in run.skipped["closed_form"]
+    assert set(run.methods) == set(METHODS) - {"closed_form"}
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [({"width": 10_000}, "width must be an integer from 4 to 512"),
+     ({"batch": 0}, "batch must be"), ({"task": "gan"}, "task must be one of"),
+     ({"methods": ("magic",)}, "methods must be"), ({"lr": 5.0}, "lr must be")],
+)
+def test_config_bounds_name_the_field(kwargs, match):
+    with pytest.raises(cc.ConeInputError, match=match):
+        TrainConfig(**kwargs).validated()
+
+
+def test_max_steps_stops_the_loop():
+    run = LiveTraining(cc.Cone.from_inequalities(cc.preset("wedge")), TrainConfig(max_steps=5))
+    assert len(run.run(50)) == 5 and run.done
+    with pytest.raises(cc.ConeInputError, match="max_steps"):
+        run.step()
+
