@@ -8,17 +8,18 @@ TEST_STAMP := $(VENV)/.installed-browser
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt packages.txt scripts/setup.sh
+$(STAMP): requirements.txt requirements-app.txt requirements-dev.txt packages.txt scripts/setup.sh scripts/install_torch.sh
 	bash scripts/setup.sh
 
 # The tests also need Debian's chromium for the browser suite.
-$(TEST_STAMP): requirements.txt requirements-dev.txt packages.txt scripts/setup.sh
+$(TEST_STAMP): requirements.txt requirements-app.txt requirements-dev.txt packages.txt scripts/setup.sh scripts/install_torch.sh
 	bash scripts/setup.sh --browser
 
 run: setup
 	$(VENV)/bin/streamlit run app.py
 
 test: $(TEST_STAMP)
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -n 2
 
 lint: setup

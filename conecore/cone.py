@@ -238,7 +238,8 @@ class Cone:
         if rays_exact is not None:
             try:
                 rows = [list(r) for r in rays_exact]
-                if not all(isinstance(v, Integral) for row in rows for v in row):
+                if not all(type(v) is int or isinstance(v, np.integer)
+                           for row in rows for v in row):
                     raise TypeError
                 exact_rays = np.array([[int(v) for v in row] for row in rows],
                                       dtype=np.int64).reshape(R.shape[0], d)
@@ -443,9 +444,9 @@ def _float_generators(
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""Orthonormal lines and unit rays (orthogonal to the lines) in float64.
 
-    ``basis`` are ``r`` independent integer rows of ``A``; with :math:`B^	op = Q R` (QR), the
+    ``basis`` are ``r`` independent integer rows of ``A``; with :math:`B^\top = Q R` (QR), the
     lines are the last ``d - r`` columns of ``Q`` and the projection of a lifted ray ``x`` onto
-    the row space is :math:`Q_r R^{-	op} (B x)`. ``B x`` is computed exactly in integers, so the
+    the row space is :math:`Q_r R^{-\top} (B x)`. ``B x`` is computed exactly in integers, so the
     result is accurate even when ``x`` itself lies mostly along the lines.
     """
     r = len(basis)

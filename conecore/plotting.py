@@ -1,6 +1,15 @@
 """Plotly figures of cones (no Streamlit here: pages draw what these functions build).
 
-One builder per view. So far: :func:`figure_2d`, the plane view of a cone in R^2.
+One builder per view:
+
+* the cone itself: :func:`figure_2d` (the plane), :func:`figure_3d` (space),
+  :func:`figure_projected` and :func:`figure_parallel` (d > 3), :func:`image_grid` (rows or rays
+  of an image-shaped cone);
+* the double description: :func:`figure_dd_step`;
+* training and samples: :func:`figure_curves`, :func:`figure_outputs`,
+  :func:`figure_sample_animation`;
+* the VAE: :func:`figure_painting`, :func:`figure_block_sums`;
+* the benchmark: :func:`figure_benchmark`.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ def _show_error(where: str) -> None:
 
 def _as_text(cone: cc.Cone) -> str:
     """The cone's A as the text box shows it: one row a line."""
-    return "\n".join(", ".join(row) for row in cc.matrix_cells(cone))
+    return "\n".join(",".join(row) for row in cc.matrix_cells(cone))
 
 
 def table_input() -> None:

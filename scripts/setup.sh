@@ -52,7 +52,7 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-# torch is pinned exactly in requirements.txt: an unpinned torch pulls a multi-GB CUDA build.
+bash scripts/install_torch.sh .venv/bin/python
 .venv/bin/python -m pip install -q -r requirements-dev.txt
 touch .venv/.installed
 [ "$WANT_BROWSER" = 1 ] && touch .venv/.installed-browser

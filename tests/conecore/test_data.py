@@ -68,3 +68,44 @@ def test_trainer_lowers_the_loss_and_stays_in_the_cone():
     assert float(cc.relative_violation(torch.as_tensor(np.array(cone.A)), z).max()) < 1e-5
     with pytest.raises(cc.ConeInputError, match="same, non-zero length"):
         Trainer(model, X, X[:3])
+
+
+def test_a_gzip_idx_bomb_grows_the_readers_memory_by_at_most_150_mb():
+    """A 0.2 MB gzip file whose header claims 250,000 images of 28 x 28 (196 MB decompressed):
+    with ``max_items`` only the kept images are held and converted (issue 14, item 7)."""
+    import gzip
+    import struct
+    import tracemalloc
+
+    from conecore.data import read_idx
+
+    n = 250_000
+    bomb = gzip.compress(bytes([0, 0, 8, 3]) + struct.pack(">3I", n, 28, 28) + bytes(n * 784),
+                         compresslevel=9)
+    assert len(bomb) < 400_000
+    tracemalloc.start()
+    try:
+        images = read_idx(bomb, "bomb.gz", max_items=10_000)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert images.shape == (10_000, 28, 28)
+    assert peak < 150e6, f"peak {peak / 1e6:.0f} MB"
+    # Without the cut the same file is 196 MB of images: the bound comes from max_items.
+    assert n * 784 > 150e6
+
+
+def test_max_items_keeps_the_first_items_and_still_checks_the_length():
+    import struct
+
+    from conecore.data import read_idx, write_idx
+
+    arr = np.arange(5 * 3, dtype=np.uint8).reshape(5, 3)
+    raw = write_idx(arr)
+    assert np.array_equal(read_idx(raw, max_items=2), arr[:2])
+    assert np.array_equal(read_idx(raw, max_items=99), arr)
+    with pytest.raises(cc.ConeInputError, match="truncated or padded"):
+        read_idx(raw[:-1], max_items=2)
+    with pytest.raises(cc.ConeInputError, match="truncated or padded"):
+        read_idx(raw + b"\0", max_items=2)
+    assert struct.unpack(">I", raw[4:8]) == (5,)
