@@ -148,10 +148,17 @@ def test_high_dimensional_views_render():
         ("gens.ext", b"V-representation\nbegin\n 3 3 integer\n 1 0 0\n 0 1 0\n 0 0 1\nend\n",
          "2", "2"),
         ("a.csv", b"1,0,-1\n-1,0,-1\n0,1,-1\n0,-1,-1\n", "4", "4"),
+        ("cone.json", b'{"A": [[1, 0, -1], [-1, 0, -1], [0, 1, -1], [0, -1, -1]]}', "4", "4"),
+        ("gens.json", b'{"rays": [[1, 0], [1, 1], [0, 1]]}', "2", "2"),
+        ("rows.txt", b"# the wedge\n1 -2\n-3 1\n", "2", "2"),
     ],
+    ids=["ine", "ext", "csv", "json-A", "json-generators", "txt"],
 )
 def test_upload_mode_reads_every_format(name, content, rays, rows):
-    at = build_page()
+    """Each kind the uploader accepts (.ine, .ext, .csv, .json with A or with generators, .txt)
+    becomes the session's cone."""
+    at = build_page({"A": "1,0;0,1;-1,-1"})  # only the origin: 0 rays, 3 rows, unlike each file
+    assert metrics(at)["extreme rays"] == "0"
     at.radio(key="build_mode").set_value("Upload").run()
     at.file_uploader(key="upload").upload(name, content).run()
     assert not at.exception

@@ -36,14 +36,42 @@ def test_page_step_play_pause_reset_and_page_switch():
     assert at.session_state["train_run"].steps == 0
 
 
+def chart(at: AppTest, key: str) -> dict:
+    """The Plotly figure the page drew under ``key``, as the browser receives it."""
+    import json
+
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")
+             if c.proto.id.endswith(f"-{key}") or key in c.proto.id]
+    assert specs, f"no chart {key}"
+    return specs[0]
+
+
+def points(trace: dict) -> np.ndarray:
+    import base64
+
+    def values(v):
+        if isinstance(v, dict):  # Plotly's typed arrays: {"dtype": "f8", "bdata": ...}
+            return np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
+        return np.asarray(v, dtype=float)
+
+    return np.column_stack([values(trace["x"]), values(trace["y"])])
+
+
 def test_page_outputs_figure_marks_points_outside():
+    """The outputs figure the visitor sees: every ConeLayer point inside the cone, and the
+    unconstrained head's escapes drawn as a separate "outside" trace, all of them outside."""
     at = train_page()
     for _ in range(3):
         at.button(key="train_step").click().run()
-    run = at.session_state["train_run"]
-    evaluation = run.evaluate()
-    assert np.all(cc.Cone.from_inequalities([[1, -2], [-3, 1]]).contains(
-        evaluation["cone_layer"]["outputs"], atol=1e-5))
+    cone = cc.Cone.from_inequalities([[1, -2], [-3, 1]])
+    fig = chart(at, "train_outputs")
+    traces = {t.get("name"): t for t in fig["data"]}
+    inside = points(traces["ConeLayer"])
+    assert len(inside) > 10 and np.all(cone.contains(inside, atol=1e-5))
+    assert "ConeLayer: outside" not in traces
+    escaped = points(traces["unconstrained: outside"])
+    assert len(escaped) and not np.any(cone.contains(escaped, atol=1e-9))
+    assert np.all(cone.contains(points(traces["unconstrained"]), atol=1e-9))
 
 
 def test_page_paces_itself_when_many_sessions_train():

@@ -55,11 +55,21 @@ def test_url_sets_the_widget(page, A, kind, key, text, value, other):
     assert getattr(page_at(page, A=A), kind)(key=key).value != value
 
 
+def painted_caption(at: AppTest) -> str:
+    return next(c.value for c in at.caption if c.value.startswith("The painted cone:"))
+
+
 def test_vae_painting_round_trips_through_the_url():
+    """The link's painting is the constraint the page computes (8 signed blocks, 4 free, 4 forced
+    to 0: 8 rays), and inverting it writes the inverted painting back into the link."""
     at = page_at("vae", paint="+-+-_-+-+_...._0000")
-    assert at.session_state["vae_paint_8"] == "+-+-_-+-+_...._0000"
+    caption = painted_caption(at)
+    assert "16 rows of A" in caption and "8 rays" in caption, caption
+    default = painted_caption(page_at("vae"))  # the checkerboard: every block signed
+    assert "16 rays" in default and default != caption
     at.button(key="vae_invert").click().run()
     assert param(at, "paint") == "-+-+_+-+-_...._0000"
+    assert painted_caption(at) == caption  # the same counts: signs swapped, nothing else
 
 
 def test_every_lesson_step_is_valid():
@@ -81,9 +91,14 @@ def test_lesson_walks_through_its_pages():
     for k in range(2, len(LESSON) + 1):
         at.button(key="lesson_next").click().run()  # the sidebar is on every page
         assert not at.exception, (k, [e.value for e in at.exception])
-        assert param(at, "lesson") == str(k) and param(at, "A") == LESSON[k - 1].A
-        for key, value in LESSON[k - 1].widgets.items():
-            assert at.session_state[key] == value
+        step = LESSON[k - 1]
+        assert param(at, "lesson") == str(k) and param(at, "A") == step.A
+        # The step's page is on screen, with its banner and the step's settings in its widgets.
+        assert at.title[0].value == PAGE[step.page].title
+        assert any(f"Lesson {k} of {len(LESSON)}" in i.value for i in at.info)
+        for key, value in step.widgets.items():
+            widget = next((w for w in at.main if getattr(w, "key", None) == key), None)
+            assert widget is not None and widget.value == value, (k, key)
 
 
 def test_lesson_link_sets_the_cone_and_the_step():
