@@ -89,13 +89,18 @@ def show_cone(cone: cc.Cone) -> None:
     c3.metric("extreme rays", cone.rays.shape[0])
     c4.metric("lines", cone.lines.shape[0])
     if cone.dim == 2:
-        polar = st.toggle("Show the polar cone", key="show_polar_2d", bind="query-params")
+        polar = (shell.setting("show_polar_2d", False) if shell.controls_hidden() else
+                 st.toggle("Show the polar cone", key="show_polar_2d", bind="query-params"))
         st.plotly_chart(fig_2d(text, cone, polar), key="fig2d", width="stretch")
     elif cone.dim == 3:
-        t1, t2 = st.columns(2)
-        polar = t1.toggle("Show the polar cone", key="show_polar_3d", bind="query-params")
-        normals = t2.toggle("Show the normals", value=True, key="show_normals_3d",
-                            bind="query-params")
+        if shell.controls_hidden():
+            polar = shell.setting("show_polar_3d", False)
+            normals = shell.setting("show_normals_3d", True)
+        else:
+            t1, t2 = st.columns(2)
+            polar = t1.toggle("Show the polar cone", key="show_polar_3d", bind="query-params")
+            normals = t2.toggle("Show the normals", value=True, key="show_normals_3d",
+                                bind="query-params")
         preview = None
         if st.session_state.get("build_mode") == "Angles (3-D)":
             preview = tuple(st.session_state.get("angle_preview", ())) or None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import streamlit as st
 
 import conecore as cc
-from explorer.lessons import LESSON, lesson_step
+from explorer.lessons import LESSON, lesson_step, step_settings
 from explorer.limits import APP_LIMITS, MAX_URL_CHARS
 
 DEFAULT_PRESET = "pyramid"
@@ -64,8 +64,8 @@ def init_state() -> None:
             st.session_state["lesson"] = LESSON.index(step) + 1
             if text is None and error is None:
                 text = step.A
-            # The step's page settings, where the link does not give its own.
-            st.session_state.update({k: v for k, v in step.widgets.items()
+            # Every setting of the step's page, where the link does not give its own.
+            st.session_state.update({k: v for k, v in step_settings(step).items()
                                      if k not in st.query_params})
     if text is None:
         text = cc.to_url_text(cc.preset(DEFAULT_PRESET))
@@ -154,16 +154,18 @@ def share_note() -> str:
             "download it (JSON) and share the file instead.")
 
 
-def share_link() -> str | None:
-    """The address of this page with the cone in it, when Streamlit knows the page's URL."""
+def share_link(**extra: str) -> str | None:
+    """The address of this page with the cone (and ``extra`` parameters) in it, when Streamlit
+    knows the page's URL."""
     from urllib.parse import urlencode, urlsplit, urlunsplit
 
     try:
         base = st.context.url
     except (AttributeError, RuntimeError):
-        return None
+        base = None
+    params = {**st.query_params.to_dict(), **extra}
+    query = urlencode(params, safe=",;/-")
     if not base:
-        return None
+        return f"?{query}" if extra else None  # relative: still a link to this page
     parts = urlsplit(base)
-    query = urlencode(st.query_params.to_dict(), safe=",;/-")
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))

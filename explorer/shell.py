@@ -27,7 +27,8 @@ from typing import Any
 import streamlit as st
 
 from explorer import session
-from explorer.lessons import LESSON, lesson_step
+from explorer.glossary import link_terms
+from explorer.lessons import LESSON, lesson_step, step_settings
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ PAGES: tuple[PageInfo, ...] = (
              ("pandas", "plotly.graph_objects", "torch", "conecore.vae")),
     PageInfo("benchmark", "pages/benchmark.py", "Benchmark", ":material/speed:",
              ("plotly.graph_objects", "torch", "osqp", "conecore.bench")),
+    PageInfo("glossary", "pages/glossary.py", "Glossary", ":material/menu_book:"),
 )
 PAGE = {p.name: p for p in PAGES}
 
@@ -93,7 +95,8 @@ def page(name: str) -> Iterator[None]:
     warm_up(info.heavy)
     session.init_state()
     _apply_lesson_request()
-    navigation()
+    if not controls_hidden():  # students follow the link they were given
+        navigation()
     lesson_banner(name)
     try:
         yield
@@ -127,9 +130,9 @@ def _apply_lesson_request() -> None:
     step = lesson_step(k)
     st.session_state["lesson"] = k
     session.set_lesson_cone(step.A)
-    # Set before the page's widgets exist in this run; they are bound to the URL and put the
-    # values there themselves.
-    st.session_state.update(step.widgets)
+    # Every setting of the step's page, set before its widgets exist in this run; they are
+    # bound to the URL and put the values there themselves.
+    st.session_state.update(step_settings(step))
     st.session_state.pop("dd_playing", None)
     params = {"A": step.A, "lesson": str(k)}
     if st.session_state.get("controls_hidden"):
@@ -142,7 +145,10 @@ def lesson_banner(name: str) -> None:
     k = st.session_state.get("lesson")
     if k and LESSON[k - 1].page == name:
         step = LESSON[k - 1]
-        st.info(f"**Lesson {k} of {len(LESSON)}: {step.title}.** {step.guidance}",
+        glossary = PAGE["glossary"].name
+        st.info(f"**Lesson {k} of {len(LESSON)}: {step.title}.** {link_terms(step.idea, glossary)}"
+                f"\n\n**Look at:** {link_terms(step.look, glossary)}"
+                f"\n\n**Think about:** {link_terms(step.question, glossary)}",
                 icon=":material/school:")
 
 
@@ -156,15 +162,30 @@ def lesson_sidebar() -> None:
             return
         step = LESSON[k - 1]
         st.markdown(f"**{k} of {len(LESSON)}: {step.title}**")
+        if controls_hidden():  # the teacher moves the class on; students keep their step
+            return
         c1, c2 = st.columns(2)
         c1.button("Previous", icon=":material/arrow_back:", on_click=_go_to_lesson,
                   args=(k - 1,), disabled=k == 1, key="lesson_prev", width="stretch")
         c2.button("Next", icon=":material/arrow_forward:", on_click=_go_to_lesson,
                   args=(k + 1,), disabled=k == len(LESSON), key="lesson_next", width="stretch")
         st.button("Leave the lesson", on_click=_leave_lesson, key="lesson_leave")
+        st.caption("For students: this step with the controls hidden (this page keeps yours)")
+        st.code(session.share_link(controls="hide"), language=None, wrap_lines=True)
 
 
 # ------------------------------------------------------------------------------ sidebar
+def setting(key: str, default: object) -> object:
+    """A page setting whose widget students do not see (classroom mode): the session's value
+    (a lesson step sets it), else the link's, else ``default``. Booleans come from "true"."""
+    if key in st.session_state:
+        return st.session_state[key]
+    if key in st.query_params:
+        text = st.query_params[key]
+        return text.lower() == "true" if isinstance(default, bool) else text
+    return default
+
+
 def controls_hidden() -> bool:
     """Classroom mode: ``?controls=hide`` in the link hides the inputs a teacher does not want
     students to touch (the pictures, stepping and playing stay)."""

@@ -38,7 +38,7 @@ with shell.page("steps"):
         shell.end_page()
     default_order = ", ".join(str(i + 1) for i in range(m))
     if shell.controls_hidden():
-        order_text = st.query_params.get("dd_order", default_order)
+        order_text = str(shell.setting("dd_order", default_order))
     else:
         order_text = st.text_input("Order of the constraints (row numbers)",
                                    None if "dd_order" in st.session_state else default_order,
@@ -65,7 +65,8 @@ with shell.page("steps"):
                 st.session_state["dd_playing"] = False
                 st.rerun()  # the last step is shown: stop the timer
             else:
-                # Before the slider exists in this run, so its value may be set (and the URL follows).
+                # Before the slider exists in this run, so its value may be set (the URL
+                # follows).
                 st.session_state["dd_step"] = int(st.session_state.get("dd_step", n)) + 1
         if st.session_state.get("dd_step", 0) > n:  # a cone with fewer rows than the last one
             st.session_state["dd_step"] = n

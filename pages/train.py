@@ -218,5 +218,5 @@ with shell.page("train"):
     with st.expander("Explain", expanded=False):
         st.markdown(EXPLAIN)
     if st.session_state.get("train_run") is None:
-        st.info("Press Play (or Step) to train. Every method starts from the same seed and sees the "
-                "same mini-batches.")
+        st.info("Press Play (or Step) to train. Every method starts from the same seed and sees "
+                "the same mini-batches.")

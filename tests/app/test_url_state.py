@@ -77,7 +77,7 @@ def test_every_lesson_step_is_valid():
         assert lesson_step(k) is step and lesson_step(str(k)) is step
         assert (ROOT / PAGE[step.page].file).exists()
         cone = cc.Cone.from_inequalities(cc.from_url_text(step.A))
-        assert cone.dim in (2, 3) and step.guidance.endswith(".")
+        assert cone.dim in (2, 3) and step.idea.endswith(".")
     with pytest.raises(cc.ConeInputError, match="from 1 to"):
         lesson_step(0)
     with pytest.raises(cc.ConeInputError, match="a number"):

@@ -1,0 +1,146 @@
+"""The lesson as a student and a teacher meet it: every step's view is the same whether it was
+reached by Next or opened fresh from its link, with and without ``controls=hide``; each step's
+words are true of the screen; the glossary covers every term the lesson links."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import conecore as cc
+from explorer.glossary import GLOSSARY, link_terms, terms_in
+from explorer.lessons import LESSON, PAGE_SETTINGS, step_settings
+from tests.app.pages import open_page
+
+STEPS = range(1, len(LESSON) + 1)
+
+
+def view(at: AppTest) -> dict:
+    """What the main area shows: title, texts, every widget's value, each figure's traces."""
+    main = at.main
+    widgets = {}
+    for kind in ("slider", "toggle", "text_input", "number_input", "selectbox", "radio",
+                 "checkbox", "multiselect", "select_slider"):
+        for w in main.get(kind):
+            widgets[w.key or w.label] = w.value
+    return {
+        "title": [t.value for t in main.get("title")],
+        "info": [i.value for i in main.get("info")],
+        "markdown": [m.value for m in main.get("markdown")],
+        "metrics": [(m.label, m.value) for m in main.get("metric")],
+        "widgets": widgets,
+        "charts": [[t.get("name") for t in json.loads(c.proto.spec)["data"]]
+                   for c in main.get("plotly_chart")],
+    }
+
+
+def by_next(k: int, hidden: bool) -> AppTest:
+    """Step k reached from step k-1 by Next (the button's callback, as the teacher presses it;
+    in student mode the button is not shown, and the teacher's class moves with their links)."""
+    params = {"lesson": str(k - 1)}
+    if hidden:
+        params["controls"] = "hide"
+    at = open_page(LESSON[k - 2].page, **params)
+    if hidden:
+        assert not at.sidebar.get("button"), "students see no lesson buttons"
+        at.session_state["lesson_go"] = k
+        at.run()
+    else:
+        at.button(key="lesson_next").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def fresh(k: int, hidden: bool) -> AppTest:
+    params = {"lesson": str(k)}
+    if hidden:
+        params["controls"] = "hide"
+    return open_page(LESSON[k - 1].page, **params)
+
+
+@pytest.mark.parametrize("hidden", [False, True], ids=["teacher", "student"])
+@pytest.mark.parametrize("k", [k for k in list(STEPS)[1:] if LESSON[k - 1].page != "vae"])
+def test_next_and_a_fresh_link_show_the_same_view(k, hidden):
+    a, b = by_next(k, hidden), fresh(k, hidden)
+    assert view(a) == view(b)
+    assert any(f"Lesson {k} of {len(LESSON)}" in i for i in view(a)["info"])
+
+
+def test_the_vae_step_matches():
+    """The last step, on the VAE page (one test: the page is slower to open)."""
+    k = len(LESSON)
+    assert LESSON[k - 1].page == "vae"
+    for hidden in (False, True):
+        assert view(by_next(k, hidden)) == view(fresh(k, hidden))
+
+
+def test_lesson_7_keeps_its_order_in_student_mode():
+    """Step 2 of lesson 7 adds a3 = (0, 1, -1): the order 1, 3, 2, 4 (was lost with the
+    controls hidden, which showed exactly lesson 6)."""
+    for hidden in (False, True):
+        at = fresh(7, hidden)
+        assert at.main.get("markdown")[0].value.startswith("**Step 2: add a3 = (0, 1, -1)"), \
+            at.main.get("markdown")[0].value
+
+
+def test_settings_do_not_leak_from_the_step_before():
+    """Lesson 3 turns the polar cone on; lesson 4 (same page) turns it off again."""
+    at = open_page("build", lesson="3")
+    assert at.toggle(key="show_polar_2d").value
+    at.button(key="lesson_next").click().run()
+    assert not at.toggle(key="show_polar_2d").value
+    assert view(at) == view(fresh(4, False))
+
+
+def test_student_mode_hides_the_teacher_controls():
+    at = fresh(3, True)
+    assert not at.sidebar.get("button")  # no Previous, Next, Leave, Start
+    assert not at.main.get("toggle")  # no polar toggle: the step decides
+    assert not at.sidebar.get("page_link")  # no navigation to other pages
+    teacher = fresh(3, False)
+    assert {b.key for b in teacher.sidebar.get("button")} >= {"lesson_prev", "lesson_next",
+                                                              "lesson_leave"}
+    assert any("controls=hide" in c.value for c in teacher.sidebar.get("code"))
+
+
+@pytest.mark.parametrize("k", list(STEPS))
+def test_each_step_sets_every_setting_of_its_page(k):
+    step = LESSON[k - 1]
+    assert set(PAGE_SETTINGS[step.page]) <= set(step_settings(step))
+    assert set(step.widgets) <= set(PAGE_SETTINGS[step.page]), "a step may set only known keys"
+
+
+def test_the_words_are_true_of_the_screen():
+    """Numbers the lesson states are what the page computes."""
+    half = cc.Cone.from_inequalities(cc.from_url_text(LESSON[0].A))
+    assert half.rays_exact.tolist() == [[-1, -1]] and len(half.lines) == 1
+    assert "r1 = (−1, −1)" in LESSON[0].look and "one [[line]]" in LESSON[0].look
+    at = fresh(1, False)
+    metrics = dict(view(at)["metrics"])
+    assert metrics["extreme rays"] == "1" and metrics["lines"] == "1"
+    wedge_line = cc.Cone.from_inequalities(cc.from_url_text(LESSON[7].A))
+    assert len(wedge_line.rays) == 2 and wedge_line.lines_exact.tolist() in ([[0, 0, 1]],
+                                                                            [[0, 0, -1]])
+    pyramid = cc.Cone.from_inequalities(cc.from_url_text(LESSON[4].A))
+    assert len(pyramid.rays) == 4 and len(pyramid.A) == 4
+
+
+def test_every_linked_term_is_in_the_glossary_and_links_to_it():
+    for step in LESSON:
+        for text in (step.idea, step.look, step.question):
+            for term in terms_in(text):
+                assert term in GLOSSARY, (step.title, term)
+            assert "[[" not in link_terms(text)
+    assert link_terms("a [[cone]] and [[extreme ray|rays]]") == (
+        "a [cone](glossary#cone) and [rays](glossary#extreme-ray)")
+    at = open_page("glossary")
+    assert [s.value for s in at.main.get("subheader")] == list(GLOSSARY)
+    for word in ("Minkowski", "lineality", "adjacent", "normal", "block sum"):
+        assert any(word.lower() in t.lower() for t in GLOSSARY), word
+
+
+def test_each_step_is_one_idea_a_thing_to_look_at_and_a_question():
+    for step in LESSON:
+        assert step.idea.endswith(".") and step.look and step.question.endswith("?"), step.title
