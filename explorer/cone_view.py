@@ -151,19 +151,31 @@ def high_dim_views(cone: cc.Cone) -> None:
                             key="figimgR", width="stretch")
 
 
+MAX_TABLE_ROWS = 64  # rays or lines shown as a table; more are summarised (never thousands of cells)
+MAX_EXACT_LINE_ENTRIES = 4096  # an exact line basis costs ~ l * d**2: computed only when small
+
+
 def show_tables(cone: cc.Cone) -> None:
     left, right = st.columns(2)
     with left:
         st.markdown("**Extreme rays**" + (" (exact, primitive integers)"
                                           if cone.rays_exact is not None else " (unit length)"))
         rays = cone.rays_exact if cone.rays_exact is not None else cone.rays
+        if len(rays) > MAX_TABLE_ROWS:
+            st.caption(f"{len(rays):,} rays: the first {MAX_TABLE_ROWS} below; all of them "
+                       "in the .ext download.")
         if len(rays):
-            st.dataframe(generators_table(rays, "r"), width="stretch")
+            st.dataframe(generators_table(rays[:MAX_TABLE_ROWS], "r"), width="stretch")
         else:
             st.caption("none")
         st.markdown("**Lines** (a basis of the lineality space)")
-        lines = cone.lines_exact if cone.lines_exact is not None else cone.lines
-        if len(lines):
+        n_lines = len(cone.lines)
+        if n_lines > MAX_TABLE_ROWS:
+            st.caption(f"{n_lines:,} lines (the lineality space has dimension {n_lines:,}): too "
+                       "many to list here; they are in the .ext and JSON downloads.")
+        elif n_lines:
+            exact = n_lines * cone.dim <= MAX_EXACT_LINE_ENTRIES and cone.lines_exact is not None
+            lines = cone.lines_exact if exact else cone.lines
             st.dataframe(generators_table(lines, "l"), width="stretch")
         else:
             st.caption("none")

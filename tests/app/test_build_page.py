@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
+import conecore as cc
 from tests.app.pages import open_page
 
 
@@ -173,3 +174,16 @@ def test_upload_errors_are_named_and_keep_the_cone():
     assert metrics(at)["extreme rays"] == "4"
     at.file_uploader(key="upload").upload("big.csv", b"1," * 600_000).run()
     assert any("big.csv" in e.value and "bytes" in e.value for e in at.error)
+
+
+@pytest.mark.parametrize("name", list(cc.PRESETS))
+def test_every_preset_is_shown_small(name):
+    """Every preset's view stays light in the browser: no figure over 200 KB, no table of
+    thousands of cells (the 28 x 28 checkerboard's 768 lines are a count and a download)."""
+    at = build_page({"preset": name})
+    sizes = [len(c.proto.spec) for c in at.get("plotly_chart")]
+    assert sizes and max(sizes) <= 200_000, sizes
+    cells = [d.value.size for d in at.get("dataframe")]
+    assert max(cells) <= 64 * 12, cells
+    if name == "checkerboard-28":
+        assert any("768 lines" in c.value for c in at.caption)
