@@ -15,8 +15,10 @@ $(STAMP): requirements.txt requirements-app.txt requirements-dev.txt packages.tx
 $(TEST_STAMP): requirements.txt requirements-app.txt requirements-dev.txt packages.txt scripts/setup.sh scripts/install_torch.sh
 	bash scripts/setup.sh --browser
 
+# Local use: the developer menu, and the VAE page may read MNIST from a folder on this computer
+# (CONE_EXPLORER_SERVER_FILES=1; never set it on a hosted demo: visitors would read its disk).
 run: setup
-	$(VENV)/bin/streamlit run app.py
+	CONE_EXPLORER_SERVER_FILES=1 $(VENV)/bin/streamlit run app.py --client.toolbarMode auto
 
 test: $(TEST_STAMP)
 	$(VENV)/bin/ruff check .

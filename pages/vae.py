@@ -27,10 +27,13 @@ from explorer.limits import APP_LIMITS
 torch.set_num_threads(1)  # tiny models; see pages/train.py
 
 MAX_EPOCHS = {8: 50, 28: 10}  # per press of the button
+MAX_MNIST_FILES = 4  # train/test images and labels
 MNIST_LIMIT = 10_000  # training images per session on the page (memory on a shared server)
 MARK_OPTIONS = ["+", "-", "0", "."]
 N_SAMPLES = 64
-HOSTED = os.environ.get("CONE_EXPLORER_HOSTED") == "1"
+# Reading a folder on the server is for local use only: a hosted demo's visitors would read its
+# disk. Off unless whoever runs the app turns it on (`make run` does).
+SERVER_FILES = os.environ.get("CONE_EXPLORER_SERVER_FILES") == "1"
 
 EXPLAIN = r"""
 **The model.** A variational autoencoder: the encoder maps an image $x$ to a Gaussian
@@ -66,8 +69,12 @@ def mnist_data() -> tuple[np.ndarray, np.ndarray] | None:
     """MNIST from uploaded IDX files or a folder, kept in this session only."""
     files = st.file_uploader("MNIST IDX files (raw or .gz; the image files are enough)",
                              accept_multiple_files=True, key="vae_mnist_files")
-    folder = "" if HOSTED else st.text_input("…or a folder on this computer with the IDX files",
-                                             key="vae_mnist_folder")
+    folder = "" if not SERVER_FILES else st.text_input(
+        "…or a folder on this computer with the IDX files", key="vae_mnist_folder")
+    if files and len(files) > MAX_MNIST_FILES:
+        st.error(f"{len(files)} files were uploaded; at most {MAX_MNIST_FILES} are read (the "
+                 "training and test images and labels). Remove the others.")
+        return None
     signature = (tuple((f.name, f.size) for f in files or []), folder)
     if st.session_state.get("vae_mnist_signature") != signature:
         st.session_state["vae_mnist_signature"] = signature
