@@ -26,25 +26,26 @@ LINE_COLOR = "#8250df"
 NORMAL_COLOR = "#cf222e"
 
 
-def _wedge_polygon(cone: Cone, radius: float) -> np.ndarray | None:
-    """Corners of the cone cut by a disc of ``radius``, as a closed polygon (2-D only)."""
-    gens = np.vstack([cone.rays, cone.lines, -cone.lines])
-    if len(gens) == 0:
-        return None
-    if len(cone.lines) == 2:  # the whole plane
-        t = np.linspace(0, 2 * np.pi, 90)
-        return np.column_stack([np.cos(t), np.sin(t)]) * radius
-    angles = np.sort(np.arctan2(gens[:, 1], gens[:, 0]))
-    if len(gens) == 1:
-        return None
-    # The cone is the arc between consecutive generator angles that lies inside it.
-    gaps = np.diff(np.concatenate([angles, [angles[0] + 2 * np.pi]]))
-    start = int(np.argmax(gaps))  # the largest gap is outside the cone
-    a0 = angles[(start + 1) % len(angles)]
-    a1 = a0 + 2 * np.pi - gaps[start]
-    t = np.linspace(a0, a1, 60)
-    arc = np.column_stack([np.cos(t), np.sin(t)]) * radius
-    return np.vstack([[0.0, 0.0], arc, [0.0, 0.0]])
+def _clip_to_view(normals: list[np.ndarray], R: float) -> np.ndarray:
+    """The square ``[-R, R]^2`` cut by the half-planes ``a . x <= 0`` (Sutherland-Hodgman), as a
+    closed polygon; empty when nothing but the origin is left."""
+    poly = [np.array(p, dtype=float) for p in ((-R, -R), (R, -R), (R, R), (-R, R))]
+    for a in normals:
+        a = np.asarray(a, dtype=float)
+        if not np.any(a):
+            continue
+        out = []
+        for j, p in enumerate(poly):
+            q = poly[(j + 1) % len(poly)]
+            fp, fq = float(a @ p), float(a @ q)
+            if fp <= 0:
+                out.append(p)
+            if (fp < 0 < fq) or (fq < 0 < fp):
+                out.append(p + (q - p) * fp / (fp - fq))
+        poly = out
+        if len(poly) < 3:
+            return np.zeros((0, 2))
+    return np.array([*poly, poly[0]])
 
 
 def right_angle_marks(cone: Cone, size: float = 0.12) -> np.ndarray:
@@ -79,24 +80,29 @@ def figure_2d(cone: Cone, radius: float = 1.0, show_normals: bool = True,
         if n == 0:
             continue
         a = a / n
-        edge = np.array([-a[1], a[0]])
-        # The half-plane a.x <= 0: a square on the side opposite to a.
-        poly = np.array([edge * R, edge * R - a * R, -edge * R - a * R, -edge * R, edge * R])
+        # The half-plane a.x <= 0, cut to the view: it reaches every edge it touches.
+        poly = _clip_to_view([a], R)
         fig.add_trace(go.Scatter(x=poly[:, 0], y=poly[:, 1], fill="toself", fillcolor=HALF_FILL,
-                                 mode="lines", line=dict(width=1, color="rgba(90,90,90,0.5)"),
-                                 hoverinfo="skip", showlegend=i == 0, name="half-planes",
-                                 legendgroup="half"))
+                                 mode="lines", line=dict(width=0), hoverinfo="skip",
+                                 showlegend=i == 0, name="half-planes", legendgroup="half"))
+        edge = np.array([-a[1], a[0]]) * 2 * R  # the boundary line, cut by the axes' range
+        fig.add_trace(go.Scatter(x=[-edge[0], edge[0]], y=[-edge[1], edge[1]], mode="lines",
+                                 line=dict(width=1, color="rgba(110,110,110,0.6)"),
+                                 hoverinfo="skip", showlegend=False, legendgroup="half"))
         if show_normals:
-            fig.add_trace(go.Scatter(x=[0, a[0] * 0.6 * radius], y=[0, a[1] * 0.6 * radius],
-                                     mode="lines+markers",
+            tip = a * 0.6 * radius
+            fig.add_trace(go.Scatter(x=[0, tip[0]], y=[0, tip[1]], mode="lines+markers+text",
                                      line=dict(color=NORMAL_COLOR, dash="dash"),
                                      marker=dict(symbol="arrow", angleref="previous", size=10),
-                                     name=f"normal a{i + 1}", legendgroup="normals",
-                                     showlegend=i == 0, hovertext=f"a{i + 1} = {cone.A[i]}"))
+                                     text=["", f"a{i + 1}"], textposition="bottom center",
+                                     textfont=dict(color=NORMAL_COLOR),
+                                     name="normals a1…" if len(cone.A) > 1 else "normal a1",
+                                     legendgroup="normals", showlegend=i == 0,
+                                     hovertext=f"a{i + 1} = {cone.A[i]}"))
     if show_polar:
         polar = cone.polar()
-        ppoly = _wedge_polygon(polar, radius * 0.9)
-        if ppoly is not None:
+        ppoly = _clip_to_view(list(polar.A), R) if len(polar.rays) or len(polar.lines) else []
+        if len(ppoly):
             fig.add_trace(go.Scatter(x=ppoly[:, 0], y=ppoly[:, 1], fill="toself",
                                      fillcolor="rgba(207, 34, 46, 0.18)", line=dict(width=0),
                                      name="polar cone", hoverinfo="skip"))
@@ -109,10 +115,12 @@ def figure_2d(cone: Cone, radius: float = 1.0, show_normals: bool = True,
             fig.add_trace(go.Scatter(x=marks[:, 0], y=marks[:, 1], mode="lines",
                                      line=dict(color="#24292f", width=1.5), hoverinfo="skip",
                                      name="right angles (a ⟂ facet)"))
-    poly = _wedge_polygon(cone, radius)
-    if poly is not None:
-        fig.add_trace(go.Scatter(x=poly[:, 0], y=poly[:, 1], fill="toself", fillcolor=CONE_FILL,
-                                 line=dict(width=0), name="cone", hoverinfo="skip"))
+    if len(cone.rays) or len(cone.lines):  # only the origin: nothing to shade
+        poly = _clip_to_view(list(cone.A), R)
+        if len(poly):
+            fig.add_trace(go.Scatter(x=poly[:, 0], y=poly[:, 1], fill="toself",
+                                     fillcolor=CONE_FILL, line=dict(width=0), name="cone",
+                                     hoverinfo="skip"))
     for k, r in enumerate(cone.rays):
         fig.add_trace(go.Scatter(x=[0, r[0] * radius], y=[0, r[1] * radius],
                                  mode="lines+markers+text", line=dict(color=RAY_COLOR, width=3),
@@ -479,22 +487,28 @@ def figure_sample_animation(cone: Cone, frames, titles: dict[str, str] | None = 
     fig.frames = [go.Frame(data=traces(i), traces=list(range(n_base, n_base + 2 * len(names))),
                            name=str(i), layout=dict(title=title(i)))
                   for i in range(len(frames.steps))]
+    # Frames redraw: a frame's title (the step and the escape counts) is applied only on a
+    # redraw, and a 2-D redraw of a few hundred points is cheap. The legend sits under the plot,
+    # so the title has the top to itself; plain words on the buttons (no symbol glyphs, which
+    # some browsers' fonts lack).
     fig.update_layout(
-        title=title(0), height=600, margin=dict(l=10, r=10, t=60, b=110),
-        legend=dict(orientation="h", y=1.0, yanchor="bottom", x=0),
-        updatemenus=[dict(type="buttons", showactive=False, x=0, y=-0.04, xanchor="left",
-                          direction="right",
-                          buttons=[dict(label="▶ Play", method="animate",
-                                        args=[None, dict(frame=dict(duration=250, redraw=three),
+        title=dict(text=title(0), y=0.98, yanchor="top"), height=660,
+        margin=dict(l=10, r=10, t=50, b=170),
+        legend=dict(orientation="h", y=-0.04, yanchor="top", x=0),
+        updatemenus=[dict(type="buttons", showactive=False, x=0, y=-0.2, xanchor="left",
+                          yanchor="top", direction="right",
+                          buttons=[dict(label="Play", method="animate",
+                                        args=[None, dict(frame=dict(duration=250, redraw=True),
                                                          fromcurrent=True, transition=dict(
                                                              duration=0))]),
-                                   dict(label="⏸ Pause", method="animate",
+                                   dict(label="Pause", method="animate",
                                         args=[[None], dict(mode="immediate", frame=dict(
-                                            duration=0, redraw=False))])])],
-        sliders=[dict(active=0, y=-0.02, x=0.2, len=0.8, currentvalue=dict(prefix="step "),
+                                            duration=0, redraw=True))])])],
+        sliders=[dict(active=0, y=-0.18, yanchor="top", x=0.2, len=0.8,
+                      currentvalue=dict(prefix="step "),
                       steps=[dict(label=str(frames.steps[i]), method="animate",
                                   args=[[str(i)], dict(mode="immediate", frame=dict(
-                                      duration=0, redraw=three))])
+                                      duration=0, redraw=True))])
                              for i in range(len(frames.steps))])],
     )
     if three:

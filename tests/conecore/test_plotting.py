@@ -1,0 +1,96 @@
+"""Figures that tell the truth: what is drawn is where the maths says it is."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import conecore as cc
+from conecore import plotting
+
+
+def trace(fig, name):
+    return next(t for t in fig.data if t.name == name)
+
+
+def polygon(t) -> np.ndarray:
+    return np.column_stack([t.x, t.y]).astype(float)
+
+
+def area(poly: np.ndarray) -> float:
+    x, y = poly[:, 0], poly[:, 1]
+    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+
+
+def inside(poly: np.ndarray, p: np.ndarray) -> bool:
+    """Point in a convex polygon (either orientation)."""
+    edges = np.roll(poly[:-1], -1, axis=0) - poly[:-1]
+    cross = edges[:, 0] * (p[1] - poly[:-1, 1]) - edges[:, 1] * (p[0] - poly[:-1, 0])
+    return bool(np.all(cross >= -1e-12) or np.all(cross <= 1e-12))
+
+
+@pytest.mark.parametrize("preset", ["wedge", "only-origin", "whole-space"])
+def test_2d_cone_shading_reaches_the_edge_of_the_view_and_is_the_cone(preset):
+    cone = cc.Cone.from_inequalities(cc.preset(preset))
+    fig = plotting.figure_2d(cone, radius=2.0)
+    R = 2.5  # the view is 1.25 x the radius
+    shaded = [t for t in fig.data if t.name == "cone"]
+    if cone.kind == cc.Kind.ONLY_ORIGIN:
+        assert not shaded
+        return
+    poly = polygon(shaded[0])
+    assert np.all(cone.contains(poly, atol=1e-9))  # every corner of the shading is in the cone
+    assert np.isclose(np.abs(poly).max(), R)  # and it reaches the view's edge
+    if len(cone.rays):  # a point of the cone near the view's corner is shaded
+        inner = cone.rays.sum(axis=0)
+        inner = inner / np.abs(inner).max() * R * 0.95
+        assert inside(poly, inner)
+
+
+def test_half_planes_are_the_half_of_the_view_on_their_side():
+    """Each half-plane fills exactly half of the square view (no finite rotated rectangle with
+    corners inside the view), on the side a . x <= 0."""
+    cone = cc.Cone.from_inequalities([[1, -2], [-3, 1]])
+    fig = plotting.figure_2d(cone)
+    R = 1.25
+    halves = [t for t in fig.data if t.legendgroup == "half" and t.fill == "toself"]
+    assert len(halves) == 2
+    for t, a in zip(halves, cone.A, strict=True):
+        poly = polygon(t)
+        assert np.all(poly @ a <= 1e-9)
+        assert np.isclose(area(poly), 2 * R * R)
+
+
+def test_clip_to_view_is_the_intersection():
+    square = plotting._clip_to_view([], 1.0)
+    assert len(square) == 5 and np.isclose(area(square), 4.0)
+    half = plotting._clip_to_view([np.array([1.0, 0.0])], 1.0)  # x <= 0
+    assert np.allclose(sorted(map(tuple, np.round(half[:-1], 9))),
+                       sorted([(-1, -1), (0, -1), (0, 1), (-1, 1)]))
+    assert len(plotting._clip_to_view([np.array([1.0, 0]), np.array([-1.0, 0]),
+                                       np.array([0, 1.0]), np.array([0, -1.0])], 1.0)) == 0
+
+
+def test_outputs_far_out_still_sit_on_the_shading():
+    """Train live / Samples: outputs at (3, 1.7) inside the wedge are on the shaded region
+    (the shading stopped at radius 1.2 and they looked outside)."""
+    cone = cc.Cone.from_inequalities([[1, -2], [-3, 1]])
+    z = np.array([[3.0, 1.7]])
+    assert cone.contains(z)[0]
+    fig = plotting.figure_outputs(cone, {"cone_layer": z}, {"cone_layer": np.array([False])})
+    assert inside(polygon(trace(fig, "cone")), z[0])
+
+
+def test_sample_animation_frames_carry_their_title_and_redraw_it():
+    """During playback the title follows the slider: each frame has its own title and every
+    animate call redraws (a 2-D frame without redraw keeps the first title)."""
+    from conecore.samples import sample_frames
+
+    cone = cc.Cone.from_inequalities(cc.preset("wedge"))
+    frames = sample_frames(cone, steps=50, frames=3, n_samples=50, seed=0)
+    fig = plotting.figure_sample_animation(cone, frames)
+    titles = [f.layout.title.text for f in fig.frames]
+    assert len(set(titles)) == len(titles) and all(t.startswith("step ") for t in titles)
+    assert all(s.args[1]["frame"]["redraw"] for s in fig.layout.sliders[0].steps)
+    assert all(b.args[1]["frame"]["redraw"] for b in fig.layout.updatemenus[0].buttons)
+    assert fig.layout.legend.y < 0 < fig.layout.title.y  # legend under the plot, title on top
