@@ -24,6 +24,7 @@ HALF_FILL = "rgba(120, 120, 120, 0.08)"
 RAY_COLOR = "#1f6feb"
 LINE_COLOR = "#8250df"
 NORMAL_COLOR = "#cf222e"
+NEUTRAL = "#8c959f"  # marks and axes readable on a light and on a dark background
 
 
 def _clip_to_view(normals: list[np.ndarray], R: float) -> np.ndarray:
@@ -103,7 +104,7 @@ def figure_2d(cone: Cone, radius: float = 1.0, show_normals: bool = True,
         polar = cone.polar()
         ppoly = _clip_to_view(list(polar.A), R) if len(polar.rays) or len(polar.lines) else []
         if len(ppoly):
-            fig.add_trace(go.Scatter(x=ppoly[:, 0], y=ppoly[:, 1], fill="toself",
+            fig.add_trace(go.Scatter(x=ppoly[:, 0], y=ppoly[:, 1], fill="toself", mode="lines",
                                      fillcolor="rgba(207, 34, 46, 0.18)", line=dict(width=0),
                                      name="polar cone", hoverinfo="skip"))
         for k, r in enumerate(polar.rays):
@@ -113,12 +114,12 @@ def figure_2d(cone: Cone, radius: float = 1.0, show_normals: bool = True,
         marks = right_angle_marks(cone, 0.12 * radius)
         if len(marks):
             fig.add_trace(go.Scatter(x=marks[:, 0], y=marks[:, 1], mode="lines",
-                                     line=dict(color="#24292f", width=1.5), hoverinfo="skip",
+                                     line=dict(color=NEUTRAL, width=1.5), hoverinfo="skip",
                                      name="right angles (a ⟂ facet)"))
     if len(cone.rays) or len(cone.lines):  # only the origin: nothing to shade
         poly = _clip_to_view(list(cone.A), R)
         if len(poly):
-            fig.add_trace(go.Scatter(x=poly[:, 0], y=poly[:, 1], fill="toself",
+            fig.add_trace(go.Scatter(x=poly[:, 0], y=poly[:, 1], fill="toself", mode="lines",
                                      fillcolor=CONE_FILL, line=dict(width=0), name="cone",
                                      hoverinfo="skip"))
     for k, r in enumerate(cone.rays):
@@ -186,7 +187,7 @@ def figure_3d(cone: Cone, show_normals: bool = True, show_polar: bool = False,
         marks = right_angle_marks(cone, 0.15)
         if len(marks):
             fig.add_trace(go.Scatter3d(x=marks[:, 0], y=marks[:, 1], z=marks[:, 2], mode="lines",
-                                       line=dict(color="#24292f", width=4), hoverinfo="skip",
+                                       line=dict(color=NEUTRAL, width=4), hoverinfo="skip",
                                        name="right angles (a ⟂ facet)"))
     for k, r in enumerate(cone.rays):
         _arrow(fig, r * 1.15, RAY_COLOR, f"r{k + 1}", f"ray r{k + 1} = {np.round(r, 4)}")
@@ -208,7 +209,7 @@ def figure_3d(cone: Cone, show_normals: bool = True, show_polar: bool = False,
     if preview is not None:
         _add_plane(fig, np.asarray(preview, dtype=float))
     fig.add_trace(go.Scatter3d(x=[0], y=[0], z=[0], mode="markers", marker=dict(size=4,
-                               color="black"), name="origin", showlegend=False))
+                               color=NEUTRAL), name="origin", showlegend=False))
     axis = dict(range=[-1.25, 1.25], zeroline=True)
     fig.update_layout(scene=dict(xaxis=axis, yaxis=axis, zaxis=axis, aspectmode="cube"),
                       margin=dict(l=0, r=0, t=10, b=0), height=520, uirevision="cone3d",
@@ -637,9 +638,9 @@ def figure_painting(painting) -> go.Figure:
     for t in range(n + 1):
         pos = t * b - 0.5
         fig.add_shape(type="line", x0=pos, x1=pos, y0=-0.5, y1=side - 0.5,
-                      line=dict(color="#24292f", width=2))
+                      line=dict(color=NEUTRAL, width=2))
         fig.add_shape(type="line", y0=pos, y1=pos, x0=-0.5, x1=side - 0.5,
-                      line=dict(color="#24292f", width=2))
+                      line=dict(color=NEUTRAL, width=2))
     if n <= 8:
         for k, m in enumerate(painting.marks):
             i, j = divmod(k, n)
@@ -666,7 +667,7 @@ def figure_block_sums(block_sums: dict[str, np.ndarray], titles: dict[str, str] 
         fig.add_trace(go.Histogram(x=np.ravel(values), name=(titles or {}).get(name, name),
                                    opacity=0.6, nbinsx=60,
                                    marker_color=METHOD_COLORS.get(name)))
-    fig.add_vline(x=0, line=dict(color="#24292f", width=2))
+    fig.add_vline(x=0, line=dict(color=NEUTRAL, width=2))
     fig.update_layout(barmode="overlay", height=320, margin=dict(l=10, r=10, t=40, b=10),
                       title="Signed block sums (A x)ₖ of the samples",
                       xaxis_title="(A x)ₖ: a block sum times its sign", yaxis_title="count",

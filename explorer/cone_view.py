@@ -83,7 +83,9 @@ def show_cone(cone: cc.Cone) -> None:
                    "only the origin": "gray", "whole space": "green", "linear subspace": "red"}
     st.markdown(f":{badge_color[str(cone.kind)]}-badge[{cone.kind}]  "
                 f"{kind_sentence(cone)}")
-    c1, c2, c3, c4 = st.columns(4)
+    # Two by two: four in a row are cut to "dime…" in the output column of an 800 px window.
+    c1, c2 = st.columns(2)
+    c3, c4 = st.columns(2)
     c1.metric("dimension d", cone.dim)
     c2.metric("rows of A", cone.A.shape[0])
     c3.metric("extreme rays", cone.rays.shape[0])
