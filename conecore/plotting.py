@@ -389,6 +389,8 @@ def image_grid(vectors: np.ndarray, side: int, titles: list[str], cols: int = 8)
 # ---------------------------------------------------------------------- training
 METHOD_COLORS = {"cone_layer": "#1f6feb", "unconstrained": "#cf222e", "penalty": "#bf8700",
                  "projection": "#8250df", "closed_form": "#1a7f37"}
+METHOD_DASHES = {"cone_layer": "solid", "unconstrained": "dot", "penalty": "dashdot",
+                 "projection": "dash", "closed_form": "longdash"}
 
 
 def figure_curves(history: list[dict[str, dict[str, float]]], metric: str, title: str,
@@ -404,43 +406,63 @@ def figure_curves(history: list[dict[str, dict[str, float]]], metric: str, title
         steps = np.arange(1, len(history) + 1)
         stride = max(1, -(-len(history) // max_points))
         kept = history[::stride]
-        for method in history[0]:
+        # The ConeLayer last, so it is drawn on top: its line at 0 must not hide under another
+        # method's (the closed form's is at 0 too). Each method its own dash as well as colour.
+        order = sorted(history[0], key=lambda m: m == "cone_layer")
+        for method in order:
             values = np.array([h[method][metric] for h in kept], dtype=float)
             if log:
                 values = np.maximum(values, 1e-8)
-            color = METHOD_COLORS.get(method)
+            style = dict(color=METHOD_COLORS.get(method, "#888"),
+                         dash=METHOD_DASHES.get(method, "solid"),
+                         width=4 if method == "cone_layer" else 2)
             data.append(dict(type="scatter", x=steps[::stride], y=values, mode="lines",
-                             name=(titles or {}).get(method, method),
-                             line=dict(color=color) if color else {}))
+                             name=(titles or {}).get(method, method), line=style))
+    # Log axes: one label per power of ten (Plotly's default labels read "10, 5, 2, 1, 5, 2").
+    yaxis = dict(type="log", dtick=1, exponentformat="power") if log else dict(type="linear")
     layout = dict(title=dict(text=title), height=300, margin=dict(l=10, r=10, t=40, b=10),
-                  yaxis=dict(type="log" if log else "linear"),
-                  xaxis=dict(title=dict(text=x_title)), legend=dict(orientation="h", y=-0.3))
+                  yaxis=yaxis, xaxis=dict(title=dict(text=x_title)),
+                  legend=dict(orientation="h", y=-0.3))
     return go.Figure(data=data, layout=layout, _validate=False)
 
 
 def figure_outputs(cone: Cone, outputs: dict[str, np.ndarray], violating: dict[str, np.ndarray],
                    titles: dict[str, str] | None = None, P: np.ndarray | None = None) -> go.Figure:
-    """Model outputs over the cone: for d = 2 on the plane view, otherwise projected to 2-D by
-    ``P``; points outside the cone marked with a red x."""
+    """Model outputs over the cone: for d = 2 on the plane view, for d = 3 in space with the
+    cone (a fixed camera), otherwise projected to 2-D by ``P``; points outside the cone marked
+    with a red x."""
+    three = cone.dim == 3
     if cone.dim == 2:
         fig = figure_2d(cone, radius=max(1.0, max((float(np.abs(z).max()) for z in
                                                    outputs.values()), default=1.0)),
                         show_normals=False)
         P = np.eye(2)
+    elif three:
+        fig = figure_3d(cone, show_normals=False)
+        P = np.eye(3)
     else:
         P = projection_basis(cone.dim, seed=0, k=2) if P is None else P
         fig = figure_projected(cone, P)
+
+    def scatter(Q: np.ndarray, **kw):
+        if three:
+            return go.Scatter3d(x=Q[:, 0], y=Q[:, 1], z=Q[:, 2], mode="markers", **kw)
+        return go.Scatter(x=Q[:, 0], y=Q[:, 1], mode="markers", **kw)
+
     for method, Z in outputs.items():
-        Q = Z @ P.T
+        Q = np.asarray(Z) @ P.T
+        if three:  # figure_3d draws the cone at unit scale: the outputs at the same scale
+            Q = Q / max(1.0, float(np.abs(np.vstack(list(outputs.values()))).max()))
         bad = violating[method]
         name = (titles or {}).get(method, method)
-        fig.add_trace(go.Scatter(x=Q[~bad, 0], y=Q[~bad, 1], mode="markers", name=name,
-                                 marker=dict(size=5, color=METHOD_COLORS.get(method), opacity=0.7)))
+        fig.add_trace(scatter(Q[~bad], name=name, marker=dict(
+            size=3 if three else 5, color=METHOD_COLORS.get(method), opacity=0.7)))
         if bad.any():
-            fig.add_trace(go.Scatter(x=Q[bad, 0], y=Q[bad, 1], mode="markers",
-                                     name=f"{name}: outside", marker=dict(size=8, color="red",
-                                                                          symbol="x")))
+            fig.add_trace(scatter(Q[bad], name=f"{name}: outside",
+                                  marker=dict(size=5 if three else 8, color="red", symbol="x")))
     fig.update_layout(height=480, showlegend=True, legend=dict(orientation="h", y=-0.15))
+    if three:
+        fig.update_layout(scene_camera=dict(eye=dict(x=1.6, y=1.6, z=1.1)), uirevision="outputs")
     return fig
 
 

@@ -96,13 +96,15 @@ with shell.page("steps"):
 
     playing = bool(st.session_state.get("dd_playing"))
     p1, p2, _ = st.columns([1, 1, 3])
-    if p1.button("▶ Play all steps", key="dd_play", disabled=playing, width="stretch",
+    if p1.button("Play all steps", icon=":material/play_arrow:", key="dd_play",
+                 disabled=playing, width="stretch",
                  help=f"Shows step 0, then one step every {PLAY_SECONDS:g} s."):
         st.session_state["dd_step"] = 0
         st.session_state["dd_playing"] = True
         st.session_state["dd_play_started"] = True
         st.rerun()
-    if p2.button("⏸ Pause", key="dd_pause", disabled=not playing, width="stretch"):
+    if p2.button("Pause", icon=":material/pause:", key="dd_pause", disabled=not playing,
+                 width="stretch"):
         st.session_state["dd_playing"] = False
         st.rerun()
     stepper()

@@ -59,6 +59,15 @@ def get_run() -> LiveTraining | None:
     return run
 
 
+def settings_notice(run: LiveTraining | None, config: TrainConfig) -> None:
+    """The run on screen was started with other settings (say, the task changed while paused):
+    say so, rather than showing the old run as if it were the new one."""
+    if run is not None and run.config != config:
+        st.warning("The settings changed since this run started; the curves below are the old "
+                   "run's. Press Reset to start a run with the new settings.",
+                   icon=":material/sync_problem:")
+
+
 def new_run(config: TrainConfig) -> None:
     try:
         st.session_state["train_run"] = LiveTraining(session.current_cone(), config)
@@ -91,12 +100,27 @@ def advance(run: LiveTraining, seconds: float | None = None) -> None:
         st.session_state["train_playing"] = False
 
 
+def wall_rate(run: LiveTraining) -> float | None:
+    """Steps per second of wall-clock time while playing, over the last few redraws (the
+    training loop's own rate leaves out the redraws and the waits between them)."""
+    marks = st.session_state.setdefault("train_marks", [])
+    if not st.session_state.get("train_playing"):
+        marks.clear()
+        return None
+    marks.append((time.monotonic(), run.steps))
+    del marks[:-8]
+    (t0, s0), (t1, s1) = marks[0], marks[-1]
+    return (s1 - s0) / (t1 - t0) if t1 > t0 else None
+
+
 def show_progress(run: LiveTraining, tick: Tick | None = None) -> None:
     titles = METHOD_TITLES
     last = run.history[-1] if run.history else {}
+    rate = wall_rate(run)
+    speed = (f"{rate:.0f} steps/s" if rate is not None else "paused")
     st.progress(run.steps / run.config.max_steps,
-                text=f"step {run.steps} of {run.config.max_steps} · "
-                     f"{run.steps_per_second:.0f} steps/s on {run.device}")
+                text=f"step {run.steps} of {run.config.max_steps} · {speed} on {run.device} "
+                     f"(training alone: {run.steps_per_second:.0f} steps/s)")
     if tick is not None and tick.views > 1:
         st.caption(f"{tick.views} sessions are training on this server: this one redraws every "
                    f"{tick.interval:g} s and trains {1000 * tick.train_seconds:.0f} ms a redraw, "
@@ -200,8 +224,10 @@ with shell.page("train"):
         config = config_from_controls(disabled=playing or shell.controls_hidden())
     b1, b2, b3, b4 = st.columns(4)
     st.session_state["train_config"] = config  # for play(), which runs before the next run
-    b1.button("▶ Play", disabled=playing, key="train_play", width="stretch", on_click=play)
-    b2.button("⏸ Pause", disabled=not playing, key="train_pause", width="stretch", on_click=pause)
+    b1.button("Play", icon=":material/play_arrow:", disabled=playing, key="train_play",
+              width="stretch", on_click=play)
+    b2.button("Pause", icon=":material/pause:", disabled=not playing, key="train_pause",
+              width="stretch", on_click=pause)
     if b3.button("Step", disabled=playing, key="train_step", width="stretch"):
         if st.session_state.get("train_run") is None:
             new_run(config)
@@ -212,6 +238,7 @@ with shell.page("train"):
         new_run(config)
     if "train_error" in st.session_state:
         st.error(st.session_state["train_error"])
+    settings_notice(st.session_state.get("train_run"), config)
     st.session_state["train_full_run"] = True
     live_view()
     st.session_state["train_full_run"] = False

@@ -94,3 +94,27 @@ def test_sample_animation_frames_carry_their_title_and_redraw_it():
     assert all(s.args[1]["frame"]["redraw"] for s in fig.layout.sliders[0].steps)
     assert all(b.args[1]["frame"]["redraw"] for b in fig.layout.updatemenus[0].buttons)
     assert fig.layout.legend.y < 0 < fig.layout.title.y  # legend under the plot, title on top
+
+
+def test_curves_draw_the_cone_layer_on_top_and_label_powers_of_ten():
+    history = [{m: {"loss": 1.0 / (k + 1), "violating": 0.0 if m != "unconstrained" else 0.2}
+                for m in ("cone_layer", "unconstrained", "closed_form", "projection")}
+               for k in range(50)]
+    fig = plotting.figure_curves(history, "violating", "outside", log=False)
+    names = [t.name for t in fig.data]
+    assert names[-1] == "cone_layer"  # drawn last: on top of the closed form's line at 0
+    dashes = {t.name: t.line.dash for t in fig.data}
+    assert len(set(dashes.values())) == len(dashes)  # each method its own dash
+    log = plotting.figure_curves(history, "loss", "loss")
+    assert log.layout.yaxis.dtick == 1 and log.layout.yaxis.exponentformat == "power"
+
+
+def test_outputs_of_a_3d_cone_are_drawn_with_the_cone_in_space():
+    cone = cc.Cone.from_inequalities(cc.preset("pyramid"))
+    Z = np.array([[0.0, 0.0, -1.0], [0.0, 0.0, 1.0]])
+    fig = plotting.figure_outputs(cone, {"cone_layer": Z[:1], "unconstrained": Z},
+                                  {"cone_layer": np.array([False]),
+                                   "unconstrained": ~cone.contains(Z)})
+    kinds = {t.type for t in fig.data}
+    assert "scatter3d" in kinds and ("mesh3d" in kinds or "surface" in kinds)
+    assert any(t.name == "unconstrained: outside" and t.type == "scatter3d" for t in fig.data)
