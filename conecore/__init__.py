@@ -54,7 +54,7 @@ __version__ = "0.1.0"
 # without torch and the child process of the double description starts fast.
 _LAZY = {
     "ConeLayer": "conecore.layer",
-    "relative_violation": "conecore.layer",
+    "relative_violation": "conecore.violation",
     "project": "conecore.projection",
     "closed_form": "conecore.projection",
     "UnconstrainedHead": "conecore.baselines",

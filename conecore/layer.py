@@ -33,6 +33,7 @@ from torch import nn
 
 from conecore.cone import Cone
 from conecore.errors import ConeInputError
+from conecore.violation import relative_violation
 
 NONNEG: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "abs": torch.abs,
@@ -167,7 +168,7 @@ class ConeLayer(nn.Module):
 
     # ------------------------------------------------------------------ helpers
     def violation(self, z: torch.Tensor) -> torch.Tensor:
-        r"""Relative violation :math:`\max_i (A z)_i / (\|A_i\| \|z\|)` per output (<= 0 inside)."""
+        """Per output, 0 inside the cone: :func:`conecore.relative_violation` (no floor)."""
         return relative_violation(self.A, z)
 
     @torch.no_grad()
@@ -205,19 +206,6 @@ class ConeLayer(nn.Module):
             f"rays={self.num_rays}, lines={self.num_lines}, nonneg={self.nonneg!r}, "
             f"line_mode={self.line_mode!r}{box}"
         )
-
-
-def relative_violation(A: torch.Tensor, z: torch.Tensor, floor: float = 0.0) -> torch.Tensor:
-    r""":math:`\max_i (A z)_i / (\|A_i\| \max(\|z\|, \mathrm{floor}))` over the last
-    dimension (0 for ``z = 0``)."""
-    A = A.to(z.dtype)
-    norms = torch.linalg.vector_norm(A, dim=1).clamp_min(torch.finfo(z.dtype).tiny)
-    Az = (z @ A.T) / norms
-    zn = torch.linalg.vector_norm(z, dim=-1, keepdim=True).clamp_min(
-        max(floor, torch.finfo(z.dtype).tiny))
-    if A.shape[0] == 0:
-        return z.new_zeros(z.shape[:-1])
-    return (Az / zn).amax(dim=-1)
 
 
 def _rowspace_basis(cone: Cone) -> np.ndarray:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from conecore.errors import ConeInputError
+from conecore.painting import Painting
 
 
 def orthant(d: int = 3) -> np.ndarray:
@@ -81,17 +82,9 @@ def octahedral() -> np.ndarray:
 
 def checkerboard(image: int = 8, block: int = 2) -> np.ndarray:
     """The paper's constraint: each block x block patch of an image x image picture sums to a
-    sign that alternates like a checkerboard (row k: s_k * sum(patch k) <= 0)."""
-    if image % block:
-        raise ConeInputError(f"image size {image} is not a multiple of the block size {block}")
-    n = image // block
-    A = np.zeros((n * n, image * image), dtype=np.int64)
-    for bi in range(n):
-        for bj in range(n):
-            mask = np.zeros((image, image), dtype=np.int64)
-            mask[bi * block : (bi + 1) * block, bj * block : (bj + 1) * block] = 1
-            A[bi * n + bj] = (1 if (bi + bj) % 2 == 0 else -1) * mask.ravel()
-    return A
+    sign that alternates like a checkerboard (row k: s_k * sum(patch k) <= 0). The rows of the
+    checkerboard :class:`~conecore.painting.Painting`, the one place they are built."""
+    return Painting.checkerboard(image, block).rows()
 
 
 @dataclass(frozen=True)

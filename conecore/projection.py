@@ -32,6 +32,7 @@ import torch
 
 from conecore.cone import Cone
 from conecore.errors import ConeInputError
+from conecore.violation import relative_violation
 
 METHODS = ("osqp", "nnls", "dual")
 
@@ -86,31 +87,21 @@ def project(
     info["seconds"] = time.perf_counter() - t0
     out = out.reshape(*lead, d)
     if return_info:
-        Zc = out.detach().cpu().double().numpy() if is_torch else out
+        Zc = (out.detach().cpu().double().numpy() if is_torch else out).reshape(-1, d)
         Yc = flat.detach().cpu().double().numpy() if is_torch else flat
-        viol = relative_violation_np(np.array(cone.A), Zc, Yc)
+        # Judged against the input's norm too: a y in the polar cone projects to about 0.
+        viol = relative_violation(cone.A, Zc, floor=np.linalg.norm(Yc, axis=1))
         info["max_violation"] = float(np.max(viol, initial=0.0))
         return out, info
     return out
 
 
 def relative_violation_np(A: np.ndarray, Z: np.ndarray, Y: np.ndarray | None = None) -> np.ndarray:
-    r""":math:`\max_i (A z)_i / (\|A_i\| \|z\|)` per row of ``Z`` (0 for ``z = 0``).
-
-    For a projection pass the inputs ``Y``: the scale is then :math:`\max(\|z\|, \|y\|)`, since
-    a projection near the origin (``y`` in the polar cone) is judged by how far it is from 0
-    relative to ``y``, not to its own tiny norm.
-    """
-    Z = np.asarray(Z, dtype=np.float64).reshape(-1, A.shape[1])
-    if A.shape[0] == 0:
-        return np.zeros(len(Z))
-    norms = np.linalg.norm(A, axis=1)
-    norms[norms == 0] = 1.0
-    zn = np.linalg.norm(Z, axis=1)
-    if Y is not None:
-        Yf = np.asarray(Y, dtype=np.float64).reshape(Z.shape)
-        zn = np.maximum(zn, np.linalg.norm(Yf, axis=1))
-    return ((Z @ A.T) / norms).max(axis=1) / np.maximum(zn, np.finfo(float).tiny)
+    """Transitional, for ``conecore.bench`` until it calls :func:`conecore.relative_violation`
+    itself (``floor=np.linalg.norm(Y, axis=1)``); do not use in new code."""
+    Z = np.asarray(Z, dtype=np.float64).reshape(-1, np.shape(A)[1])
+    floor = 0.0 if Y is None else np.linalg.norm(np.reshape(Y, Z.shape), axis=1)
+    return relative_violation(A, Z, floor=floor)
 
 
 def _nnls(A: np.ndarray, Y: np.ndarray) -> np.ndarray:
@@ -203,12 +194,20 @@ def closed_form(cone: Cone, F_: Any) -> Any:
     return F_ - np.maximum(F_ @ cone.A.T, 0.0) @ pinv.T
 
 
+def has_full_row_rank(cone: Cone) -> bool:
+    r"""Whether ``A`` (``m x d``) has rank ``m``, the condition for the closed form to be exact.
+
+    The lines span :math:`\ker A`, so :math:`\operatorname{rank} A = d - l` comes with the cone
+    from the double description (exact for integer input); no second rank decision is made."""
+    return cone.A.shape[0] == cone.dim - cone.lines.shape[0]
+
+
 def closed_form_matrix(cone: Cone) -> np.ndarray:
     """``A^+`` for the closed form; raises :class:`ConeInputError` unless ``A`` has full row
     rank."""
     m = cone.A.shape[0]
     rank = cone.dim - cone.lines.shape[0]
-    if rank < m:
+    if not has_full_row_rank(cone):
         dependent = _dependent_rows(cone)
         raise ConeInputError(
             f"the closed form f - A^+ relu(A f) needs A with full row rank, but A has {m} rows "

@@ -21,8 +21,9 @@ from torch import nn
 
 from conecore.cone import Cone
 from conecore.errors import ConeInputError
-from conecore.layer import ConeLayer, relative_violation
+from conecore.layer import ConeLayer
 from conecore.training import Trainer
+from conecore.violation import VIOLATION_TOL, relative_violation
 
 MAX_FRAMES = 60
 MAX_SAMPLES = 1000
@@ -76,7 +77,6 @@ def sample_frames(cone: Cone, steps: int = 600, frames: int = 30, n_samples: int
     target = torch.as_tensor(target_distribution(cone, 4096, seed))
     noise = torch.randn(4096, latent, generator=torch.Generator().manual_seed(seed))
     fixed = torch.randn(n_samples, latent, generator=torch.Generator().manual_seed(seed + 1))
-    A = torch.as_tensor(np.array(cone.A), dtype=torch.float32)
     models = {
         "cone_layer": nn.Sequential(nn.Linear(latent, width), nn.Tanh(), nn.Linear(width, width),
                                     nn.Tanh(), ConeLayer(cone, width)),
@@ -99,7 +99,9 @@ def sample_frames(cone: Cone, steps: int = 600, frames: int = 30, n_samples: int
                 with torch.no_grad():
                     z = model(fixed)
                 samples[name].append(z.numpy().copy())
-                outside[name].append((relative_violation(A, z, floor=1e-3) > 1e-5).numpy())
+                # Samples have norms about 1; below 1e-3 a violation is measured absolutely.
+                outside[name].append((relative_violation(cone.A, z, floor=1e-3)
+                                      > VIOLATION_TOL).numpy())
             if step < steps:
                 trainer.step()
     return Frames(checkpoints, {m: np.stack(v) for m, v in samples.items()},

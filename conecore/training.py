@@ -18,8 +18,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from conecore.baselines import ClosedFormHead, penalty
 from conecore.cone import Cone
 from conecore.errors import ConeInputError
+from conecore.layer import ConeLayer
+from conecore.projection import has_full_row_rank, project
+from conecore.violation import VIOLATION_TOL, relative_violation
 
 Loss = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -134,14 +138,11 @@ class LiveTraining:
     """
 
     def __init__(self, cone: Cone, config: TrainConfig | None = None) -> None:
-        from conecore.baselines import ClosedFormHead
-        from conecore.layer import ConeLayer
-
         self.cone = cone
         self.config = cfg = (config or TrainConfig()).validated()
         methods = list(cfg.methods)
-        if "closed_form" in methods and cone.A.shape[0] > cone.dim - cone.lines.shape[0]:
-            methods.remove("closed_form")  # A without full row rank: the closed form is wrong
+        if "closed_form" in methods and not has_full_row_rank(cone):
+            methods.remove("closed_form")  # its outputs would leave the cone
             self.skipped = {"closed_form": "A does not have full row rank"}
         else:
             self.skipped = {}
@@ -174,8 +175,6 @@ class LiveTraining:
 
     def _data(self, n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """Inputs in R^d and targets: a feasible function plus noise, or the projection."""
-        from conecore.projection import project
-
         cone, cfg, d = self.cone, self.config, self.cone.dim
         X = torch.randn(n, d, generator=gen) * 1.5
         if cfg.task == "projection":
@@ -199,17 +198,12 @@ class LiveTraining:
     def done(self) -> bool:
         return self.steps >= self.config.max_steps
 
-    def _violations(self, Z: torch.Tensor) -> tuple[list[float], list[float]]:
-        r"""Share of outputs outside the cone and worst relative violation, per method
-        (``Z``: ``(methods, n, d)``). An output violates when some
-        :math:`(A z)_i / \|A_i\| > 10^{-5} \max(\|z\|, s)`, with ``s`` the targets' mean norm:
-        float32 round-off on outputs near the origin is not a violation."""
-        from conecore.layer import relative_violation
-
-        if self.A.shape[0] == 0:
-            return [0.0] * len(Z), [0.0] * len(Z)
+    def _violations(self, Z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        r"""Which outputs are outside the cone, and their relative violations
+        (:func:`conecore.relative_violation`, ``Z``: ``(..., n, d)``). The floor is the targets'
+        mean norm: float32 round-off on outputs near the origin is not a violation."""
         v = relative_violation(self.A, Z, floor=self.norm_floor)
-        return (v > 1e-5).float().mean(dim=1).tolist(), v.amax(dim=1).clamp_min(0.0).tolist()
+        return v > VIOLATION_TOL, v
 
     def step(self) -> dict[str, dict[str, float]]:
         """One optimiser step for every method on the same mini-batch; returns the metrics."""
@@ -229,13 +223,14 @@ class LiveTraining:
         losses = (Z - y).square().sum(dim=-1).mean(dim=-1)
         total = losses.sum()
         if "penalty" in self.methods:
-            z = Z[self.methods.index("penalty")]
-            total = total + self.config.penalty_weight * torch.relu(
-                z @ self.A.T).square().sum(dim=-1).mean()
+            total = total + penalty(self.A, Z[self.methods.index("penalty")],
+                                    self.config.penalty_weight)
         total.backward()
         self.optimizer.step()
         with torch.no_grad():
-            shares, worsts = self._violations(Z.detach())
+            outside, v = self._violations(Z.detach())
+            shares = outside.float().mean(dim=1).tolist()
+            worsts = v.amax(dim=1).tolist()
         loss_values = losses.detach().tolist()
         metrics = {name: {"loss": loss_values[i], "violating": shares[i], "worst": worsts[i],
                           "forward_ms": times[i]} for i, name in enumerate(self.methods)}
@@ -261,9 +256,6 @@ class LiveTraining:
     def evaluate(self) -> dict[str, dict[str, Any]]:
         """Test-time outputs on the held-out inputs (the projection method projected), with
         which are outside the cone, their loss and violations."""
-        from conecore.layer import relative_violation
-        from conecore.projection import project
-
         self.models.eval()
         out: dict[str, dict[str, Any]] = {}
         for name in self.methods:
@@ -271,10 +263,9 @@ class LiveTraining:
             if name == "projection":
                 z = torch.as_tensor(project(self.cone, z.double().cpu().numpy(), "nnls"),
                                     dtype=torch.float32, device=self.device)
-            shares, worsts = self._violations(z[None])
-            outside = relative_violation(self.A, z, floor=self.norm_floor) > 1e-5
+            outside, v = self._violations(z)
             out[name] = {"outputs": z.cpu().numpy(), "outside": outside.cpu().numpy(),
-                         "violating": shares[0], "worst": worsts[0],
+                         "violating": float(outside.float().mean()), "worst": float(v.max()),
                          "loss": float((z - self.Y_eval).square().sum(dim=-1).mean())}
         return out
 

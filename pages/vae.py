@@ -12,9 +12,9 @@ import torch
 
 import conecore as cc
 from conecore import plotting
-from conecore.vae import (
+from conecore.painting import Painting
+from conecore.vae_experiment import (
     MODEL_TITLES,
-    Painting,
     VAEConfig,
     VAEExperiment,
     grid_png,

@@ -6,7 +6,7 @@ import numpy as np
 from streamlit.testing.v1 import AppTest
 
 from conecore.data import write_idx
-from conecore.vae import Painting
+from conecore.painting import Painting
 from tests.app.pages import open_page
 
 

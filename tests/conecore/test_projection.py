@@ -1,4 +1,4 @@
-"""Projections agree with each other and land in the cone; the closed form and the heads."""
+"""Projections agree with each other and land in the cone; the closed form and its rank test."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import conecore as cc
-from conecore.projection import relative_violation_np
+from conecore.projection import has_full_row_rank
 
 
 def in_cone_and_box(cone, Z, box=None, tol=1e-6, Y=None):
-    assert relative_violation_np(np.array(cone.A), Z, Y).max() <= tol
+    floor = 0.0 if Y is None else np.linalg.norm(Y, axis=1)  # as project(return_info=True)
+    assert cc.relative_violation(cone.A, Z, floor).max() <= tol
     if box is not None:
         assert np.abs(Z).max() <= box * (1 + tol)
 
@@ -88,20 +89,21 @@ def test_closed_form_refuses_rank_deficient_A():
         cc.ClosedFormHead(cone, 4)
 
 
-def test_heads():
-    cone = cc.Cone.from_inequalities(cc.preset("checkerboard-8"))
-    x = torch.randn(32, 10)
-    A = torch.as_tensor(np.array(cone.A), dtype=torch.float32)
-    head = cc.ClosedFormHead(cone, 10)
-    assert relative_violation_np(np.array(cone.A), head(x).detach().double().numpy()).max() < 1e-5
-    proj = cc.ProjectedHead(cone, 10)
-    train_out = proj(x)
-    proj.eval()
-    eval_out = proj(x)
-    assert relative_violation_np(np.array(cone.A), eval_out.double().numpy()).max() < 1e-5
-    assert relative_violation_np(np.array(cone.A), train_out.detach().double().numpy()).max() > 0
-    z = torch.randn(8, 64, requires_grad=True)
-    pen = cc.penalty(A, z, 10.0)
-    pen.backward()
-    assert pen.item() > 0 and torch.isfinite(z.grad).all()
-    assert cc.UnconstrainedHead(cone, 10)(x).shape == (32, 64)
+@pytest.mark.parametrize("rows, full", [
+    ([[1, -2], [-3, 1]], True),                  # the wedge: 2 independent rows in 2-D
+    ([[1, -2, 0], [-3, 1, 0]], True),            # ... times a line: still rank 2 = m
+    ([[1, 0, -1], [-1, 0, -1], [0, 1, -1], [0, -1, -1]], False),  # 4 rows in 3-D
+    ([[1, 1], [2, 2]], False),                   # a repeated direction
+    ([[0, 0]], False),                           # a zero row has rank 0
+    ([[0, 0, -1]], True),                        # a half-space
+])
+def test_full_row_rank_by_hand(rows, full):
+    cone = cc.Cone.from_inequalities(rows)
+    assert has_full_row_rank(cone) is full
+    assert full == (np.linalg.matrix_rank(np.array(rows, dtype=float)) == len(rows))
+    if full:
+        F = np.random.default_rng(0).normal(size=(50, len(rows[0])))
+        in_cone_and_box(cone, cc.closed_form(cone, F), tol=1e-12, Y=F)  # some land near 0
+    else:
+        with pytest.raises(cc.ConeInputError, match="full row rank"):
+            cc.closed_form(cone, np.zeros((1, len(rows[0]))))

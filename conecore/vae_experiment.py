@@ -1,0 +1,356 @@
+r"""The constrained VAE against its unconstrained twin: training, evaluation, weights, CLI.
+
+* :class:`VAEExperiment` trains both :class:`~conecore.vae.VAE` models on the same data with the
+  library's one :class:`~conecore.training.Trainer`, epoch by epoch, and evaluates them: samples
+  from the prior, the share meeting the constraint (:func:`conecore.relative_violation`), the
+  block sums, and the paper's baseline (test-time projection of the twin's samples onto the cone
+  and the box) with its cost per sample. Weights save and load as plain state dicts.
+* :func:`load_images` and :func:`mnist_from_files`: the 8 x 8 digits that ship with the package,
+  or MNIST's IDX files; :func:`grid_png` draws images on a grid.
+* :func:`main` is ``python -m conecore.vae --epochs N --out grid.png``: the same, headlessly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from conecore.cone import Cone
+from conecore.errors import ConeInputError
+from conecore.painting import Painting
+from conecore.projection import project
+from conecore.training import Trainer
+from conecore.vae import VAE, elbo_terms
+from conecore.violation import VIOLATION_TOL, relative_violation
+
+VIOLATION_FLOOR = 1e-3  # norms below this are judged absolutely (an all-zero image is inside)
+MODELS = ("cone_layer", "unconstrained")
+MODEL_TITLES = {"cone_layer": "ConeLayer decoder", "unconstrained": "unconstrained decoder",
+                "projection": "unconstrained + test-time projection"}
+VAE_LIMITS = {"latent": (1, 64), "hidden": (8, 1024), "batch": (1, 4096)}
+
+
+@dataclass(frozen=True)
+class VAEConfig:
+    latent: int = 8
+    hidden: int = 128
+    batch: int = 64
+    lr: float = 2e-3
+    sigma: float = 0.5
+    seed: int = 0
+
+    def validated(self) -> VAEConfig:
+        for name, (lo, hi) in VAE_LIMITS.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+                raise ConeInputError(f"{name} must be an integer from {lo} to {hi}; got {value!r}")
+        for name in ("lr", "sigma"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and 0 < value <= 10):
+                raise ConeInputError(f"{name} must be a number in (0, 10]; got {value!r}")
+        if not isinstance(self.seed, int) or self.seed < 0:
+            raise ConeInputError(f"seed must be a non-negative integer; got {self.seed!r}")
+        return self
+
+
+def split(images: np.ndarray, test_fraction: float = 0.2, seed: int = 0
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """A seeded train/test split of the rows of ``images``."""
+    perm = np.random.default_rng(seed).permutation(len(images))
+    n_test = max(1, round(test_fraction * len(images)))
+    return images[perm[n_test:]], images[perm[:n_test]]
+
+
+class VAEExperiment:
+    """The constrained VAE and its unconstrained twin, trained on the same batches."""
+
+    def __init__(self, cone: Cone, train: np.ndarray, test: np.ndarray,
+                 config: VAEConfig | None = None) -> None:
+        self.config = (config or VAEConfig()).validated()
+        train = np.asarray(train, dtype=np.float32)
+        test = np.asarray(test, dtype=np.float32)
+        if train.ndim != 2 or test.ndim != 2 or train.shape[1] != cone.dim != test.shape[1]:
+            raise ConeInputError(f"images of {cone.dim} pixels expected; got train "
+                                 f"{train.shape} and test {test.shape}")
+        if len(train) < 2 or len(test) < 1:
+            raise ConeInputError(f"need at least 2 training and 1 test image; got {len(train)} "
+                                 f"and {len(test)}")
+        self.cone = cone
+        self.side = round(math.sqrt(cone.dim))
+        self.train_x = torch.as_tensor(train)
+        self.test_x = torch.as_tensor(test)
+        c = self.config
+        self.models = {
+            "cone_layer": VAE(cone.dim, c.latent, c.hidden, cone=cone, seed=c.seed),
+            "unconstrained": VAE(cone.dim, c.latent, c.hidden, cone=None, seed=c.seed),
+        }
+        sigma = c.sigma
+
+        def loss(model: nn.Module, x: torch.Tensor, _y: torch.Tensor) -> torch.Tensor:
+            recon, kl = elbo_terms(model, x, sigma)  # type: ignore[arg-type]
+            return (recon + kl).mean()
+
+        self.trainers = {name: Trainer(m, self.train_x, self.train_x, loss=loss, batch=c.batch,
+                                       lr=c.lr, seed=c.seed) for name, m in self.models.items()}
+        self.history: list[dict[str, dict[str, float]]] = []
+        self.seconds = 0.0
+
+    @property
+    def epochs(self) -> int:
+        return len(self.history)
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return max(1, -(-len(self.train_x) // min(self.config.batch, len(self.train_x))))
+
+    def train_epoch(self) -> dict[str, dict[str, float]]:
+        """One pass's worth of steps for each model; returns and records the epoch's metrics."""
+        t0 = time.perf_counter()
+        record: dict[str, dict[str, float]] = {}
+        for name, trainer in self.trainers.items():
+            losses = trainer.run(self.steps_per_epoch)
+            record[name] = {"train_loss": float(np.mean(losses)), **self.test_metrics(name)}
+        self.seconds += time.perf_counter() - t0
+        self.history.append(record)
+        return record
+
+    def test_metrics(self, name: str) -> dict[str, float]:
+        model = self.models[name]
+        model.eval()
+        with torch.no_grad():
+            recon, kl = elbo_terms(model, self.test_x, self.config.sigma)
+            mse = (model.decode(model.encode(self.test_x)[0]) - self.test_x).square().mean()
+        return {"neg_elbo": float((recon + kl).mean()), "recon": float(recon.mean()),
+                "kl": float(kl.mean()), "mse": float(mse)}
+
+    # ------------------------------------------------------------------ evaluation
+    def prior_samples(self, n: int = 64, seed: int = 0) -> dict[str, np.ndarray]:
+        """Decoded samples from ``N(0, I)`` for both models (same latents)."""
+        if not 1 <= n <= 4096:
+            raise ConeInputError(f"the number of samples must be from 1 to 4096; got {n}")
+        z = torch.randn(n, self.config.latent, generator=torch.Generator().manual_seed(seed))
+        out = {}
+        for name, model in self.models.items():
+            model.eval()
+            with torch.no_grad():
+                out[name] = model.decode(z).numpy()
+        return out
+
+    def reconstructions(self, n: int = 8) -> dict[str, np.ndarray]:
+        """The first ``n`` test images and both models' reconstructions (posterior means)."""
+        x = self.test_x[:n]
+        out = {"data": x.numpy()}
+        for name, model in self.models.items():
+            model.eval()
+            with torch.no_grad():
+                out[name] = model.decode(model.encode(x)[0]).numpy()
+        return out
+
+    def evaluate(self, n: int = 64, seed: int = 0, project_method: str = "osqp"
+                 ) -> dict[str, Any]:
+        """Samples, the share in the cone, block sums and cost per sample for the ConeLayer,
+        the twin, and the twin's samples projected onto the cone and the box (the baseline)."""
+        z = torch.randn(n, self.config.latent, generator=torch.Generator().manual_seed(seed))
+        samples, cost = {}, {}
+        for name, model in self.models.items():
+            model.eval()
+            with torch.no_grad():
+                model.decode(z[:2])  # warm up (folds the line weights once)
+                t0 = time.perf_counter()
+                samples[name] = model.decode(z).numpy()
+                cost[name] = (time.perf_counter() - t0) / n
+        t0 = time.perf_counter()
+        samples["projection"] = np.asarray(
+            project(self.cone, samples["unconstrained"].astype(np.float64), method=project_method,
+                    box=1.0), dtype=np.float32)
+        cost["projection"] = cost["unconstrained"] + (time.perf_counter() - t0) / n
+        result: dict[str, Any] = {"samples": samples, "seconds_per_sample": cost,
+                                  "projection_method": project_method}
+        result["inside"] = {k: self.inside(v) for k, v in samples.items()}
+        result["share_inside"] = {k: float(v.mean()) for k, v in result["inside"].items()}
+        result["block_sums"] = {k: v.astype(np.float64) @ np.array(self.cone.A).T
+                                for k, v in samples.items()}
+        return result
+
+    def inside(self, X: np.ndarray) -> np.ndarray:
+        """Which images meet the constraint: relative violation at most ``VIOLATION_TOL``."""
+        return relative_violation(self.cone.A, X, floor=VIOLATION_FLOOR) <= VIOLATION_TOL
+
+    # ------------------------------------------------------------------ weights
+    def weights_bytes(self, name: str = "cone_layer") -> bytes:
+        buf = io.BytesIO()
+        torch.save(self.models[name].state_dict(), buf)
+        return buf.getvalue()
+
+    def load_weights(self, name: str, raw: bytes) -> None:
+        """Load a state dict saved by :meth:`weights_bytes` (``weights_only=True``: plain
+        tensors only, nothing is unpickled). Errors name what does not match."""
+        try:
+            state = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+        except Exception as exc:  # any unreadable file is the user's input error
+            raise ConeInputError(f"not a PyTorch state dict saved with torch.save: {exc}") from None
+        if not isinstance(state, dict):
+            raise ConeInputError("the file holds no state dict")
+        model = self.models[name]
+        own = model.state_dict()
+        missing = [k for k in own if k not in state]
+        extra = [k for k in state if k not in own]
+        if missing or extra:
+            raise ConeInputError(f"the weights do not fit this model: missing {missing[:3]}, "
+                                 f"unexpected {extra[:3]}")
+        for k, v in own.items():
+            if not isinstance(state[k], torch.Tensor) or state[k].shape != v.shape:
+                got = getattr(state[k], "shape", type(state[k]).__name__)
+                raise ConeInputError(f"{k}: shape {tuple(v.shape)} expected, got {got}")
+        model.load_state_dict(state)
+
+
+# ---------------------------------------------------------------------------------- images
+def grid_png(images: np.ndarray, side: int, cols: int = 8, scale: int = 4) -> bytes:
+    """A PNG of images in ``[-1, 1]`` (rows of ``side * side`` pixels) on a grid: white is -1,
+    black is 1, light blue lines between images."""
+    from PIL import Image
+
+    images = np.clip(np.asarray(images, dtype=np.float64), -1.0, 1.0).reshape(-1, side, side)
+    cols = max(1, min(cols, len(images)))
+    rows = max(1, -(-len(images) // cols))
+    step = side + 1
+    canvas = np.empty((rows * step + 1, cols * step + 1, 3), dtype=np.uint8)
+    canvas[:] = (190, 215, 255)
+    for k, img in enumerate(images):
+        r, c = divmod(k, cols)
+        grey = np.round(255 * (1.0 - img) / 2.0).astype(np.uint8)
+        canvas[1 + r * step : 1 + r * step + side, 1 + c * step : 1 + c * step + side] = \
+            grey[..., None]
+    pixels = np.repeat(np.repeat(canvas, scale, axis=0), scale, axis=1)
+    buf = io.BytesIO()
+    Image.fromarray(pixels, mode="RGB").save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def load_images(mnist: str | None = None, limit: int | None = None, seed: int = 0
+                ) -> tuple[np.ndarray, np.ndarray, int]:
+    """``(train, test, side)``: the 8 x 8 digits, or MNIST from a folder of IDX files."""
+    from conecore import data
+
+    if mnist:
+        train, _ = data.load_mnist(mnist, "train")
+        try:
+            test, _ = data.load_mnist(mnist, "test")
+        except ConeInputError:
+            train, test = split(train, seed=seed)
+        side = 28
+    else:
+        images, _ = data.digits()
+        train, test = split(images, seed=seed)
+        side = 8
+    if limit:
+        train, test = train[:limit], test[: max(1, limit // 5)]
+    return train, test, side
+
+
+def mnist_from_files(files: list[tuple[str, bytes]], limit: int | None = None, seed: int = 0
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """``(train, test)`` images in ``[-1, 1]`` from uploaded IDX files (raw or ``.gz``).
+
+    Image files (3-D IDX of 28 x 28) are told from label files (1-D, not needed by a VAE) by
+    their header; a name with ``t10k`` or ``test`` is the test set. Without one, 20 % of the
+    training images are held out. ``limit`` caps the training images (and the test set at a
+    fifth of it)."""
+    from conecore.data import read_idx
+
+    train, test = [], []
+    for name, raw in files:
+        arr = read_idx(raw, name)
+        if arr.ndim == 1:
+            continue
+        if arr.ndim != 3 or arr.shape[1:] != (28, 28):
+            raise ConeInputError(f"{name}: images of 28 x 28 expected; the header says "
+                                 f"{arr.shape}")
+        images = (arr.reshape(len(arr), -1).astype(np.float32) / 127.5 - 1.0)
+        lowered = name.lower()
+        (test if "t10k" in lowered or "test" in lowered else train).append(images)
+    if not train and not test:
+        raise ConeInputError("no image file among the IDX files (only labels?)")
+    if not train:
+        train, test = test, []
+    x = np.concatenate(train)
+    if test:
+        y = np.concatenate(test)
+    else:
+        x, y = split(x, seed=seed)
+    if limit:
+        x, y = x[:limit], y[: max(1, limit // 5)]
+    return x, y
+
+
+# ---------------------------------------------------------------------------------- CLI
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m conecore.vae",
+        description="Train the constrained VAE and its unconstrained twin; write a sample grid.")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--out", default="grid.png", help="PNG of prior samples (rows: ConeLayer, "
+                   "unconstrained, projected)")
+    p.add_argument("--mnist", metavar="DIR", help="folder with MNIST's IDX files (raw or .gz); "
+                   "default: the 8x8 digits that ship with conecore")
+    p.add_argument("--limit", type=int, help="use at most this many training images")
+    p.add_argument("--paint", help="the constraint as rows of + - 0 . joined by _ "
+                   "(default: the checkerboard)")
+    p.add_argument("--latent", type=int, default=VAEConfig.latent)
+    p.add_argument("--hidden", type=int, default=VAEConfig.hidden)
+    p.add_argument("--batch", type=int, default=VAEConfig.batch)
+    p.add_argument("--lr", type=float, default=VAEConfig.lr)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--samples", type=int, default=32, help="samples per model in the grid")
+    p.add_argument("--weights", metavar="PATH", help="also save the ConeLayer VAE's state dict")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (tiny models "
+                   "run fastest on one)")
+    args = p.parse_args(argv)
+    torch.set_num_threads(max(1, args.threads))
+    if not 1 <= args.epochs <= 10_000:
+        p.error("--epochs must be from 1 to 10000")
+    try:
+        train, test, side = load_images(args.mnist, args.limit, args.seed)
+        painting = (Painting.from_text(args.paint, side) if args.paint
+                    else Painting.checkerboard(side))
+        cone = Cone.from_inequalities(painting.rows())
+        config = replace(VAEConfig(), latent=args.latent, hidden=args.hidden, batch=args.batch,
+                         lr=args.lr, seed=args.seed)
+        exp = VAEExperiment(cone, train, test, config)
+    except ConeInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"data: {len(train)} train / {len(test)} test images of {side}x{side}; "
+          f"cone: {cone.summary()}; config: {asdict(config)}")
+    print(f"{'epoch':>5} {'seconds':>8} " + " ".join(f"{m + ' -ELBO':>24}" for m in MODELS))
+    for epoch in range(1, args.epochs + 1):
+        t0 = time.perf_counter()
+        rec = exp.train_epoch()
+        print(f"{epoch:>5} {time.perf_counter() - t0:>8.2f} "
+              + " ".join(f"{rec[m]['neg_elbo']:>24.2f}" for m in MODELS))
+    ev = exp.evaluate(args.samples, seed=args.seed)
+    print(f"\n{'model':<40} {'in the cone':>12} {'us/sample':>10}")
+    for name in ("cone_layer", "unconstrained", "projection"):
+        print(f"{MODEL_TITLES[name]:<40} {ev['share_inside'][name]:>12.1%} "
+              f"{ev['seconds_per_sample'][name] * 1e6:>10.1f}")
+    stacked = np.concatenate([ev["samples"][m] for m in ("cone_layer", "unconstrained",
+                                                          "projection")])
+    with open(args.out, "wb") as fh:
+        fh.write(grid_png(stacked, side, cols=min(args.samples, 16)))
+    print(f"wrote {args.out}: ConeLayer samples first, then unconstrained, then projected "
+          "(white = -1)")
+    if args.weights:
+        with open(args.weights, "wb") as fh:
+            fh.write(exp.weights_bytes("cone_layer"))
+        print(f"wrote {args.weights}")
+    return 0

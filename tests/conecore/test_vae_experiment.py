@@ -1,0 +1,183 @@
+"""The VAE experiment: MNIST files, training both models, the constraint met, weights, images,
+the command line ``python -m conecore.vae``."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import conecore as cc
+from conecore.data import digits, write_idx
+from conecore.painting import Painting
+from conecore.vae_experiment import (
+    VAEConfig,
+    VAEExperiment,
+    grid_png,
+    main,
+    mnist_from_files,
+    split,
+)
+
+torch.set_num_threads(1)
+
+
+def relative_violation(A: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """Independent of conecore: max_k (A x)_k / (|A_k| max(|x|, 1e-3)) per image."""
+    A = np.asarray(A, dtype=np.float64)
+    X = np.asarray(X, dtype=np.float64)
+    return ((X @ A.T) / np.linalg.norm(A, axis=1)).max(axis=1) / np.maximum(
+        np.linalg.norm(X, axis=1), 1e-3)
+
+
+@pytest.fixture(scope="module")
+def small_digits():
+    images, _ = digits()
+    train, test = split(images[:400], seed=0)
+    return train, test
+
+
+# ------------------------------------------------------------------------- data
+def _mnist_like(n: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (n, 28, 28), dtype=np.uint8)
+
+
+def test_mnist_from_idx_files_splits_train_and_test():
+    train_raw, test_raw = _mnist_like(30, 0), _mnist_like(10, 1)
+    files = [("train-images-idx3-ubyte", write_idx(train_raw)),
+             ("train-labels-idx1-ubyte", write_idx(np.zeros(30, np.uint8))),
+             ("t10k-images-idx3-ubyte.gz", __import__("gzip").compress(write_idx(test_raw)))]
+    train, test = mnist_from_files(files)
+    assert train.shape == (30, 784) and test.shape == (10, 784)
+    assert np.allclose(train, train_raw.reshape(30, -1) / 127.5 - 1.0, atol=1e-6)
+    assert train.min() >= -1 and train.max() <= 1
+    train, test = mnist_from_files(files[:1])  # no test file: 20 % held out
+    assert (len(train), len(test)) == (24, 6)
+    train, test = mnist_from_files(files, limit=10)
+    assert (len(train), len(test)) == (10, 2)
+
+
+def test_mnist_file_errors_name_the_file():
+    good = write_idx(_mnist_like(4, 0))
+    with pytest.raises(cc.ConeInputError, match="bad magic number"):
+        mnist_from_files([("x-images", b"\x01\x02" + good[2:])])
+    with pytest.raises(cc.ConeInputError, match="x-images: truncated"):
+        mnist_from_files([("x-images", good[:-5])])
+    with pytest.raises(cc.ConeInputError, match="images of 28 x 28 expected"):
+        mnist_from_files([("x-images", write_idx(np.zeros((2, 8, 8), np.uint8)))])
+    with pytest.raises(cc.ConeInputError, match="no image file"):
+        mnist_from_files([("labels", write_idx(np.zeros(3, np.uint8)))])
+
+
+# ------------------------------------------------------------------------- training
+def test_short_training_lowers_the_loss(small_digits):
+    exp = VAEExperiment(cc.Cone.from_inequalities(Painting.checkerboard(8).rows()),
+                        *small_digits, VAEConfig(seed=1))
+    before = {m: exp.test_metrics(m)["neg_elbo"] for m in exp.models}
+    for _ in range(4):
+        exp.train_epoch()
+    assert exp.epochs == 4
+    for name in exp.models:
+        assert exp.history[-1][name]["neg_elbo"] < before[name] - 1.0, name
+        assert exp.history[-1][name]["train_loss"] < exp.history[0][name]["train_loss"]
+
+
+def test_every_constrained_sample_meets_the_constraint(small_digits):
+    cone = cc.Cone.from_inequalities(Painting.checkerboard(8).rows())
+    exp = VAEExperiment(cone, *small_digits)
+    exp.train_epoch()
+    ev = exp.evaluate(256, seed=3)
+    A = np.array(cone.A)
+    assert relative_violation(A, ev["samples"]["cone_layer"]).max() <= 1e-5
+    assert np.abs(ev["samples"]["cone_layer"]).max() <= 1.0 + 1e-6  # the [-1, 1] box
+    assert ev["share_inside"]["cone_layer"] == 1.0
+    # The baseline repairs the twin's samples: in the cone and the box after projection.
+    assert relative_violation(A, ev["samples"]["projection"]).max() <= 1e-4
+    assert np.abs(ev["samples"]["projection"]).max() <= 1.0 + 1e-4
+    # ... and the twin itself does break it (the digits do not obey the checkerboard).
+    assert ev["share_inside"]["unconstrained"] < 0.5
+    assert np.allclose(ev["block_sums"]["cone_layer"], ev["samples"]["cone_layer"] @ A.T,
+                       atol=1e-4)
+    assert set(ev["seconds_per_sample"]) == {"cone_layer", "unconstrained", "projection"}
+
+
+def test_experiment_rejects_mismatched_data():
+    cone = cc.Cone.from_inequalities(Painting.checkerboard(8).rows())
+    with pytest.raises(cc.ConeInputError, match="images of 64 pixels"):
+        VAEExperiment(cone, np.zeros((10, 784)), np.zeros((2, 784)))
+    with pytest.raises(cc.ConeInputError, match="latent must be"):
+        VAEConfig(latent=0).validated()
+
+
+# ------------------------------------------------------------------------- weights and images
+def test_weights_round_trip_and_bad_files(small_digits):
+    cone = cc.Cone.from_inequalities(Painting.checkerboard(8).rows())
+    a = VAEExperiment(cone, *small_digits, VAEConfig(seed=0))
+    a.train_epoch()
+    b = VAEExperiment(cone, *small_digits, VAEConfig(seed=5))
+    b.load_weights("cone_layer", a.weights_bytes("cone_layer"))
+    assert np.array_equal(a.prior_samples(16)["cone_layer"], b.prior_samples(16)["cone_layer"])
+    with pytest.raises(cc.ConeInputError, match="not a PyTorch state dict"):
+        b.load_weights("cone_layer", b"not a checkpoint")
+    with pytest.raises(cc.ConeInputError, match="do not fit this model"):
+        b.load_weights("cone_layer", a.weights_bytes("unconstrained"))
+    other = VAEExperiment(cone, *small_digits, VAEConfig(hidden=32))
+    with pytest.raises(cc.ConeInputError, match="shape"):
+        b.load_weights("cone_layer", other.weights_bytes("cone_layer"))
+
+
+def test_a_pickled_object_is_not_loaded(small_digits, tmp_path):
+    """weights_only=True: a checkpoint that would run code on unpickling is refused."""
+    import pickle
+
+    class Evil:
+        def __reduce__(self):
+            return (open, (str(tmp_path / "pwned"), "w"))
+
+    cone = cc.Cone.from_inequalities(Painting.checkerboard(8).rows())
+    exp = VAEExperiment(cone, *small_digits)
+    with pytest.raises(cc.ConeInputError):
+        exp.load_weights("cone_layer", pickle.dumps({"x": Evil()}))
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_grid_png_size_and_colours():
+    images = np.stack([-np.ones(64), np.ones(64), np.zeros(64)])
+    img = Image.open(io.BytesIO(grid_png(images, 8, cols=2, scale=3)))
+    assert img.size == ((2 * 9 + 1) * 3, (2 * 9 + 1) * 3)
+    px = np.asarray(img.convert("L"))
+    assert px[3 * 1 + 1, 3 * 1 + 1] == 255  # first image, -1: white
+    assert px[3 * 1 + 1, 3 * 10 + 1] == 0  # second image, 1: black
+
+
+# ------------------------------------------------------------------------- CLI
+def test_cli_writes_a_png(tmp_path, capsys):
+    out = tmp_path / "grid.png"
+    weights = tmp_path / "w.pt"
+    assert main(["--epochs", "1", "--out", str(out), "--limit", "200", "--samples", "8",
+                 "--weights", str(weights)]) == 0
+    assert Image.open(out).format == "PNG"
+    state = torch.load(weights, weights_only=True)
+    assert any(k.startswith("decoder") for k in state)
+    text = capsys.readouterr().out
+    assert "ConeLayer decoder" in text and "100.0%" in text
+
+
+def test_cli_reports_a_bad_painting(tmp_path, capsys):
+    assert main(["--epochs", "1", "--out", str(tmp_path / "g.png"), "--paint", "+-_x+"]) == 2
+    assert "block row 2, column 1" in capsys.readouterr().err
+
+
+def test_python_dash_m_conecore_vae_still_runs(tmp_path):
+    """The documented command: python -m conecore.vae --epochs N --out grid.png."""
+    out = tmp_path / "grid.png"
+    done = subprocess.run([sys.executable, "-m", "conecore.vae", "--epochs", "1", "--limit", "40",
+                           "--samples", "2", "--out", str(out)], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "ConeLayer decoder" in done.stdout and Image.open(out).format == "PNG"
