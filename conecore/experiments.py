@@ -18,7 +18,7 @@ from conecore.cone import Cone
 from conecore.layer import ConeLayer
 from conecore.presets import checkerboard
 from conecore.projection import project
-from conecore.training import Trainer
+from conecore.training import Trainer, init_parameters_
 from conecore.violation import VIOLATION_TOL, relative_violation
 
 
@@ -47,10 +47,9 @@ def projection_toy(steps: int = 1500, hidden: int = 256, batch: int = 256, lr: f
     test, train = X[order[:n_test]], X[order[n_test:]]
     Xtr = torch.as_tensor(train)
     Xte = torch.as_tensor(test).to(device)
-    torch.manual_seed(seed)
     d = cone.dim
-    constrained = _net(d, hidden, ConeLayer(cone, hidden))
-    free = _net(d, hidden, nn.Linear(hidden, d))
+    constrained = init_parameters_(_net(d, hidden, ConeLayer(cone, hidden)), seed)
+    free = init_parameters_(_net(d, hidden, nn.Linear(hidden, d)), seed)
     results: dict[str, float | int | str] = {"data": data, "steps": steps, "batch": batch}
     for name, model in (("cone_layer", constrained), ("unconstrained", free)):
         trainer = Trainer(model, Xtr, Xtr, batch=batch, lr=lr, seed=seed, device=device)

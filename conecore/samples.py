@@ -22,7 +22,7 @@ from torch import nn
 from conecore.cone import Cone
 from conecore.errors import ConeInputError
 from conecore.layer import ConeLayer
-from conecore.training import Trainer
+from conecore.training import Trainer, init_parameters_
 from conecore.violation import VIOLATION_TOL, relative_violation
 
 MAX_FRAMES = 60
@@ -72,7 +72,6 @@ def sample_frames(cone: Cone, steps: int = 600, frames: int = 30, n_samples: int
         raise ConeInputError(f"n_samples must be from 10 to {MAX_SAMPLES}; got {n_samples}")
     if not 1 <= steps <= 20_000:
         raise ConeInputError(f"steps must be from 1 to 20000; got {steps}")
-    torch.manual_seed(seed)
     d = cone.dim
     target = torch.as_tensor(target_distribution(cone, 4096, seed))
     noise = torch.randn(4096, latent, generator=torch.Generator().manual_seed(seed))
@@ -83,6 +82,9 @@ def sample_frames(cone: Cone, steps: int = 600, frames: int = 30, n_samples: int
         "unconstrained": nn.Sequential(nn.Linear(latent, width), nn.Tanh(),
                                        nn.Linear(width, width), nn.Tanh(), nn.Linear(width, d)),
     }
+
+    for model in models.values():  # the same seed, whatever other threads draw meanwhile
+        init_parameters_(model, seed)
 
     def loss(model: nn.Module, eps: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         # The targets are paired with noise only to share the Trainer's sampler; MMD ignores

@@ -8,6 +8,7 @@ and the tests. Nothing here knows about a UI.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +32,37 @@ Loss = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
 def mse_to_target(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Mean over samples of the squared error summed over coordinates."""
     return (model(x) - y).square().sum(dim=-1).mean()
+
+
+def init_parameters_(model: nn.Module, seed: int) -> nn.Module:
+    r"""Draw every parameter of ``model`` from a generator of its own, seeded with ``seed``.
+
+    The distribution is PyTorch's default for ``nn.Linear`` (weight and bias uniform in
+    :math:`\pm 1/\sqrt{\text{fan\_in}}`), so a model looks as it would after
+    ``torch.manual_seed``; but the weights depend on ``seed`` only, not on what other threads
+    draw from torch's global generator meanwhile. A server runs every session in a thread of
+    its own, and a shared link must reproduce the same curves on a busy server.
+
+    Raises ``ValueError`` for a parameter that is not the weight or bias of a linear map (a new
+    kind of layer must say how to draw it)."""
+    gen = torch.Generator(device="cpu").manual_seed(int(seed))
+    drawn: set[int] = set()
+    with torch.no_grad():
+        for module in model.modules():
+            weight = getattr(module, "weight", None)
+            if not (isinstance(weight, nn.Parameter) and weight.dim() == 2):
+                continue
+            bound = 1.0 / math.sqrt(weight.shape[1]) if weight.shape[1] else 0.0
+            for p in (weight, getattr(module, "bias", None)):
+                if isinstance(p, nn.Parameter) and id(p) not in drawn:
+                    values = torch.empty(p.shape, dtype=torch.float64).uniform_(
+                        -bound, bound, generator=gen)
+                    p.copy_(values.to(dtype=p.dtype, device=p.device))
+                    drawn.add(id(p))
+    left = [name for name, p in model.named_parameters() if id(p) not in drawn]
+    if left:
+        raise ValueError(f"init_parameters_ does not know how to draw {left}")
+    return model
 
 
 class Trainer:
@@ -152,7 +184,6 @@ class LiveTraining:
         self.device = torch.device(cfg.device)
         d = cone.dim
         gen = torch.Generator().manual_seed(cfg.seed)
-        torch.manual_seed(cfg.seed)
         self.X, self.Y = self._data(cfg.n_train, gen)
         self.X_eval, self.Y_eval = self._data(cfg.n_eval, gen)
         heads = {
@@ -162,9 +193,9 @@ class LiveTraining:
             "projection": lambda: nn.Linear(cfg.width, d),
             "closed_form": lambda: ClosedFormHead(cone, cfg.width),
         }
-        self.models = nn.ModuleDict({
+        self.models = init_parameters_(nn.ModuleDict({
             m: nn.Sequential(nn.Linear(d, cfg.width), nn.Tanh(), heads[m]()) for m in self.methods
-        }).to(self.device)
+        }), cfg.seed).to(self.device)
         self.A = torch.as_tensor(np.array(cone.A), dtype=torch.float32, device=self.device)
         self.norm_floor = float(torch.linalg.vector_norm(self.Y, dim=1).mean())
         self.models.train()

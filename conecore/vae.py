@@ -22,6 +22,7 @@ from torch import nn
 from conecore.cone import Cone
 from conecore.errors import ConeInputError
 from conecore.layer import ConeLayer
+from conecore.training import init_parameters_
 
 
 class VAE(nn.Module):
@@ -33,9 +34,8 @@ class VAE(nn.Module):
                  cone: Cone | None = None, seed: int = 0) -> None:
         super().__init__()
         self.dim, self.latent = dim, latent
-        with torch.random.fork_rng(devices=[]):  # seeded weights, the global RNG untouched
-            torch.manual_seed(seed)
-            self._build(dim, latent, hidden, cone)
+        self._build(dim, latent, hidden, cone)
+        init_parameters_(self, seed)  # seeded weights, whatever other threads draw meanwhile
         self.noise = torch.Generator().manual_seed(seed + 1)
 
     def _build(self, dim: int, latent: int, hidden: int, cone: Cone | None) -> None:

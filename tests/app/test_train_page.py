@@ -102,27 +102,3 @@ def test_page_paces_itself_when_many_sessions_train():
 
 
 # ---------------------------------------------------------------------- the live view's curves
-def test_live_curves_are_thinned_and_complete():
-    """figure_curves (drawn on every live tick, built without Plotly's validation): one line a
-    method with its title and colour, at most ``max_points`` points, the last steps included
-    up to the stride, values floored for the log axis, and a figure Plotly can serialise."""
-    import plotly.graph_objects as go
-
-    from conecore.plotting import METHOD_COLORS, figure_curves
-
-    history = [{"cone_layer": {"loss": 1.0 / (k + 1)}, "penalty": {"loss": 0.0}}
-               for k in range(1000)]
-    fig = figure_curves(history, "loss", "training loss", {"cone_layer": "ConeLayer"},
-                        max_points=300)
-    spec = fig.to_dict()
-    go.Figure(spec)  # Plotly's validation accepts what was built without it
-    names = [t["name"] for t in spec["data"]]
-    assert names == ["ConeLayer", "penalty"]
-    assert spec["data"][0]["line"]["color"] == METHOD_COLORS["cone_layer"]
-    x = fig.data[0].x
-    assert len(x) <= 300 and x[0] == 1 and x[-1] > 1000 - 4
-    assert min(fig.data[1].y) == 1e-8  # zero floored on the log axis
-    assert spec["layout"]["yaxis"]["type"] == "log"
-    assert spec["layout"]["title"]["text"] == "training loss"
-    empty = figure_curves([], "loss", "nothing yet", log=False)
-    assert len(empty.data) == 0 and empty.layout.yaxis.type == "linear"

@@ -60,3 +60,63 @@ def test_max_steps_stops_the_loop():
     with pytest.raises(cc.ConeInputError, match="max_steps"):
         run.step()
 
+
+
+def test_a_seed_reproduces_the_run_while_another_thread_draws_random_numbers():
+    """A shared link must give the same curves on a busy server: weights and batches come from
+    generators of the run's own, not torch's global one (issue 14, item 10)."""
+    import threading
+
+    import torch
+
+    cone = cc.Cone.from_inequalities(cc.preset("wedge"))
+    config = TrainConfig(seed=0, methods=("cone_layer", "unconstrained"))
+
+    def curves() -> list:
+        run = LiveTraining(cone, config)
+        run.run(15)
+        return [[h[m]["loss"] for m in run.methods] for h in run.history]
+
+    serial = curves()
+    stop = threading.Event()
+
+    def noise() -> None:  # another session: reseeds and draws from the global generator
+        k = 0
+        while not stop.is_set():
+            torch.manual_seed(k)
+            torch.randn(64)
+            k += 1
+
+    others = [threading.Thread(target=noise, daemon=True) for _ in range(2)]
+    for t in others:
+        t.start()
+    try:
+        busy = [curves() for _ in range(4)]
+    finally:
+        stop.set()
+        for t in others:
+            t.join()
+    assert all(b == serial for b in busy)
+
+
+def test_init_parameters_is_pytorchs_linear_distribution_and_refuses_unknown_parameters():
+    import torch
+    from torch import nn
+
+    from conecore.training import init_parameters_
+
+    a = init_parameters_(nn.Linear(400, 300), 3)
+    b = init_parameters_(nn.Linear(400, 300), 3)
+    assert torch.equal(a.weight, b.weight) and torch.equal(a.bias, b.bias)
+    bound = 1 / 400 ** 0.5
+    assert float(a.weight.abs().max()) <= bound and float(a.weight.abs().max()) > 0.95 * bound
+    assert abs(float(a.weight.std()) - bound / 3 ** 0.5) < 0.02 * bound  # uniform's std
+    assert not torch.equal(init_parameters_(nn.Linear(400, 300), 4).weight, a.weight)
+
+    class Odd(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scale = nn.Parameter(torch.ones(3))
+
+    with pytest.raises(ValueError, match="scale"):
+        init_parameters_(Odd(), 0)
