@@ -15,13 +15,14 @@ from conecore.formats import (
     cone_to_json,
     from_url_text,
     matrix_cells,
+    parse_generators,
+    parse_matrix,
     read_cone_file,
     to_csv,
     to_ext,
     to_ine,
     to_url_text,
 )
-from conecore.parsing import parse_generators, parse_matrix
 from conecore.presets import PRESETS, Preset, preset
 
 __all__ = [

@@ -97,8 +97,7 @@ def _load_cone(spec: object):
     import os
 
     from conecore.cone import Cone
-    from conecore.formats import cone_from_json
-    from conecore.parsing import parse_matrix
+    from conecore.formats import cone_from_json, parse_matrix
     from conecore.presets import PRESETS, preset
 
     if isinstance(spec, Cone):
@@ -306,7 +305,7 @@ def caps_suite(args: argparse.Namespace) -> dict:
     from conecore.cdd_backend import DEFAULT_LIMITS
     from conecore.cone import Cone
     from conecore.errors import ConeError
-    from conecore.parsing import MAX_TEXT_CHARS, parse_matrix
+    from conecore.formats import MAX_TEXT_CHARS, parse_matrix
 
     rnd = random.Random(0)
     size = MAX_TEXT_CHARS

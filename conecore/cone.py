@@ -504,7 +504,7 @@ def validate_matrix(
     Messages are 1-based: "A: row 2, column 3: ...".
     """
     if isinstance(A, (str, bytes)):
-        from conecore.parsing import parse_matrix
+        from conecore.formats import parse_matrix
 
         A = parse_matrix(A)
     if isinstance(A, np.ndarray) and A.dtype.kind in _NUMERIC_KINDS:

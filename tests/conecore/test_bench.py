@@ -90,4 +90,4 @@ def test_caps_suite_reaches_every_verdict_at_the_cap(capsys):
     within = out["400 x 100 random decimals (within the limits)"]
     assert "400 x 100 with integers of up to" in within
     sizes = [int(v.split(" chars")[0].replace(",", "")) for v in out.values()]
-    assert max(sizes) <= cc.parsing.MAX_TEXT_CHARS and min(sizes[:5]) > 0.99e6
+    assert max(sizes) <= cc.formats.MAX_TEXT_CHARS and min(sizes[:5]) > 0.99e6
