@@ -69,7 +69,7 @@ def kind_sentence(cone: cc.Cone) -> str:
 
 def generators_table(M: np.ndarray, prefix: str) -> pd.DataFrame:
     d = M.shape[1]
-    shown = min(d, 12)
+    shown = min(d, MAX_TABLE_COLS)
     frame = pd.DataFrame(np.asarray(M)[:, :shown], columns=[f"x{j + 1}" for j in range(shown)],
                          index=[f"{prefix}{i + 1}" for i in range(len(M))])
     if frame.dtypes.map(lambda t: t.kind == "f").any():
@@ -153,48 +153,58 @@ def high_dim_views(cone: cc.Cone) -> None:
                             key="figimgR", width="stretch")
 
 
-MAX_TABLE_ROWS = 64  # rays or lines shown as a table; more are summarised (never thousands of cells)
+MAX_TABLE_ROWS = 64  # rays or lines in a table; more are summarised (never thousands of cells)
 MAX_EXACT_LINE_ENTRIES = 4096  # an exact line basis costs ~ l * d**2: computed only when small
 
 
 def show_tables(cone: cc.Cone) -> None:
-    left, right = st.columns(2)
-    with left:
-        st.markdown("**Extreme rays**" + (" (exact, primitive integers)"
-                                          if cone.rays_exact is not None else " (unit length)"))
-        rays = cone.rays_exact if cone.rays_exact is not None else cone.rays
-        if len(rays) > MAX_TABLE_ROWS:
-            st.caption(f"{len(rays):,} rays: the first {MAX_TABLE_ROWS} below; all of them "
-                       "in the .ext download.")
-        if len(rays):
-            st.dataframe(generators_table(rays[:MAX_TABLE_ROWS], "r"), width="stretch")
-        else:
-            st.caption("none")
-        st.markdown("**Lines** (a basis of the lineality space)")
-        n_lines = len(cone.lines)
-        if n_lines > MAX_TABLE_ROWS:
-            st.caption(f"{n_lines:,} lines (the lineality space has dimension {n_lines:,}): too "
-                       "many to list here; they are in the .ext and JSON downloads.")
-        elif n_lines:
-            exact = n_lines * cone.dim <= MAX_EXACT_LINE_ENTRIES and cone.lines_exact is not None
-            lines = cone.lines_exact if exact else cone.lines
-            st.dataframe(generators_table(lines, "l"), width="stretch")
-        else:
-            st.caption("none")
-    with right:
-        st.markdown("**A**, with redundant rows flagged")
-        redundant = set(cone.redundant_rows)
-        rows = [", ".join(r) for r in cc.matrix_cells(cone)]
-        frame = pd.DataFrame({"row": [r if len(r) <= 60 else r[:59] + "…" for r in rows],
-                              "redundant": ["implied by the others" if i in redundant else ""
-                                            for i in range(len(rows))]},
-                             index=[f"a{i + 1}" for i in range(len(rows))])
-        st.dataframe(frame, width="stretch")
-        st.markdown("**Download**")
-        b = st.columns(2) + st.columns(2)  # two by two: four in a row get cut to "…"
-        for col, (label, write, name) in zip(b, DOWNLOADS, strict=True):
-            shell.download(col, label, lambda write=write: write(cone), name,
-                            key=f"dl_{name.rsplit('.', 1)[1]}")
+    """Rays, lines and A, each as wide as the page (half-width tables hid x5 of a 5-D cone)."""
+    st.markdown("**Extreme rays**" + (" (exact, primitive integers)"
+                                      if cone.rays_exact is not None else " (unit length)"))
+    rays = cone.rays_exact if cone.rays_exact is not None else cone.rays
+    if len(rays) > MAX_TABLE_ROWS:
+        st.caption(f"{len(rays):,} rays: the first {MAX_TABLE_ROWS} below; all of them in the "
+                   ".ext download.")
+    if len(rays):
+        st.dataframe(generators_table(rays[:MAX_TABLE_ROWS], "r"), width="stretch")
+    else:
+        st.caption("none")
+    st.markdown("**Lines** (a basis of the lineality space)")
+    n_lines = len(cone.lines)
+    if n_lines > MAX_TABLE_ROWS:
+        st.caption(f"{n_lines:,} lines (the lineality space has dimension {n_lines:,}): too many "
+                   "to list here; they are in the .ext and JSON downloads.")
+    elif n_lines:
+        exact = n_lines * cone.dim <= MAX_EXACT_LINE_ENTRIES and cone.lines_exact is not None
+        st.dataframe(generators_table(cone.lines_exact if exact else cone.lines, "l"),
+                     width="stretch")
+    else:
+        st.caption("none")
+    st.markdown("**A**, with redundant rows flagged")
+    st.dataframe(a_table(cone), width="stretch")
+    if cone.dim > MAX_TABLE_COLS:
+        st.caption(f"The first {MAX_TABLE_COLS} of {cone.dim} columns; every entry is in the "
+                   "downloads.")
+    st.markdown("**Download**")
+    for col, (label, write, name) in zip(st.columns(4), DOWNLOADS, strict=True):
+        shell.download(col, label, lambda write=write: write(cone), name,
+                       key=f"dl_{name.rsplit('.', 1)[1]}")
+
+
+MAX_TABLE_COLS = 12
+
+
+def a_table(cone: cc.Cone) -> pd.DataFrame:
+    """A's rows as the user gave them (exact entries as integers and fractions), one column per
+    coordinate up to ``MAX_TABLE_COLS``, and whether each row is implied by the others."""
+    redundant = set(cone.redundant_rows)
+    cells = [row[:MAX_TABLE_COLS] for row in cc.matrix_cells(cone)]
+    frame = pd.DataFrame(cells, columns=[f"x{j + 1}" for j in range(min(cone.dim,
+                                                                       MAX_TABLE_COLS))],
+                         index=[f"a{i + 1}" for i in range(len(cells))])
+    frame["redundant"] = ["implied by the others" if i in redundant else ""
+                          for i in range(len(cells))]
+    return frame
 
 
 # ---------------------------------------------------------------------- page

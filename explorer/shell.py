@@ -51,7 +51,7 @@ PAGES: tuple[PageInfo, ...] = (
     PageInfo("samples", "pages/samples.py", "Samples", ":material/scatter_plot:",
              ("plotly.graph_objects", "torch", "conecore.samples")),
     PageInfo("vae", "pages/vae.py", "Constrained VAE", ":material/grid_on:",
-             ("pandas", "plotly.graph_objects", "torch", "conecore.vae")),
+             ("pandas", "plotly.graph_objects", "torch", "conecore.vae_experiment")),
     PageInfo("benchmark", "pages/benchmark.py", "Benchmark", ":material/speed:",
              ("plotly.graph_objects", "torch", "osqp", "conecore.bench")),
     PageInfo("glossary", "pages/glossary.py", "Glossary", ":material/menu_book:"),

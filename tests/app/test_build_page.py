@@ -187,3 +187,16 @@ def test_every_preset_is_shown_small(name):
     assert max(cells) <= 64 * 12, cells
     if name == "checkerboard-28":
         assert any("768 lines" in c.value for c in at.caption)
+
+
+def test_a_is_shown_exactly_with_its_redundant_rows_flagged():
+    """A's table: one column per coordinate (a 5-D cone shows x5), entries as given (1/2 stays
+    1/2), the rows implied by the others flagged."""
+    at = build_page({"A": "1/2,0,0,0,-1;0,1,0,0,-1;1,1,0,0,-3;0,0,1,0,0;0,0,0,1,0"})
+    table = next(d.value for d in at.dataframe if list(d.value.index[:1]) == ["a1"])
+    assert list(table.columns) == ["x1", "x2", "x3", "x4", "x5", "redundant"]
+    assert table.loc["a1", "x1"] == "1/2" and table.loc["a5", "x5"] == "0"
+    cone = cc.Cone.from_inequalities(cc.from_url_text(
+        "1/2,0,0,0,-1;0,1,0,0,-1;1,1,0,0,-3;0,0,1,0,0;0,0,0,1,0"))
+    flagged = [i for i, v in enumerate(table["redundant"]) if v]
+    assert flagged == list(cone.redundant_rows) and flagged
