@@ -47,7 +47,7 @@ def _open_stream(source: str | bytes, name: str) -> tuple[io.BufferedIOBase, str
         name = os.path.basename(source)
         if os.path.getsize(source) > MAX_IDX_BYTES:
             raise ConeInputError(f"{name}: larger than {MAX_IDX_BYTES:,} bytes")
-        fh: io.BufferedIOBase = open(source, "rb")  # noqa: SIM115 - closed by read_idx
+        fh: io.BufferedIOBase = open(source, "rb")  # closed by read_idx
     else:
         if len(source) > MAX_IDX_BYTES:
             raise ConeInputError(f"{name}: larger than {MAX_IDX_BYTES:,} bytes")

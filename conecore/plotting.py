@@ -25,6 +25,7 @@ RAY_COLOR = "#1f6feb"
 LINE_COLOR = "#8250df"
 NORMAL_COLOR = "#cf222e"
 NEUTRAL = "#8c959f"  # marks and axes readable on a light and on a dark background
+CUT_COLOR = "#e5534b"  # rays the double description cuts off
 
 
 def _clip_to_view(normals: list[np.ndarray], R: float) -> np.ndarray:
@@ -192,9 +193,12 @@ def figure_3d(cone: Cone, show_normals: bool = True, show_polar: bool = False,
     for k, r in enumerate(cone.rays):
         _arrow(fig, r * 1.15, RAY_COLOR, f"r{k + 1}", f"ray r{k + 1} = {np.round(r, 4)}")
     for k, ell in enumerate(cone.lines):
+        # Solid, thick, with both ends marked: a dashed line inside the shaded solid was lost.
         seg = np.array([-ell, ell]) * 1.15
-        fig.add_trace(go.Scatter3d(x=seg[:, 0], y=seg[:, 1], z=seg[:, 2], mode="lines",
-                                   line=dict(color=LINE_COLOR, width=6, dash="dash"),
+        fig.add_trace(go.Scatter3d(x=seg[:, 0], y=seg[:, 1], z=seg[:, 2],
+                                   mode="lines+markers+text", text=["", f"l{k + 1}"],
+                                   line=dict(color=LINE_COLOR, width=9),
+                                   marker=dict(size=5, color=LINE_COLOR, symbol="diamond"),
                                    name=f"line l{k + 1}",
                                    hovertext=f"l{k + 1} = {np.round(ell, 4)}"))
     if show_normals:
@@ -202,10 +206,13 @@ def figure_3d(cone: Cone, show_normals: bool = True, show_polar: bool = False,
             n = np.linalg.norm(a)
             if n:
                 a = a / n * 0.7
-                fig.add_trace(go.Scatter3d(x=[0, a[0]], y=[0, a[1]], z=[0, a[2]], mode="lines",
+                fig.add_trace(go.Scatter3d(x=[0, a[0]], y=[0, a[1]], z=[0, a[2]],
+                                           mode="lines+text", text=["", f"a{i + 1}"],
+                                           textfont=dict(color=NORMAL_COLOR),
                                            line=dict(color=NORMAL_COLOR, width=3, dash="dot"),
-                                           name=f"normal a{i + 1}", legendgroup="normals",
-                                           showlegend=i == 0, hovertext=f"a{i + 1} = {cone.A[i]}"))
+                                           name="normals a1…" if len(cone.A) > 1 else "normal a1",
+                                           legendgroup="normals", showlegend=i == 0,
+                                           hovertext=f"a{i + 1} = {cone.A[i]}"))
     if preview is not None:
         _add_plane(fig, np.asarray(preview, dtype=float))
     fig.add_trace(go.Scatter3d(x=[0], y=[0], z=[0], mode="markers", marker=dict(size=4,
@@ -558,10 +565,10 @@ def figure_benchmark(rows: list) -> go.Figure:
 
 def figure_dd_step(dd, k: int, animate: bool = True) -> go.Figure:
     """Step ``k`` of a :class:`conecore.ddsteps.DoubleDescription` (0: the whole space): the cone
-    of the constraints added so far, the new constraint's normal (orange), rays cut off (grey,
+    of the constraints added so far, the new constraint's normal (orange), rays cut off (red,
     dotted) and rays born (green) with dashed lines from the pair that made them.
 
-    With ``animate`` a "▶ Animate this step" button replays it in the browser: the cut-off rays
+    With ``animate`` an "Animate this step" button replays it in the browser: the cut-off rays
     fade out while the new rays grow from the origin."""
     d = len(dd.A[0])
     if d not in (2, 3):
@@ -576,6 +583,7 @@ def figure_dd_step(dd, k: int, animate: bool = True) -> go.Figure:
     fig = figure_2d(current, show_normals=True) if d == 2 else figure_3d(current)
     if step is None:
         return fig
+    _label_rays_as(fig, current, step.rays)
 
     def unit(v) -> np.ndarray:
         v = np.asarray(v, dtype=float)
@@ -597,8 +605,8 @@ def figure_dd_step(dd, k: int, animate: bool = True) -> go.Figure:
     seg([origin, unit(step.normal) * 0.8], "#f0883e", f"new constraint a{step.row + 1}", "solid",
         6, True)
     fading, growing = [], []
-    for j, r in enumerate(step.dropped):
-        fading.append((seg([origin, unit(r)], "#8c959f", "cut off", "dot", 4, j == 0),
+    for j, r in enumerate(step.dropped):  # red and dotted: the rays the new constraint removes
+        fading.append((seg([origin, unit(r)], CUT_COLOR, "cut off", "dot", 6, j == 0),
                        unit(r)))
     for j, (r, (p, n)) in enumerate(zip(step.born, step.parents)):
         growing.append((seg([origin, unit(r) * 1.05], "#1a7f37", "born", "solid", 6, j == 0),
@@ -613,14 +621,41 @@ def figure_dd_step(dd, k: int, animate: bool = True) -> go.Figure:
     return fig
 
 
+def _label_rays_as(fig: go.Figure, cone: Cone, rays: list) -> None:
+    """Name the figure's rays r1, r2, ... in the order of ``rays`` (the page lists them so), not
+    in the order the cone happens to hold them."""
+    import re
+
+    # The cone holds its rays orthogonal to its lines; the step's rays may lean along them.
+    L = np.asarray(cone.lines, dtype=float)
+    units = []
+    for r in rays:
+        v = np.asarray(r, dtype=float)
+        v = v - L.T @ (L @ v) if len(L) else v
+        units.append(v / (np.linalg.norm(v) or 1.0))
+    units = np.array(units) if units else np.zeros((0, cone.dim))
+    order = {}
+    for k, r in enumerate(cone.rays):
+        if len(units):
+            j = int(np.argmin(np.linalg.norm(units - r, axis=1)))
+            order[k + 1] = j + 1
+    for t in fig.data:
+        match = re.fullmatch(r"(ray )?r(\d+)", t.name or "")
+        if match and int(match.group(2)) in order:
+            j = order[int(match.group(2))]
+            t.name = f"{match.group(1) or ''}r{j}"
+            if t.text is not None:
+                t.text = ["", f"r{j}"]
+
+
 def _animate_step(fig: go.Figure, fading: list, growing: list, trace) -> None:
-    """Frames from t = 0 to 1: the cut-off rays (grey) fade, the born rays (green) grow."""
+    """Frames from t = 0 to 1: the cut-off rays (red, dotted) fade, the born rays (green) grow."""
     frames = []
     for t in np.linspace(0.0, 1.0, 13):
         data, idx = [], []
         for i, tip in fading:
             data.append(trace(np.array([np.zeros_like(tip), tip]),
-                              f"rgba(140, 149, 159, {1 - t:.3f})", dash="dot", width=4))
+                              f"rgba(229, 83, 75, {1 - t:.3f})", dash="dot", width=6))
             idx.append(i)
         for i, tip in growing:
             data.append(trace(np.array([np.zeros_like(tip), tip * max(t, 1e-3)]), "#1a7f37",
@@ -630,7 +665,7 @@ def _animate_step(fig: go.Figure, fading: list, growing: list, trace) -> None:
     fig.frames = frames
     fig.update_layout(updatemenus=[dict(
         type="buttons", showactive=False, x=0.0, y=1.02, xanchor="left", yanchor="bottom",
-        buttons=[dict(label="▶ Animate this step", method="animate",
+        buttons=[dict(label="Animate this step", method="animate",
                       args=[None, dict(frame=dict(duration=120, redraw=True), fromcurrent=False,
                                        transition=dict(duration=0), mode="immediate")])])])
     fig.update_layout(margin=dict(t=40))

@@ -83,10 +83,10 @@ with shell.page("steps"):
         with right:
             if k:
                 step = dd.steps[k - 1]
-                st.markdown("**Rays now**  \n" + ("  \n".join(str(r) for r in step.rays)
-                                                  or "none"))
-                st.markdown("**Lines now**  \n" + ("  \n".join(str(ell) for ell in step.lines)
-                                                   or "none"))
+                st.markdown("**Rays now**  \n" + ("  \n".join(
+                    f"r{i + 1} = {r}" for i, r in enumerate(step.rays)) or "none"))
+                st.markdown("**Lines now**  \n" + ("  \n".join(
+                    f"l{i + 1} = {ell}" for i, ell in enumerate(step.lines)) or "none"))
                 if step.dropped:
                     st.markdown("**Cut off**  \n" + "  \n".join(str(r) for r in step.dropped))
                 if step.parents:

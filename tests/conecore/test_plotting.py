@@ -144,3 +144,26 @@ def test_live_curves_are_thinned_and_complete():
     assert spec["layout"]["title"]["text"] == "training loss"
     empty = figure_curves([], "loss", "nothing yet", log=False)
     assert len(empty.data) == 0 and empty.layout.yaxis.type == "linear"
+
+
+def test_dd_step_labels_rays_as_the_page_lists_them_and_cut_rays_stand_out():
+    from conecore.ddsteps import double_description
+
+    A = [[1, 0, -1], [-1, 0, -1], [0, 1, -1], [0, -1, -1]]
+    dd = double_description(A, [0, 2, 1, 3])
+    for k in range(1, len(dd.steps) + 1):
+        step = dd.steps[k - 1]
+        fig = plotting.figure_dd_step(dd, k, animate=False)
+        for t in fig.data:
+            if t.type == "scatter3d" and t.name and t.name[0] == "r" and t.name[1:].isdigit():
+                j = int(t.name[1:])
+                tip = np.array([t.x[-1], t.y[-1], t.z[-1]])
+                want = np.asarray(step.rays[j - 1], dtype=float)
+                L = np.asarray(cc.Cone.from_inequalities(
+                    [A[i] for i in dd.order[:k]]).lines, dtype=float)
+                if len(L):  # drawn orthogonal to the lines; the step's ray may lean along them
+                    want = want - L.T @ (L @ want)
+                assert np.allclose(tip / np.linalg.norm(tip), want / np.linalg.norm(want))
+        cut = [t for t in fig.data if t.name == "cut off"]
+        assert all(t.line.color == plotting.CUT_COLOR for t in cut)
+        assert bool(cut) == bool(step.dropped)
