@@ -98,13 +98,20 @@ def text_input() -> None:
                                 homogenize=st.session_state.get("text_homogenize", False))
         except cc.ConeInputError as exc:
             st.session_state["error_text"] = f"Text: {exc}"
+            st.session_state.pop("text_shape", None)
             return
+        st.session_state["text_shape"] = A.shape
         _apply(A, where="text")
 
     st.text_area("Rows of A", value=st.session_state["text_draft"], key="text_area", height=180,
                  on_change=on_change,
-                 help="Rows separated by newlines; entries by spaces, commas or tabs. Also "
-                      "Python/JSON lists, fractions like 1/2 and cddlib .ine text.")
+                 help="Rows end at a newline or a ';'; entries are separated by spaces, commas or "
+                      "tabs. Also MATLAB-style [1 2; 3 4], Python/JSON lists, fractions like 1/2 "
+                      "and cddlib .ine text. Ctrl+Enter (or leaving the box) reads it.")
+    if "text_shape" in st.session_state:  # what the last text was read as: a misreading shows
+        m, d = st.session_state["text_shape"]
+        st.caption(f"Read as {m} × {d}: {m} row{'s' * (m != 1)} of {d} "
+                   f"entr{'ies' if d != 1 else 'y'}.")
     st.checkbox("Homogenise a .ine with b ≠ 0 (the cone over the polyhedron)",
                 key="text_homogenize", on_change=on_change)
     if st.button("Load the current cone into the text box"):

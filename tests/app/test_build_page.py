@@ -84,6 +84,21 @@ def test_text_mode_applies_and_reports_errors_keeping_the_cone():
     assert at.text_area(key="text_area").value == "1 0\n0 x"
 
 
+@pytest.mark.parametrize("text, shape", [
+    ("1 2 3; -1 0 2; 0 -1 -1", "3 × 3"),  # was one row of 9
+    ("1,-2;-3,1", "2 × 2"),  # the app's own URL form
+    ("[1 2 3; -1 0 2]", "2 × 3"),  # MATLAB / NumPy style (was refused)
+    ("[1, 2, 3; -1, 0, 2]", "2 × 3"),
+])
+def test_text_mode_reads_semicolon_rows_and_says_the_shape(text, shape):
+    at = build_page()
+    at.radio(key="build_mode").set_value("Text").run()
+    at.text_area(key="text_area").input(text).run()
+    assert not at.error, [e.value for e in at.error]
+    assert any(c.value.startswith(f"Read as {shape}") for c in at.caption)
+    assert metrics(at)["rows of A"] == shape.split(" × ")[0]
+
+
 def test_table_mode_edit_changes_the_cone():
     at = build_page({"A": "1,-2;-3,1"})
     at.session_state[editor_key(at)] = {"edited_rows": {1: {"x1": "-1", "x2": "0"}},
