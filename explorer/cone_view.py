@@ -12,6 +12,7 @@ import streamlit as st
 import conecore as cc
 from conecore import plotting
 from explorer import session, shell
+from explorer.limits import APP_LIMITS
 
 DOWNLOADS = ((".ine", cc.to_ine, "cone.ine"), (".ext", cc.to_ext, "cone.ext"),
              ("JSON", cc.cone_to_json, "cone.json"), ("CSV", cc.to_csv, "cone.csv"))
@@ -186,12 +187,27 @@ def show_tables(cone: cc.Cone) -> None:
         st.caption(f"The first {MAX_TABLE_COLS} of {cone.dim} columns; every entry is in the "
                    "downloads.")
     st.markdown("**Download**")
+    offered = offered_downloads(cone)
     for col, (label, write, name) in zip(st.columns(4), DOWNLOADS, strict=True):
-        shell.download(col, label, lambda write=write: write(cone), name,
-                       key=f"dl_{name.rsplit('.', 1)[1]}")
+        if name in offered:
+            shell.download(col, label, lambda write=write: write(cone), name,
+                           key=f"dl_{name.rsplit('.', 1)[1]}")
+    if len(offered) < len(DOWNLOADS):
+        st.caption("No .ext for this cone: its generators (as many lines as here) would be a "
+                   "file this app cannot read back; the .ine, JSON and CSV files can.")
 
 
 MAX_TABLE_COLS = 12
+
+
+def offered_downloads(cone: cc.Cone) -> set[str]:
+    """The files Build offers for ``cone``: only those the app reads back (under its upload
+    cap and its limits; a test loads every one of every preset). An .ext holds the generators,
+    and reading it back is a V -> H conversion with one row per ray and two per line."""
+    names = {name for _, _, name in DOWNLOADS}
+    if len(cone.rays) + 2 * len(cone.lines) > APP_LIMITS.max_rows:
+        names.discard("cone.ext")
+    return names
 
 
 def a_table(cone: cc.Cone) -> pd.DataFrame:
