@@ -34,10 +34,10 @@ bench: setup
 # scripts/load_test.py for the options (ARGS="--explode", ARGS="--visit-all --sessions 1").
 .PHONY: load
 load: setup
-	$(PY) scripts/load_test.py $(ARGS)
+	$(PY) -m scripts.load_test $(ARGS)
 
 # Opt-in: a class of N sessions without browsers (Streamlit's websocket protocol), so the
 # server's own latency is measured (ARGS="--sessions 30").
 .PHONY: class-load
 class-load: setup
-	$(PY) scripts/class_load.py $(ARGS)
+	$(PY) -m scripts.class_load $(ARGS)

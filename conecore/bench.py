@@ -1,16 +1,28 @@
-"""Benchmarks: ``python -m conecore.bench`` prints a table; ``--json`` prints one for machines.
+"""Benchmarks: ``python -m conecore.bench`` prints tables; ``--json`` one object for machines.
 
-Suites:
+Suites (``--suite NAME``; ``all``, the default, runs them in this order):
 
 * ``convert`` — H → V conversion (:meth:`Cone.from_inequalities`) of the presets that matter,
-  the paper's 28 x 28 checkerboard (16 rows, 784 columns) in integer and in float form first,
-  and, for comparison, pycddlib's plain float and exact conversions of the same matrix.
-* ``layer`` — the paper's comparison: forward time of the ConeLayer against a plain
-  ``nn.Linear`` head (the cost limit), the closed form, and the plain head followed by a
-  test-time projection (per-sample OSQP as in the paper, exact NNLS, the batched dual method),
-  over batch sizes and devices, with each method's worst relative violation.
+  the paper's 28 x 28 checkerboard first, with pycddlib's plain float and exact runs as baselines.
+* ``layer`` — the paper's comparison: the ConeLayer's forward time against a plain head, the
+  closed form and the head plus a test-time projection (OSQP, NNLS, batched dual), per batch size
+  and device, with each method's worst relative violation.
 * ``toy`` — the paper's toy experiment: learn the projection onto the checkerboard cone
-  (:mod:`conecore.experiments`).
+  (:mod:`conecore.experiments`); test errors against the exact projection, inference times.
+* ``train`` — steps per second of the Train-live loop (the default tiny model, every method).
+* ``vae`` — seconds per epoch of the Constrained VAE page's training, and the ConeLayer decoder's
+  cost per sample against decoding with its twin and projecting (OSQP).
+* ``caps`` — the slowest inputs found at the 1 MB text cap: seconds to parse them, then to build
+  or refuse the cone under the limits given.
+
+Each suite is a function of one small configuration (``layer_suite(LayerBench(cone))``,
+``caps_suite(limits)``, ...), so a notebook or the app's Benchmark page calls it without the
+command line; :func:`main` turns the command line into those configurations in one place
+(:func:`configs_from_args`), and their defaults are the CLI's.
+
+The caps to test are an argument: the library holds no app policy (the app's caps live in the
+app, ``explorer/limits.py``). The CLI builds them from ``--max-dim``, ``--max-rows``, ... flags,
+each defaulting to conecore's :class:`Limits`; pass the app's values to measure the app.
 
 Times are medians of ``--repeat`` runs after a warm-up (``torch.cuda.synchronize()`` on GPU).
 Per-sample solvers (OSQP, NNLS) are timed on at most ``--max-solver-samples`` samples of a batch
@@ -20,16 +32,132 @@ and scaled to the batch; such rows say so.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import math
 import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from functools import partial
+from pathlib import Path
 
 import numpy as np
+
+from conecore.cdd_backend import Limits
+from conecore.cone import Cone
+
+SUITES: dict[str, str] = {
+    "convert": "H -> V conversion of the presets (checkerboard 28 x 28 first), pycddlib baselines",
+    "layer": "ConeLayer forward time against a plain head, the closed form and head + projection",
+    "toy": "the paper's toy experiment: learn the projection onto the checkerboard cone",
+    "train": "steps per second of the Train-live loop (default tiny model, every method)",
+    "vae": "seconds per epoch of the Constrained VAE page; decoder vs twin + OSQP per sample",
+    "caps": "slowest inputs at the 1 MB text cap: parse, then build or refuse under --max-* limits",
+}
+"""Every suite, with the one line ``--help`` shows for it."""
+
+DEVICES = ("auto", "cpu", "cuda", "all")
+"""``auto``: CUDA if present, else CPU; ``all``: CPU, and CUDA if present."""
+
+MAX_BATCH = 65536
+CAPS_LIMITS = ("max_dim", "max_rows", "max_elimination", "max_bit_work", "max_rays_bound",
+               "timeout")
+"""The fields of :class:`Limits` the ``caps`` suite's CLI takes as ``--max-dim`` etc."""
+
+
+def _at_least_one(**values: int) -> None:
+    for name, value in values.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{name} has to be an integer of at least 1. Got {value!r}")
+
+
+def _device(device: str) -> None:
+    if device not in DEVICES:
+        raise ValueError(f"device has to be one of {', '.join(DEVICES)}. Got {device!r}")
+
+
+@dataclass(frozen=True)
+class ConvertBench:
+    """The ``convert`` suite: ``repeat`` timed runs per case; ``baselines`` adds pycddlib's own
+    float and exact conversions of the 784-D checkerboard (the exact one takes seconds)."""
+
+    repeat: int = 7
+    baselines: bool = True
+
+    def __post_init__(self) -> None:
+        _at_least_one(repeat=self.repeat)
+
+
+@dataclass(frozen=True)
+class LayerBench:
+    """The ``layer`` suite: ``cone`` (see :func:`load_cone` for names and files), a layer of input
+    width ``in_features``, outputs also kept in ``[-box, box]^d`` (``box = 0``: no box), each batch
+    size of ``batches`` on each device of ``device`` (one of :data:`DEVICES`), ``repeat`` timed
+    runs, per-sample solvers on at most ``max_solver_samples`` samples of a batch (scaled)."""
+
+    cone: Cone
+    in_features: int = 256
+    box: float = 1.0
+    batches: tuple[int, ...] = (1, 16, 256, 4096)
+    device: str = "auto"
+    repeat: int = 7
+    max_solver_samples: int = 256
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.cone, Cone):
+            raise ValueError(f"cone has to be a Cone (load_cone reads names and files). "
+                             f"Got {type(self.cone).__name__}")
+        _at_least_one(in_features=self.in_features, repeat=self.repeat,
+                      max_solver_samples=self.max_solver_samples)
+        if not (isinstance(self.box, (int, float)) and math.isfinite(self.box) and self.box >= 0):
+            raise ValueError(f"box has to be a finite number >= 0 (0: no box). Got {self.box!r}")
+        batches = tuple(self.batches)
+        if not batches or not all(isinstance(b, int) and 1 <= b <= MAX_BATCH for b in batches):
+            raise ValueError(f"batches has to hold batch sizes from 1 to {MAX_BATCH}. "
+                             f"Got {self.batches!r}")
+        object.__setattr__(self, "batches", tuple(sorted(set(batches))))
+        _device(self.device)
+
+
+@dataclass(frozen=True)
+class ToyBench:
+    """The ``toy`` suite: Adam ``steps`` for each model on ``device``; ``mnist``, a folder with
+    the four MNIST IDX files (None: the 8 x 8 digits that ship with conecore)."""
+
+    steps: int = 1500
+    device: str = "auto"
+    mnist: str | None = None
+
+    def __post_init__(self) -> None:
+        _at_least_one(steps=self.steps)
+        _device(self.device)
+
+
+@dataclass(frozen=True)
+class TrainBench:
+    """The ``train`` suite: ``steps`` of the Train-live loop to time, on ``device``."""
+
+    steps: int = 1000
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        _at_least_one(steps=self.steps)
+        _device(self.device)
+
+
+@dataclass(frozen=True)
+class VaeBench:
+    """The ``vae`` suite: ``epochs`` timed after a warm-up one; ``mnist`` as in
+    :class:`ToyBench`."""
+
+    epochs: int = 5
+    mnist: str | None = None
+
+    def __post_init__(self) -> None:
+        _at_least_one(epochs=self.epochs)
 
 
 @dataclass
@@ -64,11 +192,10 @@ def _plain_cdd(A: np.ndarray, exact: bool) -> int:
     return len(gens.array)
 
 
-def convert_suite(args: argparse.Namespace) -> list[Result]:
-    repeat, baselines = args.repeat, not args.no_baselines
-    from conecore.cone import Cone
+def convert_suite(config: ConvertBench) -> list[Result]:
     from conecore.presets import preset
 
+    repeat = config.repeat
     cb28 = preset("checkerboard-28")
     cases: list[tuple[str, Callable[[], object]]] = [
         ("checkerboard 28x28, integer", lambda: Cone.from_inequalities(cb28)),
@@ -82,7 +209,7 @@ def convert_suite(args: argparse.Namespace) -> list[Result]:
     for name, fn in cases:
         med, best, cone = _time(fn, repeat)
         results.append(Result("convert", name, med, best, repeat, repr(cone)))
-    if baselines:
+    if config.baselines:
         for exact in (False, True):
             label = "pycddlib " + ("exact (gmp)" if exact else "float") + ", full 784-D problem"
             n = 1 if exact else repeat
@@ -91,24 +218,25 @@ def convert_suite(args: argparse.Namespace) -> list[Result]:
     return results
 
 
-def _load_cone(spec: object):
-    """A Cone, a preset name, or a path to a cone file (.json from ``cone_to_json``, .ine,
-    .csv)."""
-    import os
+def load_cone(spec: str | Path) -> Cone:
+    """The cone named by ``spec``: a preset name, or a file, ``.json`` as written by
+    :func:`conecore.cone_to_json` (it holds the rays, so no pycddlib is needed) or a matrix in
+    any text format :func:`conecore.parse_matrix` reads (.ine, .csv, ...).
 
-    from conecore.cone import Cone
-    from conecore.formats import cone_from_json, parse_matrix
+    Raises:
+        ValueError: ``spec`` is neither a preset nor a file, or the file is not a cone.
+    """
+    from conecore import cone_from_json, parse_matrix
     from conecore.presets import PRESETS, preset
 
-    if isinstance(spec, Cone):
-        return spec
-    if spec in PRESETS:
-        return Cone.from_inequalities(preset(spec))
-    if not os.path.exists(spec):
-        raise SystemExit(f"--cone: '{spec}' is neither a preset ({', '.join(PRESETS)}) nor a file")
-    with open(spec, encoding="utf-8") as fh:
-        text = fh.read()
-    if spec.endswith(".json"):
+    if str(spec) in PRESETS:
+        return Cone.from_inequalities(preset(str(spec)))
+    path = Path(spec)
+    if not path.is_file():
+        raise ValueError(f"cone {str(spec)!r} is neither a preset ({', '.join(PRESETS)}) "
+                         "nor a file")
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".json":
         return cone_from_json(text)
     return Cone.from_inequalities(parse_matrix(text))
 
@@ -121,7 +249,7 @@ def _devices(spec: str) -> list[str]:
     if spec == "all":
         return ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     if spec == "cuda" and not torch.cuda.is_available():
-        raise SystemExit("--device cuda: no CUDA device is available")
+        raise ValueError("device 'cuda': no CUDA device is available")
     return [spec]
 
 
@@ -155,58 +283,68 @@ class LayerRow:
     note: str
 
 
-def layer_suite(args: argparse.Namespace,
+def layer_suite(config: LayerBench,
                 progress: Callable[[float, str], None] | None = None) -> list[LayerRow]:
-    """The layer against projections; ``progress(fraction, label)`` is called as cases finish
-    (the Benchmark page's progress bar)."""
+    """The layer against projections, one row per device, batch size and method;
+    ``progress(fraction, label)`` is called as each batch size finishes (the Benchmark page's
+    progress bar)."""
     import torch
     from torch import nn
 
     from conecore.baselines import ClosedFormHead
-    from conecore.layer import ConeLayer, relative_violation
-    from conecore.projection import project, relative_violation_np
+    from conecore.layer import ConeLayer
+    from conecore.projection import project
+    from conecore.training import init_parameters_
+    from conecore.violation import relative_violation
 
-    cone = _load_cone(args.cone)
-    box = args.box if args.box > 0 else None
+    cone, repeat = config.cone, config.repeat
+    box = config.box if config.box > 0 else None
     A = np.array(cone.A)
-    h, d = args.in_features, cone.dim
+    h, d = config.in_features, cone.dim
     rows: list[LayerRow] = []
-    torch.manual_seed(0)
-    devices = _devices(args.device)
-    total, done = len(devices) * len(args.batch), 0
+    # Weights and inputs from generators of their own: the page runs this in a server thread,
+    # and reseeding torch's global generator would change other sessions' draws.
+    inputs = torch.Generator().manual_seed(0)
+    devices = _devices(config.device)
+    total, done = len(devices) * len(config.batches), 0
     for device in devices:
         timed = _timer(device)
         slow = _timer(device) if device == "cuda" else _time  # per-sample solvers: few runs
-        head = nn.Linear(h, d).to(device)
-        layer = ConeLayer(cone, h, box=box).to(device)
+        head = init_parameters_(nn.Linear(h, d), seed=0).to(device)
+        layer = init_parameters_(ConeLayer(cone, h, box=box), seed=0).to(device)
+        closed: nn.Module | None = None
         try:
-            closed: nn.Module | None = ClosedFormHead(cone, h).to(device)
-        except ValueError:
-            closed = None
-        for batch in args.batch:
-            x = torch.randn(batch, h, device=device)
+            closed = ClosedFormHead(cone, h)
+        except ValueError:  # A has no full row rank: no closed form
+            pass
+        else:
+            closed = init_parameters_(closed, seed=0).to(device)
+        for batch in config.batches:
+            x = torch.randn(batch, h, generator=inputs).to(device)
             found: list[tuple[str, float, float, str]] = []
             with torch.no_grad():
-                t_head, _, Yt = timed(partial(head, x), args.repeat)
+                t_head, _, Yt = timed(partial(head, x), repeat)
                 found.append(("plain head (no constraint)", t_head,
                               float(relative_violation(layer.A, Yt).max()), ""))
                 models = [("ConeLayer", layer)]
                 if closed is not None:
                     models.append(("closed form (no box)", closed))
                 for name, module in models:
-                    t, _, Z = timed(partial(module, x), args.repeat)
+                    t, _, Z = timed(partial(module, x), repeat)
                     found.append((name, t, float(relative_violation(layer.A, Z.double()).max()),
                                   ""))
                 Y = Yt.double().cpu().numpy()
                 methods = ["osqp", "dual"] + (["nnls"] if box is None else [])
                 for method in methods:
-                    n = batch if method == "dual" else min(batch, args.max_solver_samples)
+                    n = batch if method == "dual" else min(batch, config.max_solver_samples)
                     Yin = Yt[:n] if method == "dual" else Y[:n]
-                    reps = args.repeat if method == "dual" else max(1, min(args.repeat, 3))
+                    reps = repeat if method == "dual" else max(1, min(repeat, 3))
                     clock = timed if method == "dual" else slow
                     t, _, Zp = clock(partial(project, cone, Yin, method, box=box), reps)
                     Zc = Zp.double().cpu().numpy() if isinstance(Zp, torch.Tensor) else Zp
-                    viol = float(relative_violation_np(A, Zc, Y[:n]).max())
+                    # A projection of a y in the polar cone lands near 0: judged against |y|.
+                    viol = float(relative_violation(
+                        A, Zc, floor=np.linalg.norm(Y[:n], axis=1)).max())
                     note = f"timed on {n} of {batch}, scaled" if n < batch else ""
                     found.append((f"head + {method} projection", t_head + t * batch / n, viol,
                                   note))
@@ -221,55 +359,64 @@ def layer_suite(args: argparse.Namespace,
     return rows
 
 
-def toy_suite(args: argparse.Namespace) -> dict:
+def toy_suite(config: ToyBench) -> dict:
     from conecore.experiments import projection_toy
 
-    return projection_toy(steps=args.toy_steps, mnist_dir=args.mnist, device=_devices(
-        args.device)[0], seed=0)
+    return projection_toy(steps=config.steps, mnist_dir=config.mnist,
+                          device=_devices(config.device)[0], seed=0)
 
 
-def train_suite(args: argparse.Namespace) -> dict:
-    """Steps per second of the Train-live loop: the default tiny model (width 64, batch 128)
-    with all methods on, on the 2-D wedge, one intra-op thread as the app uses."""
+@contextlib.contextmanager
+def _one_thread() -> Iterator[None]:
+    """One intra-op thread, as the app uses (restored afterwards)."""
     import torch
 
-    from conecore.cone import Cone
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def train_suite(config: TrainBench) -> dict:
+    """Steps per second of the Train-live loop: the default tiny model (width 64, batch 128)
+    with all methods on, on the 2-D wedge and the pyramid, one intra-op thread as the app uses."""
     from conecore.presets import preset
     from conecore.training import LiveTraining, TrainConfig
 
-    torch.set_num_threads(1)
     out: dict[str, object] = {}
-    for name in ("wedge", "pyramid"):
-        run = LiveTraining(Cone.from_inequalities(preset(name)),
-                           TrainConfig(device=_devices(args.device)[0]))
-        run.run(20)
-        t0 = time.perf_counter()
-        run.run(args.train_steps)
-        out[f"{name}: methods"] = ", ".join(run.methods)
-        out[f"{name}: steps per second"] = round(args.train_steps / (time.perf_counter() - t0), 1)
+    with _one_thread():
+        for name in ("wedge", "pyramid"):
+            run = LiveTraining(Cone.from_inequalities(preset(name)),
+                               TrainConfig(device=_devices(config.device)[0]))
+            run.run(20)
+            t0 = time.perf_counter()
+            run.run(config.steps)
+            out[f"{name}: methods"] = ", ".join(run.methods)
+            out[f"{name}: steps per second"] = round(config.steps / (time.perf_counter() - t0),
+                                                     1)
     return out
 
 
-def vae_suite(args: argparse.Namespace) -> dict:
+def vae_suite(config: VaeBench) -> dict:
     """Seconds per epoch of the Constrained VAE page's training (both models, the default
     settings, one intra-op thread as the app uses), and the per-sample cost of the ConeLayer
     decoder against decoding with the twin and projecting (OSQP, as in the paper)."""
-    import torch
+    from conecore.painting import Painting
+    from conecore.vae_experiment import VAEExperiment, load_images
 
-    from conecore.cone import Cone
-    from conecore.vae import Painting, VAEExperiment, load_images
-
-    torch.set_num_threads(1)
-    train, test, side = load_images(args.mnist)
-    cone = Cone.from_inequalities(Painting.checkerboard(side).rows())
-    exp = VAEExperiment(cone, train, test)
-    exp.train_epoch()  # warm-up
-    times = []
-    for _ in range(args.vae_epochs):
-        t0 = time.perf_counter()
-        exp.train_epoch()
-        times.append(time.perf_counter() - t0)
-    ev = exp.evaluate(64)
+    with _one_thread():
+        train, test, side = load_images(config.mnist)
+        cone = Cone.from_inequalities(Painting.checkerboard(side).rows())
+        exp = VAEExperiment(cone, train, test)
+        exp.train_epoch()  # warm-up
+        times = []
+        for _ in range(config.epochs):
+            t0 = time.perf_counter()
+            exp.train_epoch()
+            times.append(time.perf_counter() - t0)
+        ev = exp.evaluate(64)
     cost = ev["seconds_per_sample"]
     return {
         "data": f"{len(train)} train / {len(test)} test images of {side}x{side}",
@@ -296,14 +443,12 @@ def _fill(token: Callable[[], str], cols: int, size: int) -> str:
         used += len(row) + 1
 
 
-def caps_suite(args: argparse.Namespace) -> dict:
+def caps_suite(limits: Limits) -> dict:
     """The slowest inputs found at the text cap (``MAX_TEXT_CHARS``): seconds to parse, and
-    then to build the cone under ``args.limits`` (the app passes its own caps) or to be refused;
-    plus the slowest refusal inside those limits (400 x 100 random decimals)."""
+    then to build the cone under ``limits`` or to be refused; plus the slowest refusal inside
+    the app's limits (400 x 100 random decimals: 400 rows, 100 columns)."""
     import random
 
-    from conecore.cdd_backend import DEFAULT_LIMITS
-    from conecore.cone import Cone
     from conecore.errors import ConeError
     from conecore.formats import MAX_TEXT_CHARS, parse_matrix
 
@@ -328,7 +473,7 @@ def caps_suite(args: argparse.Namespace) -> dict:
         parsed = time.perf_counter() - t0
         t0 = time.perf_counter()
         try:
-            Cone.from_inequalities(A, limits=getattr(args, "limits", None) or DEFAULT_LIMITS)
+            Cone.from_inequalities(A, limits=limits)
             verdict = "a cone"
         except ConeError as exc:
             verdict = f"{type(exc).__name__}: {str(exc)[:60]}"
@@ -336,9 +481,6 @@ def caps_suite(args: argparse.Namespace) -> dict:
         out[name] = (f"{len(text):,} chars, {A.shape[0]} x {A.shape[1]}: parse {parsed:.2f} s, "
                      f"cone {built:.2f} s ({verdict})")
     return out
-
-
-SUITES = ("convert", "layer", "toy", "train", "vae", "caps")
 
 
 def _machine() -> str:
@@ -363,8 +505,9 @@ def _print_convert(results: list[Result]) -> None:
         print(f"{r.case:{width}s}  {r.median_ms:10.2f}  {r.best_ms:9.2f}  {r.detail}")
 
 
-def _print_layer(rows: list[LayerRow], args: argparse.Namespace) -> None:
-    print(f"cone: {args.cone}, in_features = {args.in_features}, box = {args.box or 'none'}")
+def _print_layer(rows: list[LayerRow], config: LayerBench, label: str) -> None:
+    print(f"cone: {label} ({config.cone.summary()}), in_features = {config.in_features}, "
+          f"box = {config.box or 'none'}")
     width = max(len(r.method) for r in rows)
     print(f"{'device':6s} {'batch':>5s}  {'method':{width}s}  {'ms/batch':>9s}  {'us/sample':>9s}"
           f"  {'x head':>7s}  {'OSQP/this':>9s}  {'best proj/this':>14s}  {'max viol':>9s}  note")
@@ -374,62 +517,125 @@ def _print_layer(rows: list[LayerRow], args: argparse.Namespace) -> None:
               f"{r.fastest_projection_speedup:14.1f}  {r.max_violation:9.1e}  {r.note}")
 
 
-def _print_toy(result: dict) -> None:
+def _print_mapping(result: dict) -> None:
     width = max(len(k) for k in result)
     for key, value in result.items():
         shown = f"{value:.6g}" if isinstance(value, float) else str(value)
         print(f"{key:{width}s}  {shown}")
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
+    defaults = Limits()
+    suites = "\n".join(f"  {name:8s} {line}" for name, line in SUITES.items())
     parser = argparse.ArgumentParser(
         prog="python -m conecore.bench",
-        description="Benchmarks of conecore (medians of repeated runs after a warm-up).",
+        description="Benchmarks of conecore (medians of repeated runs after a warm-up).\n\n"
+                    f"suites:\n{suites}",
+        epilog="caps tests conecore's Limits() unless told otherwise: "
+               "to measure the app, pass the\nvalues of its APP_LIMITS (explorer/limits.py) "
+               "as the --max-* and --timeout flags.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--suite", choices=[*SUITES, "all"], default="all",
-                        help="which benchmarks to run (default: all)")
-    parser.add_argument("--repeat", type=int, default=7, help="timed runs per case (default 7)")
+                        help="which benchmarks to run (default: all, in the order above)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
-    parser.add_argument("--no-baselines", action="store_true",
-                        help="convert: skip plain pycddlib (its exact run takes seconds)")
-    parser.add_argument("--cone", default="checkerboard-28",
-                        help="layer: a preset name or a cone file (.json, .ine, .csv); "
-                             "default checkerboard-28")
-    parser.add_argument("--batch", default="1,16,256,4096",
-                        help="layer: comma-separated batch sizes (default 1,16,256,4096)")
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda", "all"], default="auto",
-                        help="layer/toy: auto = CUDA if present, else CPU; all = CPU and CUDA")
-    parser.add_argument("--in-features", type=int, default=256,
-                        help="layer: width of the layer's input (default 256)")
-    parser.add_argument("--box", type=float, default=1.0,
-                        help="layer: also keep outputs in [-box, box]^d; 0 for none (default 1)")
-    parser.add_argument("--max-solver-samples", type=int, default=256,
-                        help="layer: per-sample solvers run on at most this many samples")
-    parser.add_argument("--toy-steps", type=int, default=1500,
-                        help="toy: Adam steps for each model (default 1500)")
-    parser.add_argument("--train-steps", type=int, default=1000,
-                        help="train: steps of the Train-live loop to time (default 1000)")
-    parser.add_argument("--vae-epochs", type=int, default=5,
-                        help="vae: epochs to time after a warm-up one (default 5)")
+    parser.add_argument("--repeat", type=int, default=LayerBench.repeat,
+                        help=f"convert/layer: timed runs per case (default {LayerBench.repeat})")
+    parser.add_argument("--device", choices=DEVICES, default="auto",
+                        help="layer/toy/train: auto = CUDA if present, else CPU; all = CPU and "
+                             "CUDA (layer)")
     parser.add_argument("--mnist", default=None,
                         help="toy/vae: folder with the MNIST IDX files (default: 8 x 8 digits)")
-    args = parser.parse_args(argv)
-    try:
-        args.batch = [int(b) for b in args.batch.split(",") if b.strip()]
-    except ValueError:
-        parser.error(f"--batch must be comma-separated integers; got {args.batch!r}")
-    for name in ("repeat", "in_features", "max_solver_samples", "toy_steps", "train_steps",
-                 "vae_epochs"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name.replace('_', '-')} must be at least 1")
-    if not args.batch or min(args.batch) < 1 or max(args.batch) > 65536:
-        parser.error("--batch sizes must be between 1 and 65536")
-    suites = list(SUITES) if args.suite == "all" else [args.suite]
-    out: dict[str, object] = {"machine": _machine()}
-    runners = {"convert": convert_suite, "layer": layer_suite, "toy": toy_suite,
-               "train": train_suite, "vae": vae_suite, "caps": caps_suite}
+    group = parser.add_argument_group("convert")
+    group.add_argument("--no-baselines", action="store_true",
+                       help="skip plain pycddlib (its exact run takes seconds)")
+    group = parser.add_argument_group("layer")
+    group.add_argument("--cone", default="checkerboard-28",
+                       help="a preset name or a cone file (.json, .ine, .csv); "
+                            "default checkerboard-28")
+    batches = ",".join(str(b) for b in LayerBench.batches)
+    group.add_argument("--batch", default=batches,
+                       help=f"comma-separated batch sizes (default {batches})")
+    group.add_argument("--in-features", type=int, default=LayerBench.in_features,
+                       help=f"width of the layer's input (default {LayerBench.in_features})")
+    group.add_argument("--box", type=float, default=LayerBench.box,
+                       help=f"also keep outputs in [-box, box]^d; 0 for none "
+                            f"(default {LayerBench.box:g})")
+    group.add_argument("--max-solver-samples", type=int, default=LayerBench.max_solver_samples,
+                       help="per-sample solvers run on at most this many samples of a batch "
+                            f"(default {LayerBench.max_solver_samples})")
+    group = parser.add_argument_group("toy, train, vae")
+    group.add_argument("--toy-steps", type=int, default=ToyBench.steps,
+                       help=f"toy: Adam steps for each model (default {ToyBench.steps})")
+    group.add_argument("--train-steps", type=int, default=TrainBench.steps,
+                       help=f"train: steps of the Train-live loop to time "
+                            f"(default {TrainBench.steps})")
+    group.add_argument("--vae-epochs", type=int, default=VaeBench.epochs,
+                       help=f"vae: epochs to time after a warm-up one "
+                            f"(default {VaeBench.epochs})")
+    group = parser.add_argument_group("caps (the limits to test; defaults: conecore's Limits())")
+    for name in CAPS_LIMITS:
+        value = getattr(defaults, name)
+        group.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value,
+                           help=f"Limits.{name} (default {value:,})")
+    return parser
+
+
+def configs_from_args(args: argparse.Namespace, suites: list[str]) -> dict[str, object]:
+    """The configuration of each suite in ``suites`` from parsed command-line arguments.
+
+    Raises:
+        ValueError: an argument is out of range (the message names it).
+    """
+    configs: dict[str, object] = {}
+    if args.device == "cuda" and set(suites) & {"layer", "toy", "train"}:
+        _devices("cuda")  # raises on a machine without one, before any suite runs
     for name in suites:
-        out[name] = runners[name](args)
+        if name == "convert":
+            configs[name] = ConvertBench(repeat=args.repeat, baselines=not args.no_baselines)
+        elif name == "layer":
+            try:
+                batches = tuple(int(b) for b in args.batch.split(",") if b.strip())
+            except ValueError:
+                raise ValueError(f"--batch has to be comma-separated integers. "
+                                 f"Got {args.batch!r}") from None
+            configs[name] = LayerBench(load_cone(args.cone), in_features=args.in_features,
+                                       box=args.box, batches=batches, device=args.device,
+                                       repeat=args.repeat,
+                                       max_solver_samples=args.max_solver_samples)
+        elif name == "toy":
+            configs[name] = ToyBench(steps=args.toy_steps, device=args.device, mnist=args.mnist)
+        elif name == "train":
+            configs[name] = TrainBench(steps=args.train_steps, device=args.device)
+        elif name == "vae":
+            configs[name] = VaeBench(epochs=args.vae_epochs, mnist=args.mnist)
+        elif name == "caps":
+            values = {f: getattr(args, f) for f in CAPS_LIMITS}
+            bad = [f for f, v in values.items() if not v > 0]
+            if bad:
+                raise ValueError(f"--{bad[0].replace('_', '-')} has to be positive. "
+                                 f"Got {values[bad[0]]!r}")
+            configs[name] = Limits(**values)
+    return configs
+
+
+RUNNERS: dict[str, Callable[[object], object]] = {
+    "convert": convert_suite, "layer": layer_suite, "toy": toy_suite, "train": train_suite,
+    "vae": vae_suite, "caps": caps_suite,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    suites = list(SUITES) if args.suite == "all" else [args.suite]
+    try:
+        configs = configs_from_args(args, suites)
+    except ValueError as exc:
+        parser.error(str(exc))
+    out: dict[str, object] = {"machine": _machine()}
+    for name in suites:
+        out[name] = RUNNERS[name](configs[name])
     if args.json:
         def encode(obj: object) -> object:
             return asdict(obj) if hasattr(obj, "__dataclass_fields__") else str(obj)
@@ -440,10 +646,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {out['machine']}")
     for name in suites:
         print(f"\n== {name} ==")
-        {"convert": _print_convert, "toy": _print_toy, "train": _print_toy,
-         "vae": _print_toy, "caps": _print_toy}.get(
-            name, lambda r: _print_layer(r, args))(
-            out[name])
+        if name == "convert":
+            _print_convert(out[name])
+        elif name == "layer":
+            _print_layer(out[name], configs[name], args.cone)
+        else:
+            _print_mapping(out[name])
     return 0
 
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
-
 import streamlit as st
 
 from conecore import plotting
-from conecore.bench import layer_suite
+from conecore.bench import LayerBench, layer_suite
 from explorer import session, shell
 
 BATCHES = [1, 4, 16, 64, 256]
+SOLVER_SAMPLES = 16  # per-sample solvers (OSQP, NNLS) on at most this many samples of a batch
 
 with shell.page("benchmark"):
     st.title("Benchmark")
@@ -24,14 +23,15 @@ with shell.page("benchmark"):
     batches = c3.multiselect("Batch sizes", BATCHES, default=[1, 16, 256], key="bench_batches",
                              bind="query-params")
     st.code(f"python -m conecore.bench --suite layer --cone cone.json --in-features {width} "
-            f"--box {box:g} --batch {','.join(str(b) for b in sorted(batches)) or 1}   # download "
-            "cone.json on Build a cone", language="bash")
+            f"--box {box:g} --batch {','.join(str(b) for b in sorted(batches)) or 1} --repeat 3 "
+            f"--max-solver-samples {SOLVER_SAMPLES}   # download cone.json on Build a cone",
+            language="bash")
     if st.button("Run the benchmark", type="primary", key="bench_go", disabled=not batches):
-        args = argparse.Namespace(cone=cone, box=box, in_features=width, batch=sorted(batches),
-                                  device="auto", repeat=3, max_solver_samples=16)
+        config = LayerBench(cone, in_features=width, box=box, batches=tuple(batches),
+                            device="auto", repeat=3, max_solver_samples=SOLVER_SAMPLES)
         bar = st.progress(0.0, text="starting…")
         st.session_state["bench_rows"] = layer_suite(
-            args, progress=lambda fraction, label: bar.progress(fraction, text=f"done: {label}"))
+            config, progress=lambda fraction, label: bar.progress(fraction, text=f"done: {label}"))
         st.session_state["bench_cone"] = session.cone_key()
     rows = st.session_state.get("bench_rows")
     if rows:
@@ -44,16 +44,18 @@ with shell.page("benchmark"):
                        "OSQP time / this": round(r.osqp_speedup, 1),
                        "max violation": f"{r.max_violation:.1e}", "note": r.note} for r in rows],
                      hide_index=True)
-        st.caption("Per-sample solvers (OSQP, NNLS) are timed on at most 16 samples of a batch and "
-                   "scaled. Medians of repeated runs; on a shared machine expect ±30 %.")
+        st.caption(f"Per-sample solvers (OSQP, NNLS) are timed on at most {SOLVER_SAMPLES} "
+                   "samples of a batch and scaled. Medians of repeated runs; on a shared machine "
+                   "expect ±30 %.")
     else:
-        st.info("Runs in a few seconds at these sizes. The numbers in the README come from the CLI.")
+        st.info("Runs in a few seconds at these sizes. The numbers in the README come from the "
+                "CLI.")
     with st.expander("Explain", expanded=False):
         st.markdown(
-            "The ConeLayer costs one extra small matrix product over a plain linear head: the rays "
-            "(k x d) times the non-negative coefficients, and, with many lines, a rank-r correction "
-            "folded into the weights. Test-time projection solves an optimisation problem per "
-            "sample (OSQP, as in the paper) or per batch (the dual method), so it costs orders of "
-            "magnitude more at small batches. The paper reports up to two orders of magnitude "
-            "faster inference; this page measures it for your cone."
+            "The ConeLayer costs one extra small matrix product over a plain linear head: the "
+            "rays (k x d) times the non-negative coefficients, and, with many lines, a rank-r "
+            "correction folded into the weights. Test-time projection solves an optimisation "
+            "problem per sample (OSQP, as in the paper) or per batch (the dual method), so it "
+            "costs orders of magnitude more at small batches. The paper reports up to two orders "
+            "of magnitude faster inference; this page measures it for your cone."
         )

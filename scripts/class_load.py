@@ -14,12 +14,12 @@ and times it, presses Step ``--reruns`` times (``--think`` seconds apart) and ti
 from the click to the server's ``script_finished``, then opens Build a cone without a cone in
 the link and checks that the sidebar's share link holds its own cone (isolation). Exceptions,
 ``st.error`` alerts and runs that never finish are errors. The server's RSS and CPU are sampled
-as in load_test.py.
+as in load_test.py (:class:`scripts.harness.Sampler`).
 
 Usage (from the repository root; ``make class-load`` runs the defaults):
-    .venv/bin/python scripts/class_load.py                    # 10 sessions
-    .venv/bin/python scripts/class_load.py --sessions 30 --json class30.json
-    .venv/bin/python scripts/class_load.py --url http://host:8501 --pid 1234
+    .venv/bin/python -m scripts.class_load                    # 10 sessions
+    .venv/bin/python -m scripts.class_load --sessions 30 --json class30.json
+    .venv/bin/python -m scripts.class_load --url http://host:8501 --pid 1234
 
 Exit status 1 on any error, isolation failure, a Step p95 over ``--p95-limit`` s, a Pause
 over ``--pause-limit`` s or an RSS over ``--rss-limit-mb``; 2 when the server did not start.
@@ -35,30 +35,24 @@ import sys
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load_test import CONES, Sampler, Server, quantile, wait_healthy
+from scripts.harness import (
+    PAUSE,
+    PLAY,
+    STEP,
+    Sampler,
+    Server,
+    cone_for,
+    cpu_lines,
+    latency_stats,
+    seconds,
+    wait_healthy,
+)
 
 SHARE_A = re.compile(r"[?&]A=([^&\s]+)")
-
-
-def cone_for(k: int) -> str:
-    """Session ``k``'s own 2-D cone: the ten of load_test.py, then copies of them scaled by
-    2, 3, ... (a different text, so a different link; every one reads back to itself)."""
-    base = CONES[k % len(CONES)]
-    scale = k // len(CONES) + 1
-    if scale == 1:
-        return base
-    return ";".join(",".join(_scaled(v, scale) for v in row.split(","))
-                    for row in base.split(";"))
-
-
-def _scaled(v: str, s: int) -> str:
-    return str(Fraction(v) * s)
 
 
 @dataclass
@@ -141,6 +135,11 @@ class Client:
             for _, task in self.timers.values():  # as the browser: a full run resets timers
                 task.cancel()
             self.timers.clear()
+        elif kind == "navigation":
+            # With pages (the pages/ folder too) every run starts in the main script, whose
+            # hash new_session carries; the page that ran is the navigation's, and the browser
+            # sends that one back with each click (else the click would rerun Home).
+            self.page_hash = msg.navigation.page_script_hash
         elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
             el = msg.delta.new_element
             what = el.WhichOneof("type")
@@ -210,18 +209,18 @@ async def session(c: Client, args: argparse.Namespace, phase: dict[str, asyncio.
         await c.connect()
         r["open_s"] = await c.open("train", f"A={c.cone}", args.timeout)
         await phase["opened"].wait()
-        r["play_s"] = await c.click("▶ Play", args.timeout)
+        r["play_s"] = await c.click(PLAY, args.timeout)
         ticks0 = c.fragment_runs
         await asyncio.sleep(args.seconds)
         r["ticks_per_s"] = (c.fragment_runs - ticks0) / args.seconds
-        r["pause_s"] = await c.click("⏸ Pause", args.timeout)
+        r["pause_s"] = await c.click(PAUSE, args.timeout)
         after = c.fragment_runs
         await asyncio.sleep(1.0)
         r["ticks_after_pause"] = c.fragment_runs - after
         r["step_s"] = []
         for _ in range(args.reruns):
             await asyncio.sleep(args.think)
-            r["step_s"].append(await c.click("Step", args.timeout))
+            r["step_s"].append(await c.click(STEP, args.timeout))
         await c.open("build", "", args.timeout)
         shared = [unquote(m.group(1)) for t in c.texts for m in SHARE_A.finditer(t)]
         r["share_A"] = shared[-1] if shared else None
@@ -259,10 +258,9 @@ def summarise(args: argparse.Namespace, clients: list[Client], sampler: Sampler)
     peak, peak_phase = sampler.peak()
     out = {
         "sessions": args.sessions, "seconds": args.seconds, "reruns": args.reruns,
-        "step": {"n": len(steps), "p50_s": quantile(steps, 0.5), "p95_s": quantile(steps, 0.95),
-                 "max_s": max(steps, default=float("nan"))},
-        "pause": {"p50_s": quantile(pauses, 0.5), "max_s": max(pauses, default=float("nan"))},
-        "open": {"p50_s": quantile(opens, 0.5), "max_s": max(opens, default=float("nan"))},
+        "step": latency_stats(steps),
+        "pause": latency_stats(pauses),
+        "open": latency_stats(opens),
         "ticks_per_s": {"min": min(ticks, default=0.0), "max": max(ticks, default=0.0),
                         "total": sum(ticks)},
         "rss_peak_mb": round(peak, 1), "rss_peak_phase": peak_phase,
@@ -279,10 +277,14 @@ def summarise(args: argparse.Namespace, clients: list[Client], sampler: Sampler)
         failures.append(f"errors in {len(out['errors'])} session(s)")
     if out["isolation"]["ok"] != len(clients):
         failures.append("isolation")
-    if not steps or out["step"]["p95_s"] > args.p95_limit:
-        failures.append(f"Step p95 {out['step']['p95_s']:.2f} s over {args.p95_limit} s")
-    if not pauses or out["pause"]["max_s"] > args.pause_limit:
-        failures.append(f"Pause max {out['pause']['max_s']:.2f} s over {args.pause_limit} s")
+    if not steps:
+        failures.append("no Step finished")
+    elif out["step"]["p95_s"] > args.p95_limit:
+        failures.append(f"Step p95 {seconds(out['step']['p95_s'])} over {args.p95_limit} s")
+    if not pauses:
+        failures.append("no Pause finished")
+    elif out["pause"]["max_s"] > args.pause_limit:
+        failures.append(f"Pause max {seconds(out['pause']['max_s'])} over {args.pause_limit} s")
     if peak > args.rss_limit_mb:
         failures.append(f"RSS {peak:.0f} MB over {args.rss_limit_mb} MB")
     out["failures"] = failures
@@ -293,17 +295,16 @@ def report(out: dict) -> None:
     s, p, o, t = out["step"], out["pause"], out["open"], out["ticks_per_s"]
     print(f"{out['sessions']} sessions, {out['seconds']:g} s of training each, "
           f"{out['reruns']} Steps each")
-    print(f"  open Train live:  p50 {o['p50_s']:.2f} s  max {o['max_s']:.2f} s")
+    print(f"  open Train live:  p50 {seconds(o['p50_s'])}  max {seconds(o['max_s'])}")
     print(f"  live ticks/s per session: {t['min']:.2f} to {t['max']:.2f} "
           f"(all sessions together {t['total']:.1f}/s)")
-    print(f"  Pause (click -> its run finished): p50 {p['p50_s']:.2f} s  max {p['max_s']:.2f} s")
-    print(f"  Step rerun (click -> script_finished), {s['n']} reruns: p50 {s['p50_s']:.2f} s  "
-          f"p95 {s['p95_s']:.2f} s  max {s['max_s']:.2f} s")
+    print(f"  Pause (click -> its run finished): p50 {seconds(p['p50_s'])}  "
+          f"max {seconds(p['max_s'])}")
+    print(f"  Step rerun (click -> script_finished), {s['n']} reruns: p50 {seconds(s['p50_s'])}"
+          f"  p95 {seconds(s['p95_s'])}  max {seconds(s['max_s'])}")
     print(f"  server peak RSS {out['rss_peak_mb']:.0f} MB (phase {out['rss_peak_phase']})")
-    for name, d in out["cpu_by_phase"].items():
-        print(f"  {name:7s} server {d['server_cores']:.2f} cores, clients "
-              f"{d['browser_cores']:.2f}, other {d['other_cores']:.2f} over {d['wall_s']:.0f} s"
-              f" (load {d['load1_max']:.1f})")
+    for line in cpu_lines(out["cpu_by_phase"], "the clients"):
+        print("  " + line)
     print(f"  isolation: {out['isolation']['ok']} of {out['isolation']['of']}")
     for name, errs in out["errors"].items():
         print(f"  {name}: {'; '.join(errs)[:300]}")

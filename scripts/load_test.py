@@ -24,11 +24,11 @@ finish its steps within ``--timeout``), an isolation failure, a p95 over ``--p95
 or a peak RSS over ``--rss-limit-mb``; 2 when the server or Chromium could not be started.
 
 Usage (from the repository root; ``make load`` runs the defaults):
-    .venv/bin/python scripts/load_test.py                      # 10 sessions, 20 s of training
-    .venv/bin/python scripts/load_test.py --sessions 3 --seconds 10 --json load.json
-    .venv/bin/python scripts/load_test.py --explode
-    .venv/bin/python scripts/load_test.py --visit-all --sessions 1 --rss-limit-mb 800
-    .venv/bin/python scripts/load_test.py --url http://host:8501 --pid 1234
+    .venv/bin/python -m scripts.load_test                      # 10 sessions, 20 s of training
+    .venv/bin/python -m scripts.load_test --sessions 3 --seconds 10 --json load.json
+    .venv/bin/python -m scripts.load_test --explode
+    .venv/bin/python -m scripts.load_test --visit-all --sessions 1 --rss-limit-mb 800
+    .venv/bin/python -m scripts.load_test --url http://host:8501 --pid 1234
 """
 
 from __future__ import annotations
@@ -38,57 +38,42 @@ import asyncio
 import json
 import os
 import re
-import socket
-import statistics
-import subprocess
 import sys
-import tempfile
-import threading
 import time
 import traceback
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "scripts"), str(ROOT)]  # st_protocol; conecore (APP_LIMITS)
-from st_protocol import BUSY, FRAGMENT_FINISHED, run_event  # noqa: E402
+from scripts.harness import (
+    ARTIFACTS,
+    BUSY,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    FRAGMENT_FINISHED,
+    PAUSE,
+    PLAY,
+    STEP,
+    Sampler,
+    Server,
+    app_limits,
+    cone_for,
+    cpu_lines,
+    latency_stats,
+    quantile,
+    run_event,
+    wait_healthy,
+)
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = ROOT / "test-artifacts"  # git-ignored
-CHROMIUM_ARGS = [  # as tests/browser/conftest.py
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 RUNNING = "[data-testid='stApp'][data-test-script-state='running']"
 NOT_RUNNING = "[data-testid='stApp'][data-test-script-state='notRunning']"
 EXCEPTION = "[data-testid='stException']"
 ERROR_ALERT = "[data-testid='stAlertContentError']"
 ALERT = "[data-testid='stAlert']"
-NAV_LINK = "[data-testid='stSidebarNav'] a"
+NAV_LINK = "[data-testid='stSidebar'] [data-testid='stPageLink-NavLink']"  # explorer.shell
 SHARE_CODE = "[data-testid='stSidebar'] [data-testid='stCode']"
 PRIMARY = "[data-testid='stBaseButton-primary']"
-
-# Ten distinct small 2-D cones in the app's URL form (conecore.to_url_text reads each back to
-# the same text): wedges in every quadrant, a half-plane, a line, a redundant row, fractions.
-CONES = [
-    "1,-2;-3,1",
-    "-1,0;0,-1",
-    "1,-1;-1,-1",
-    "-2,1;1,-3",
-    "0,-1",
-    "-1,0;0,-1;-1,-1",
-    "1,2;-2,-1",
-    "3,-1;-1,3",
-    "1,0;-1,0",
-    "1/2,-1;-1,1/3",
-]
 
 
 def explode_matrix(d: int = 10, m: int = 45, seed: int = 0) -> str:
@@ -103,201 +88,6 @@ def explode_matrix(d: int = 10, m: int = 45, seed: int = 0) -> str:
     U /= np.linalg.norm(U, axis=1, keepdims=True)
     rows = [[int(v) for v in np.round(97 * u)] + [-97] for u in U]
     return ";".join(",".join(str(v) for v in row) for row in rows)
-
-
-def app_timeout_s() -> float:
-    """The app's time limit for one double description (``conecore.APP_LIMITS``)."""
-    from conecore.cdd_backend import APP_LIMITS
-
-    return APP_LIMITS.timeout
-
-
-def quantile(values: list[float], q: float) -> float:
-    """The q-quantile by linear interpolation between order statistics (numpy's default)."""
-    if not values:
-        return float("nan")
-    s = sorted(values)
-    pos = (len(s) - 1) * q
-    lo = int(pos)
-    hi = min(lo + 1, len(s) - 1)
-    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
-
-
-# ---------------------------------------------------------------------- server and /proc
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """``streamlit run app.py`` on a free port, as tests/browser/conftest.py starts it."""
-
-    def __init__(self, script: str = "app.py") -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = Path(tempfile.mkdtemp(prefix="load_test_")) / "server.log"
-        cmd = [sys.executable, "-m", "streamlit", "run", script,
-               "--server.headless", "true",
-               "--server.port", str(self.port),
-               "--browser.gatherUsageStats", "false",
-               "--server.fileWatcherType", "none"]  # others may edit the tree meanwhile
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-        self.pid = self.proc.pid
-
-    def log_tail(self, n: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-def wait_healthy(url: str, timeout: float, server: Server | None = None) -> float:
-    t0 = time.monotonic()
-    while True:
-        if server is not None and server.proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {server.proc.returncode}:\n"
-                               f"{server.log_tail()}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200 and r.read().strip() == b"ok":
-                    return time.monotonic() - t0
-        except OSError:
-            pass
-        if time.monotonic() - t0 > timeout:
-            tail = server.log_tail() if server else ""
-            raise RuntimeError(f"{url} not healthy after {timeout:.0f} s\n{tail}")
-        time.sleep(0.25)
-
-
-PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def _proc_table() -> dict[int, tuple[int, int, float]]:
-    """pid -> (parent pid, RSS in kB, CPU seconds) for every process /proc lets us read."""
-    table = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) "
-        # fields[0] is the state: ppid is field 4 of stat, utime 14, stime 15, rss 24.
-        table[int(name)] = (int(fields[1]), int(fields[21]) * PAGE_KB,
-                            (int(fields[11]) + int(fields[12])) / CLK_TCK)
-    return table
-
-
-def _machine_cpu_s() -> float:
-    """CPU seconds the whole machine has been busy (all cores), from /proc/stat."""
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
-    return (sum(v[:8]) - v[3] - v[4]) / CLK_TCK  # all but idle and iowait
-
-
-def _tree(table: dict[int, tuple[int, int, float]], root: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for pid, (ppid, _, _) in table.items():
-        children.setdefault(ppid, []).append(pid)
-    out, todo = set(), [root]
-    while todo:
-        pid = todo.pop()
-        if pid in table and pid not in out:
-            out.add(pid)
-            todo.extend(children.get(pid, []))
-    return out
-
-
-class Sampler(threading.Thread):
-    """Every ``interval`` s: the RSS of the server process and of it with all its descendants;
-    the CPU seconds of the server tree, of the client (this script, the Playwright driver and
-    Chromium) and of the whole machine, so that other load on a shared machine shows. A thread,
-    so that a busy event loop does not skip samples."""
-
-    def __init__(self, server_pid: int | None, interval: float = 0.5) -> None:
-        super().__init__(daemon=True)
-        self.server_pid, self.interval = server_pid, interval
-        self.samples: list[dict[str, float]] = []
-        self.phase = "start"
-        self._halt = threading.Event()
-        self.t0 = time.monotonic()
-
-    def sample(self) -> dict[str, float]:
-        table = _proc_table()
-        server = _tree(table, self.server_pid) if self.server_pid else set()
-        mine = _tree(table, os.getpid()) - server
-        s = {
-            "t": round(time.monotonic() - self.t0, 2),
-            "phase": self.phase,
-            "rss_main_mb": table[self.server_pid][1] / 1024 if self.server_pid in table else 0,
-            "rss_tree_mb": sum(table[p][1] for p in server) / 1024,
-            "procs": len(server),
-            "cpu_server_s": sum(table[p][2] for p in server),
-            "cpu_browser_s": sum(table[p][2] for p in mine),
-            "cpu_machine_s": _machine_cpu_s(),
-            "load1": float(open("/proc/loadavg").read().split()[0]),
-        }
-        return s
-
-    def run(self) -> None:
-        while not self._halt.is_set():
-            try:
-                self.samples.append(self.sample())
-            except Exception:  # a process vanishing mid-read: skip the sample
-                pass
-            self._halt.wait(self.interval)
-
-    def stop(self) -> None:
-        self._halt.set()
-        self.join(timeout=5)
-        try:
-            self.samples.append(self.sample())
-        except Exception:
-            pass
-
-    def peak(self, key: str = "rss_tree_mb") -> tuple[float, str]:
-        if not self.samples:
-            return 0.0, ""
-        best = max(self.samples, key=lambda s: s[key])
-        return best[key], str(best["phase"])
-
-    def phase_cpu(self) -> dict[str, dict[str, float]]:
-        """Per phase: wall seconds and the cores used on average by the server and the browser."""
-        out: dict[str, dict[str, float]] = {}
-        prev = None
-        for s in self.samples:
-            if prev is not None:
-                d = out.setdefault(str(s["phase"]), dict.fromkeys(
-                    ("wall_s", "server_cpu_s", "browser_cpu_s", "machine_cpu_s", "load1_max"),
-                    0.0))
-                d["wall_s"] += s["t"] - prev["t"]
-                for k in ("server", "browser", "machine"):
-                    d[f"{k}_cpu_s"] += max(0.0, s[f"cpu_{k}_s"] - prev[f"cpu_{k}_s"])
-                d["load1_max"] = max(d["load1_max"], s["load1"])
-            prev = s
-        for d in out.values():
-            w = d["wall_s"] or 1.0
-            d["server_cores"] = round(d["server_cpu_s"] / w, 2)
-            d["browser_cores"] = round(d["browser_cpu_s"] / w, 2)
-            d["other_cores"] = round(max(0.0, d["machine_cpu_s"] - d["server_cpu_s"]
-                                         - d["browser_cpu_s"]) / w, 2)
-            for k in ("wall_s", "server_cpu_s", "browser_cpu_s", "machine_cpu_s"):
-                d[k] = round(d[k], 1)
-        return out
 
 
 # ---------------------------------------------------------------------- one browser session
@@ -366,25 +156,6 @@ class Session:
             return
         self.console_errors.append(f"{m.text[:300]} ({where})" if where else m.text[:300])
 
-    async def check_router(self, timeout: float) -> None:
-        """The sidebar must show the app's navigation (app.py's st.navigation), not Streamlit's
-        old automatic list of the pages/ folder (app, benchmark, build, common, ...). If it does,
-        record the error and reload (a new session) so that the rest of the run can go on."""
-        hrefs = await self.page.locator(NAV_LINK).evaluate_all(
-            "els => els.map(e => e.getAttribute('href') || '')")
-        paths = {urlsplit(h).path.strip("/") or "/" for h in hrefs}
-        if paths & {"common", "draw2d"}:  # helper modules, never pages of app.py's navigation
-            self.errors.append(
-                f"app bug: first visit {urlsplit(self.page.url).path} got Streamlit's pages/ "
-                f"folder navigation ({', '.join(sorted(paths))}) instead of app.py's, and no "
-                "share link (race in pages/common.py _ensure_router); reloaded")
-            self.mark()
-            await self.page.reload(timeout=timeout * 1000)
-            await self.page.wait_for_selector(NOT_RUNNING, state="attached",
-                                              timeout=timeout * 1000)
-            await self.idle(timeout)
-            await self.idle(timeout)
-
     async def close(self) -> None:
         if self.context is not None:
             try:
@@ -428,8 +199,6 @@ class Session:
         await self.page.goto(url, timeout=timeout * 1000)
         await self.page.wait_for_selector(NOT_RUNNING, state="attached", timeout=timeout * 1000)
         await self.idle(timeout)
-        # A fresh server may route a deep link through one extra rerun (common._ensure_router).
-        await self.idle(timeout)
 
     async def nav(self, title: str, timeout: float, href: str | None = None) -> None:
         """Switch page through the sidebar (the session, and its state, stay)."""
@@ -472,8 +241,9 @@ class Session:
                 raise BrokenRun(f"{self.name}: Play never came back after Pause")
             await asyncio.sleep(0.05)
 
-    async def button(self, name: str) -> Any:
-        return self.page.get_by_role("button", name=name, exact=True)
+    async def button(self, label: str) -> Any:
+        """The button whose accessible name ends with ``label`` (an icon's name comes first)."""
+        return self.page.get_by_role("button", name=re.compile(rf"(^|\W|_){re.escape(label)}$"))
 
     async def progress_step(self) -> int | None:
         texts = await self.page.locator("[data-testid='stProgress']").all_inner_texts()
@@ -488,7 +258,6 @@ class Session:
         t0 = time.monotonic()
         await self.goto(f"{base}/build?A={quote(self.cone, safe=',;/-')}", timeout)
         self.train["open_s"] = round(time.monotonic() - t0, 2)
-        await self.check_router(timeout)
         await self.check_errors("build (link)")
         if self.url_cone() != self.cone:
             self.isolation.setdefault("problems", []).append(
@@ -500,7 +269,7 @@ class Session:
         if self.url_cone() != self.cone:
             self.isolation.setdefault("problems", []).append(
                 f"Train live shows A={self.url_cone()} in the address bar")
-        play, pause = await self.button("▶ Play"), await self.button("⏸ Pause")
+        play, pause = await self.button(PLAY), await self.button(PAUSE)
         runs0 = self.runs
         t0 = time.monotonic()
         self.mark()
@@ -547,7 +316,7 @@ class Session:
 
     async def step_round(self, reruns: int, think: float, timeout: float,
                          into: list[float]) -> None:
-        step = await self.button("Step")
+        step = await self.button(STEP)
         for i in range(reruns):
             before = await self.progress_step()
             await step.wait_for(state="visible", timeout=timeout * 1000)
@@ -620,11 +389,7 @@ class Session:
     # -- visiting every page
     async def visit_all(self, base: str, play_seconds: float, timeout: float) -> None:
         await self.goto(f"{base}/", timeout)
-        await self.check_router(timeout)
         await self.check_errors("home")
-        more = self.page.locator("[data-testid='stSidebarNavViewButton']")
-        if await more.count():
-            await more.first.click()
         links = await self.page.locator(NAV_LINK).evaluate_all(
             "els => els.map(e => [e.innerText.trim(), e.getAttribute('href') || ''])")
         for text, href in links:
@@ -635,9 +400,9 @@ class Session:
             await self.nav(title, timeout, href)
             visit["load_s"] = round(time.monotonic() - t0, 2)
             await self.check_errors(title)
-            play = await self.button("▶ Play")
+            play = await self.button(PLAY)
             if await play.count() and await play.is_enabled():
-                pause = await self.button("⏸ Pause")
+                pause = await self.button(PAUSE)
                 t1 = time.monotonic()
                 await play.click()
                 await asyncio.sleep(play_seconds)
@@ -692,9 +457,7 @@ async def run_load(args: argparse.Namespace, base: str, sampler: Sampler) -> dic
     from playwright.async_api import async_playwright
 
     t0 = time.monotonic()
-    # Distinct links: past ten sessions the i-th repeat writes the cone times i + 1.
-    cones = [_scaled(CONES[i % len(CONES)], i // len(CONES) + 1) for i in range(args.sessions)]
-    sessions = [Session(i, c) for i, c in enumerate(cones)]
+    sessions = [Session(i, cone_for(i)) for i in range(args.sessions)]
     result: dict[str, Any] = {}
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
@@ -750,19 +513,6 @@ async def run_load(args: argparse.Namespace, base: str, sampler: Sampler) -> dic
     return result
 
 
-def _scaled(text: str, k: int) -> str:
-    """The same cone written with every entry times ``k`` (a different link, the same cone)."""
-    if k == 1:
-        return text
-    from fractions import Fraction
-
-    def fmt(v: Fraction) -> str:
-        return str(v.numerator) if v.denominator == 1 else f"{v.numerator}/{v.denominator}"
-
-    return ";".join(",".join(fmt(Fraction(v) * k) for v in row.split(","))
-                    for row in text.split(";"))
-
-
 # ---------------------------------------------------------------------- report
 def summarise(args: argparse.Namespace, sessions: list[Session], sampler: Sampler,
               server_rss_start: float | None, failures_extra: list[str]) -> dict[str, Any]:
@@ -779,16 +529,10 @@ def summarise(args: argparse.Namespace, sessions: list[Session], sampler: Sample
     peak_main, _ = sampler.peak("rss_main_mb")
     have_rss = bool(sampler.server_pid) and bool(sampler.samples)
 
-    def stats(xs: list[float]) -> dict[str, Any]:
-        return {"n": len(xs), "p50_s": round(quantile(xs, 0.5), 3) if xs else None,
-                "p95_s": round(quantile(xs, 0.95), 3) if xs else None,
-                "max_s": round(max(xs), 3) if xs else None,
-                "mean_s": round(statistics.fmean(xs), 3) if xs else None}
-
     out: dict[str, Any] = {
         "args": {k: v for k, v in vars(args).items()},
-        "latency": stats(lat),
-        "latency_to_script_finished": stats(lat_srv),
+        "latency": latency_stats(lat),
+        "latency_to_script_finished": latency_stats(lat_srv),
         "errors": [f"{n}: {e}" for n, e in errors],
         "console_errors": [f"{n}: {e}" for n, e in console],
         "console_404_deep_link_probes_ignored": sum(s.ignored_console for s in sessions),
@@ -802,7 +546,7 @@ def summarise(args: argparse.Namespace, sessions: list[Session], sampler: Sample
         "sessions": [],
     }
     if lat_ex:
-        out["latency_during_explode"] = stats(lat_ex)
+        out["latency_during_explode"] = latency_stats(lat_ex)
     for s in sessions:
         out["sessions"].append({
             "name": s.name, "cone": s.cone if s.role != "explode" else "(10-D exploding)",
@@ -915,11 +659,7 @@ def print_report(out: dict[str, Any], args: argparse.Namespace) -> None:
     else:
         print("server RSS: not sampled (pass --pid with --url)")
     if out["cpu_by_phase"]:
-        print(f"cores used by the server / the browser side / other processes ({os.cpu_count()}"
-              " cores; max 1-min load average):")
-        for p, c in out["cpu_by_phase"].items():
-            print(f"  {p:<10} {c['server_cores']:.2f} / {c['browser_cores']:.2f} / "
-                  f"{c['other_cores']:.2f} over {c['wall_s']:.0f} s (load {c['load1_max']:.1f})")
+        print("\n".join(cpu_lines(out["cpu_by_phase"], "the browser side")))
     iso = out["isolation"]
     if not args.visit_all:
         print(f"isolation: {iso['checked'] - len({f.split(':')[0] for f in iso['failures']})} "
@@ -965,7 +705,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="seconds any one wait may take before a session counts as broken")
     p.add_argument("--json", help="write the full results here")
     args = p.parse_args(argv)
-    args.app_timeout = app_timeout_s()
+    args.app_timeout = app_limits().timeout  # one double description in the app
     if args.sessions < 1:
         p.error("--sessions must be at least 1")
     if not os.path.exists(CHROMIUM):

@@ -3,21 +3,15 @@
 1. Server time to re-render after editing one entry of a 3 x 3 A (AppTest, median of 15 runs).
 2. Seconds from `streamlit run` to the first page being interactive in Chromium (Debian's).
 
-Usage: .venv/bin/python scripts/measure_page.py
+Usage (from the repository root): .venv/bin/python -m scripts.measure_page
 """
 
 from __future__ import annotations
 
-import socket
 import statistics
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from scripts.harness import CHROMIUM, CHROMIUM_ARGS, ROOT, Server, wait_healthy
 
 
 def rerun_ms(repeat: int = 15) -> float:
@@ -41,30 +35,17 @@ def rerun_ms(repeat: int = 15) -> float:
 def first_page_seconds() -> float:
     from playwright.sync_api import sync_playwright
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py",
-                             "--server.headless", "true", "--server.port", str(port),
-                             "--browser.gatherUsageStats", "false"], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = Server()
     try:
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health") as r:
-                    if r.read() == b"ok":
-                        print(f"  server healthy after {time.perf_counter() - t0:.1f} s")
-                        break
-            except OSError:
-                time.sleep(0.05)
+        wait_healthy(server.url, 120, server, poll=0.05)
+        print(f"  server healthy after {time.perf_counter() - t0:.1f} s")
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path="/usr/bin/chromium",
-                                         args=["--no-sandbox", "--disable-gpu"])
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page()
             t_nav = time.perf_counter()
             print(f"  browser ready after {t_nav - t0:.1f} s")
-            page.goto(f"http://127.0.0.1:{port}/")
+            page.goto(f"{server.url}/")
             print(f"  page loaded (DOM) after {time.perf_counter() - t0:.1f} s")
             page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(
                 timeout=60000)
@@ -73,8 +54,7 @@ def first_page_seconds() -> float:
             browser.close()
         return elapsed
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        server.stop()
 
 
 if __name__ == "__main__":

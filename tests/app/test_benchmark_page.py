@@ -11,5 +11,7 @@ def test_benchmark_page_runs_for_the_current_cone():
     rows = at.session_state["bench_rows"]
     assert {r.batch for r in rows} == {1, 4}
     assert all(r.max_violation < 1e-5 for r in rows if r.method == "ConeLayer")
-    assert any("--suite layer" in c.value for c in at.code)
+    # The command that gives the same numbers from the CLI.
+    assert any("--suite layer" in c.value and "--batch 1,4 --repeat 3 --max-solver-samples 16"
+               in c.value for c in at.code)
 

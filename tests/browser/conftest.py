@@ -19,12 +19,12 @@ from typing import Any
 
 import pytest
 
+from scripts.harness import BUSY, run_event  # shared with scripts/load_test.py
+
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
-sys.path.insert(0, str(ROOT / "scripts"))
-from st_protocol import BUSY, run_event  # noqa: E402  (shared with scripts/load_test.py)
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -1,4 +1,4 @@
-"""scripts/class_load.py against a real server: two protocol-level sessions train, pause,
+"""scripts.class_load against a real server: two protocol-level sessions train, pause,
 step and keep their own cones (the script's own checks), and its report reads its numbers.
 
 The limits are loose on purpose (CI shares two cores with the other tests): this checks that
@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from scripts.harness import cone_for
+
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts"))
 
 pytest.importorskip("websockets")
 
@@ -24,7 +25,7 @@ def test_two_sessions_train_pause_step_and_stay_isolated(tmp_path):
     # browser tests, maybe in this same worker) has left an event loop running.
     out = tmp_path / "class.json"
     proc = subprocess.run(
-        [sys.executable, "scripts/class_load.py", "--sessions", "2", "--seconds", "4",
+        [sys.executable, "-m", "scripts.class_load", "--sessions", "2", "--seconds", "4",
          "--reruns", "2", "--p95-limit", "60", "--pause-limit", "60", "--timeout", "90",
          "--json", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=400)
@@ -44,11 +45,9 @@ def test_two_sessions_train_pause_step_and_stay_isolated(tmp_path):
 
 
 def test_cones_for_a_large_class_are_distinct_and_read_back():
-    import class_load
-
     import conecore as cc
 
-    cones = [class_load.cone_for(k) for k in range(40)]
+    cones = [cone_for(k) for k in range(40)]
     assert len(set(cones)) == 40
     for text in cones:
         cone = cc.Cone.from_inequalities(cc.from_url_text(text))

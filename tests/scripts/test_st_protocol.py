@@ -1,15 +1,11 @@
-"""scripts/st_protocol.py: what a server frame says about script runs (the browser harness
-and the load test wait on it)."""
+"""scripts.harness.run_event: what a server frame says about script runs (the browser tests'
+harness and the load test wait on it)."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-from st_protocol import BUSY, FINISHED, FRAGMENT_FINISHED, run_event
+from scripts.harness import BUSY, FINISHED, FRAGMENT_FINISHED, run_event
 
 
 def frame(**fields) -> bytes:
