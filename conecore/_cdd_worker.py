@@ -1,9 +1,11 @@
 """Child process for a double description that may need to be stopped (see cdd_backend.py).
 
 Run as a script (``python _cdd_worker.py``), not as part of the package, so that it starts in
-a few tens of milliseconds: it imports only pycddlib. Reads
-``{"rows": [[int, ...], ...], "equalities": k}`` as JSON on stdin (the first ``k`` rows are
-equalities) and writes ``{"rays": [[int, ...], ...]}`` (primitive integer vectors).
+a few tens of milliseconds: it imports only pycddlib, or only ``dd_exact.py`` (the pure-Python
+backend, next to this file, as a top-level module) when pycddlib is not wanted or not there.
+Reads ``{"rows": [[int, ...], ...], "equalities": k, "backend": "cddlib" | "python"}`` as JSON
+on stdin (the first ``k`` rows are equalities) and writes ``{"rays": [[int, ...], ...]}``
+(primitive integer vectors).
 """
 
 import json
@@ -11,9 +13,16 @@ import math
 import sys
 
 
-def extreme_rays(rows, equalities=0):
-    """Extreme rays of the pointed cone ``{y : B y <= 0}`` in exact (GMP) arithmetic; the first
-    ``equalities`` rows hold with equality (cddlib's linearity set)."""
+def extreme_rays(rows, equalities=0, backend="cddlib"):
+    """Extreme rays of the pointed cone ``{y : B y <= 0}`` in exact arithmetic (cddlib's GMP
+    rationals, or Python integers with ``backend="python"``); the first ``equalities`` rows hold
+    with equality (cddlib's linearity set)."""
+    if backend == "python":
+        if __package__:
+            from conecore import dd_exact
+        else:  # run as a script: this folder is sys.path[0]
+            import dd_exact
+        return dd_exact.extreme_rays(rows, equalities)
     import cdd
     import cdd.gmp
 
@@ -45,4 +54,5 @@ def extreme_rays(rows, equalities=0):
 
 if __name__ == "__main__":
     job = json.load(sys.stdin)
-    json.dump({"rays": extreme_rays(job["rows"], job["equalities"])}, sys.stdout)
+    rays = extreme_rays(job["rows"], job["equalities"], job.get("backend", "cddlib"))
+    json.dump({"rays": rays}, sys.stdout)

@@ -1,4 +1,8 @@
-"""Cone geometry: properties on random cones, closed-form counts, exactness, bounds, errors."""
+"""Cone geometry: properties on random cones, closed-form counts, exactness, bounds, errors.
+
+Every test runs once per exact backend (pycddlib and the pure-Python double description): the
+``dd_backend`` fixture (tests/conftest.py) sets ``CONECORE_BACKEND`` for the module.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +16,15 @@ from hypothesis import strategies as st
 from scipy.optimize import linprog, nnls
 
 import conecore as cc
-from conecore.cdd_backend import Limits
+from conecore.cdd_backend import Limits, resolve_backend
 
 TOL = 1e-9
+
+pytestmark = pytest.mark.usefixtures("dd_backend")
+
+
+def test_the_module_runs_with_the_backend_it_names(dd_backend):
+    assert resolve_backend() == dd_backend
 
 
 # ---------------------------------------------------------------------- strategies
