@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -29,6 +30,8 @@ import streamlit as st
 from explorer import session
 from explorer.glossary import link_terms
 from explorer.lessons import LESSON, lesson_step, step_settings
+
+FAVICON = Path(__file__).with_name("favicon.png")
 
 
 @dataclass(frozen=True)
@@ -89,9 +92,10 @@ def page(name: str) -> Iterator[None]:
     """Run one page: config, imports, the session's cone, navigation, the lesson's banner; the
     page's body; then the sidebar, which shows the cone the page may just have changed."""
     info = PAGE[name]
+    # The tab's icon is a file served by the app: a Material icon there made the browser fetch
+    # an SVG from Google's font server, and the app must work with no network.
     st.set_page_config(page_title=f"{info.title} · Cone Explorer" if name != "home"
-                       else "Cone Explorer", page_icon=":material/change_history:",
-                       layout="wide")
+                       else "Cone Explorer", page_icon=str(FAVICON), layout="wide")
     warm_up(info.heavy)
     session.init_state()
     _apply_lesson_request()

@@ -32,6 +32,7 @@ PAGES = {  # URL path (Home is the app's root) -> title
     "samples": "Samples",
     "vae": "Constrained VAE",
     "benchmark": "Benchmark",
+    "glossary": "Glossary",
 }
 
 
@@ -89,6 +90,9 @@ def choose_mode(page, idle, mode: str) -> None:
 # ------------------------------------------------------------------------------ 1. every page
 @pytest.mark.parametrize("path", list(PAGES), ids=[p or "home" for p in PAGES])
 def test_every_page_loads_without_an_error(app_url, page, idle, path):
+    outside = []  # the app must work with no network: nothing is fetched from elsewhere
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(
+        (app_url, "data:", "blob:")) else None)
     open_page(page, idle, f"{app_url}/{path}", PAGES[path])
     expect(page.get_by_test_id("stMain").locator("h1")).to_have_count(1)
     no_errors(page)
@@ -99,6 +103,9 @@ def test_every_page_loads_without_an_error(app_url, page, idle, path):
     expect(sidebar.get_by_test_id("stPageLink")).to_have_count(len(PAGES))
     # Streamlit's own list of page files is off, so helper modules can never show as pages.
     expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)
+    # The hosted configuration: no Deploy button, no developer menu.
+    expect(page.get_by_role("button", name="Deploy")).to_have_count(0)
+    assert not outside, outside
 
 
 # ------------------------------------------------------------------------------ 2. build
