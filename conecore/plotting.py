@@ -557,9 +557,15 @@ def figure_benchmark(rows: list) -> go.Figure:
         fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts],
                                  mode="lines+markers", name=f"{method} ({device})",
                                  line=dict(width=4 if method == "ConeLayer" else 2)))
-    fig.update_layout(xaxis_type="log", yaxis_type="log", xaxis_title="batch size",
-                      yaxis_title="µs per sample", height=420,
-                      margin=dict(l=10, r=10, t=10, b=10), legend=dict(orientation="h", y=-0.2))
+    # Log axes labelled by the batches measured and by powers of ten (Plotly's default minor
+    # labels read "8 9 1 2 3").
+    batches = sorted({r.batch for r in rows})
+    fig.update_layout(xaxis=dict(type="log", title=dict(text="batch size"), tickmode="array",
+                                 tickvals=batches, ticktext=[str(b) for b in batches]),
+                      yaxis=dict(type="log", title=dict(text="µs per sample"), dtick=1,
+                                 exponentformat="power"),
+                      height=420, margin=dict(l=10, r=10, t=10, b=10),
+                      legend=dict(orientation="h", y=-0.2))
     return fig
 
 
