@@ -13,7 +13,12 @@ with shell.page("build"):
     if shell.controls_hidden():
         show_cone(session.current_cone())
     else:
-        inputs, output = st.columns([2, 3], gap="large")
+        # Inputs beside the view; the drawing gets the page's whole width (beside the view it
+        # shrank to 130 px in an 800 px window).
+        drawing = st.session_state.get("build_mode", st.query_params.get("build_mode")) == \
+            "Draw (2-D)"
+        inputs, output = (st.container(), st.container()) if drawing else \
+            st.columns([2, 3], gap="large")
         with inputs:
             mode = st.radio("Enter A by", list(INPUTS), horizontal=True, key="build_mode",
                             bind="query-params")
