@@ -16,7 +16,6 @@ import tempfile
 import threading
 import time
 import urllib.request
-from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -86,8 +85,9 @@ def cone_for(k: int) -> str:
     scale = k // len(CONES) + 1
     if scale == 1:
         return base
-    return ";".join(",".join(str(Fraction(v) * scale) for v in row.split(","))
-                    for row in base.split(";"))
+    import conecore as cc  # the URL form is the library's (to_url_text / from_url_text)
+
+    return cc.to_url_text(cc.from_url_text(base) * scale)
 
 
 PLAY, PAUSE, STEP = "Play", "Pause", "Step"

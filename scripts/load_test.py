@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
+import conecore as cc
 from scripts.harness import (
     ARTIFACTS,
     BUSY,
@@ -86,8 +87,7 @@ def explode_matrix(d: int = 10, m: int = 45, seed: int = 0) -> str:
     rng = np.random.default_rng(seed)
     U = rng.normal(size=(m, d - 1))
     U /= np.linalg.norm(U, axis=1, keepdims=True)
-    rows = [[int(v) for v in np.round(97 * u)] + [-97] for u in U]
-    return ";".join(",".join(str(v) for v in row) for row in rows)
+    return cc.to_url_text(np.array([[int(v) for v in np.round(97 * u)] + [-97] for u in U]))
 
 
 # ---------------------------------------------------------------------- one browser session
@@ -379,8 +379,8 @@ class Session:
         except BrokenRun as exc:
             self.notes.append(str(exc))
         await self.check_errors("build (exploding link)")
-        self.explode |= {"rows": self.cone.count(";") + 1,
-                        "dim": self.cone.split(";")[0].count(",") + 1,
+        shape = cc.from_url_text(self.cone).shape
+        self.explode |= {"rows": shape[0], "dim": shape[1],
                         "link_chars": len(url), "message_s": None if took is None
                         else round(took, 2), "message": msg, "app_limit_s": limit_s,
                         "url_A_after": "(exploding matrix)" if self.url_cone() == self.cone
