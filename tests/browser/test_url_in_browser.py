@@ -102,12 +102,24 @@ def test_the_lesson_walks_from_page_to_page(app_url, page, idle):
 
 
 def test_the_cone_survives_a_sidebar_page_switch(app_url, page, idle):
-    page.goto(f"{app_url}/build?A={A2}&controls=hide")
+    page.goto(f"{app_url}/build?A={A2}")
     idle(page)
     page.get_by_test_id("stSidebar").get_by_role("link", name=re.compile("Train live")).click()
     page.wait_for_url("**/train**", timeout=20_000)
     idle(page)
-    q = wait_for_param(page, "A", A2)
-    assert q.get("controls") == "hide"
+    wait_for_param(page, "A", A2)
     expect(page.get_by_text("d = 2 · 2 rays").first).to_be_visible()
+    no_exception(page)
+
+
+def test_student_mode_has_no_navigation_and_keeps_its_step(app_url, page, idle):
+    """A student's link (controls=hide) shows the step, not the teacher's controls."""
+    page.goto(f"{app_url}/steps?lesson=7&controls=hide")
+    idle(page)
+    sidebar = page.get_by_test_id("stSidebar")
+    expect(sidebar.get_by_test_id("stPageLink")).to_have_count(0)
+    expect(sidebar.get_by_role("button")).to_have_count(0)
+    expect(page.get_by_text("Step 2: add a3 = (0, 1, -1)").first).to_be_visible()
+    q = wait_for_param(page, "controls", "hide")
+    assert q.get("lesson") == "7"
     no_exception(page)
