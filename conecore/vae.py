@@ -2,9 +2,22 @@ r"""The paper's application: a variational autoencoder whose decoded images obey
 
 :class:`VAE` has MLP encoder and decoder. Given a cone, the decoder ends in a
 :class:`~conecore.layer.ConeLayer` with the ``[-1, 1]`` box, so every image it can produce is in
-the cone (and a valid image); without one, its twin ends in ``tanh``. The loss is the negative
-ELBO of a Gaussian decoder with fixed ``sigma`` (in nats, up to the constant
-:math:`\tfrac d2 \log(2 \pi \sigma^2)`):
+the cone (and a valid image); without one, its twin ends in ``tanh``.
+
+The ConeLayer's ray coefficients are made non-negative with ``abs`` (:data:`NONNEG`), not the
+layer's default ``softplus``. Digits do not obey the checkerboard: about half of the block sums
+of a digit have the wrong sign, and the closest image in the cone sets each of them to exactly
+0, so the decoder needs ray coefficients of exactly 0. ``softplus`` only approaches 0 as its
+input goes to minus infinity, with a vanishing gradient on the way; ``abs`` reaches 0 with full
+gradient (``relu`` reaches it too, but its zeros stay dead). Measured on the 8 x 8 digits with
+the page's defaults (issue 17), after 20 epochs over seeds 0-2: the test squared error per
+image fell from 24.0-25.0 to 23.6-23.9 (no image in the cone is closer to the test digits than
+16.9: :meth:`~conecore.vae_experiment.VAEExperiment.constraint_cost`), and a linear digit
+classifier's mean confidence on 256 samples rose from 0.54-0.60 to 0.67-0.70 (the projected
+twin's: 0.71-0.75), at the same cost per epoch.
+
+The loss is the negative ELBO of a Gaussian decoder with fixed ``sigma`` (in nats, up to the
+constant :math:`\tfrac d2 \log(2 \pi \sigma^2)`):
 
 .. math:: \frac{\|x - \hat x\|^2}{2 \sigma^2} + \mathrm{KL}(q(z \mid x) \,\|\, N(0, I)),
 
@@ -24,21 +37,24 @@ from conecore.errors import ConeInputError
 from conecore.layer import ConeLayer
 from conecore.training import init_parameters_
 
+NONNEG = "abs"  # the ConeLayer head's non-negative map (see the module's docstring)
+
 
 class VAE(nn.Module):
     """MLP encoder ``d -> hidden -> hidden -> 2 latent`` and decoder ``latent -> hidden ->
-    hidden -> d``; with a ``cone`` the decoder's head is a ConeLayer with the ``[-1, 1]`` box,
-    otherwise a linear layer and ``tanh``."""
+    hidden -> d``; with a ``cone`` the decoder's head is a ConeLayer with the ``[-1, 1]`` box
+    and ``nonneg`` for its ray coefficients, otherwise a linear layer and ``tanh``."""
 
     def __init__(self, dim: int, latent: int = 8, hidden: int = 128,
-                 cone: Cone | None = None, seed: int = 0) -> None:
+                 cone: Cone | None = None, seed: int = 0, nonneg: str = NONNEG) -> None:
         super().__init__()
         self.dim, self.latent = dim, latent
-        self._build(dim, latent, hidden, cone)
+        self._build(dim, latent, hidden, cone, nonneg)
         init_parameters_(self, seed)  # seeded weights, whatever other threads draw meanwhile
         self.noise = torch.Generator().manual_seed(seed + 1)
 
-    def _build(self, dim: int, latent: int, hidden: int, cone: Cone | None) -> None:
+    def _build(self, dim: int, latent: int, hidden: int, cone: Cone | None,
+               nonneg: str) -> None:
         self.encoder = nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(),
                                      nn.Linear(hidden, hidden), nn.ReLU(),
                                      nn.Linear(hidden, 2 * latent))
@@ -46,7 +62,7 @@ class VAE(nn.Module):
         if cone is not None:
             if cone.dim != dim:
                 raise ConeInputError(f"the cone has {cone.dim} coordinates; the images have {dim}")
-            head: list[nn.Module] = [ConeLayer(cone, hidden, nonneg="softplus", box=1.0)]
+            head: list[nn.Module] = [ConeLayer(cone, hidden, nonneg=nonneg, box=1.0)]
         else:
             head = [nn.Linear(hidden, dim), nn.Tanh()]
         self.decoder = nn.Sequential(*body, *head)

@@ -4,7 +4,10 @@ r"""The constrained VAE against its unconstrained twin: training, evaluation, we
   library's one :class:`~conecore.training.Trainer`, epoch by epoch, and evaluates them: samples
   from the prior, the share meeting the constraint (:func:`conecore.relative_violation`), the
   block sums, and the paper's baseline (test-time projection of the twin's samples onto the cone
-  and the box) with its cost per sample. Weights save and load as plain state dicts.
+  and the box) with its cost per sample. :meth:`VAEExperiment.constraint_cost` says what the
+  constraint itself costs: no image in the cone is closer to a test image than its projection,
+  so the projections' error is a floor under every constrained decoder's reconstruction error
+  and -ELBO, whatever its parameterisation. Weights save and load as plain state dicts.
 * :func:`load_images` and :func:`mnist_from_files`: the 8 x 8 digits that ship with the package,
   or MNIST's IDX files; :func:`grid_png` draws images on a grid.
 * :func:`main` is ``python -m conecore.vae --epochs N --out grid.png``: the same, headlessly.
@@ -26,10 +29,12 @@ from torch import nn
 
 from conecore.cone import Cone
 from conecore.errors import ConeInputError
+from conecore.layer import NONNEG as NONNEG_MAPS
+from conecore.layer import parse_nonneg
 from conecore.painting import Painting
 from conecore.projection import project
 from conecore.training import Trainer
-from conecore.vae import VAE, elbo_terms
+from conecore.vae import NONNEG, VAE, elbo_terms
 from conecore.violation import VIOLATION_TOL, relative_violation
 
 VIOLATION_FLOOR = 1e-3  # norms below this are judged absolutely (an all-zero image is inside)
@@ -37,6 +42,9 @@ MODELS = ("cone_layer", "unconstrained")
 MODEL_TITLES = {"cone_layer": "ConeLayer decoder", "unconstrained": "unconstrained decoder",
                 "projection": "unconstrained + test-time projection"}
 VAE_LIMITS = {"latent": (1, 64), "hidden": (8, 1024), "batch": (1, 4096)}
+# Test images projected (one OSQP solve each) to price the constraint: as many as fit in this
+# many pixels, at least 64 (all 359 test images of the 8 x 8 digits; 64 of MNIST's, ~0.3 s).
+COST_PIXELS = 32_768
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,7 @@ class VAEConfig:
     lr: float = 2e-3
     sigma: float = 0.5
     seed: int = 0
+    nonneg: str = NONNEG  # the ConeLayer head's non-negative map (conecore.vae explains abs)
 
     def validated(self) -> VAEConfig:
         for name, (lo, hi) in VAE_LIMITS.items():
@@ -59,6 +68,9 @@ class VAEConfig:
                 raise ConeInputError(f"{name} must be a number in (0, 10]; got {value!r}")
         if not isinstance(self.seed, int) or self.seed < 0:
             raise ConeInputError(f"seed must be a non-negative integer; got {self.seed!r}")
+        if not isinstance(self.nonneg, str):
+            raise ConeInputError(f"nonneg must be a name; got {self.nonneg!r}")
+        parse_nonneg(self.nonneg)
         return self
 
 
@@ -90,7 +102,8 @@ class VAEExperiment:
         self.test_x = torch.as_tensor(test)
         c = self.config
         self.models = {
-            "cone_layer": VAE(cone.dim, c.latent, c.hidden, cone=cone, seed=c.seed),
+            "cone_layer": VAE(cone.dim, c.latent, c.hidden, cone=cone, seed=c.seed,
+                              nonneg=c.nonneg),
             "unconstrained": VAE(cone.dim, c.latent, c.hidden, cone=None, seed=c.seed),
         }
         sigma = c.sigma
@@ -103,6 +116,7 @@ class VAEExperiment:
                                        lr=c.lr, seed=c.seed) for name, m in self.models.items()}
         self.history: list[dict[str, dict[str, float]]] = []
         self.seconds = 0.0
+        self._floor: dict[str, np.ndarray] | None = None
 
     @property
     def epochs(self) -> int:
@@ -177,9 +191,63 @@ class VAEExperiment:
                                   "projection_method": project_method}
         result["inside"] = {k: self.inside(v) for k, v in samples.items()}
         result["share_inside"] = {k: float(v.mean()) for k, v in result["inside"].items()}
-        result["block_sums"] = {k: v.astype(np.float64) @ np.array(self.cone.A).T
-                                for k, v in samples.items()}
+        A = np.array(self.cone.A, dtype=np.float64)
+        result["block_sums"] = {k: v.astype(np.float64) @ A.T for k, v in samples.items()}
+        result["rows_violated"] = {k: self.rows_violated(v) for k, v in samples.items()}
+        result["cost"] = self.constraint_cost(project_method)
         return result
+
+    def rows_violated(self, X: np.ndarray) -> float:
+        """The share of (image, row of ``A``) pairs broken, by the measure of :meth:`inside`
+        applied to each row alone (for a painting: the share of block signs that are wrong)."""
+        A = np.array(self.cone.A, dtype=np.float64)
+        norms = np.linalg.norm(A, axis=1)
+        keep = norms > 0
+        if not keep.any() or len(X) == 0:
+            return 0.0
+        X = np.asarray(X, dtype=np.float64)
+        scale = np.maximum(np.linalg.norm(X, axis=1, keepdims=True), VIOLATION_FLOOR)
+        excess = (X @ A[keep].T) / norms[keep] / scale
+        return float((excess > VIOLATION_TOL).mean())
+
+    def floor(self, project_method: str = "osqp") -> dict[str, np.ndarray]:
+        """The first test images (:data:`COST_PIXELS`), their projections onto the cone and the
+        box, and the squared error of each (summed over pixels). Computed once: it depends on
+        the data and the cone only."""
+        if self._floor is None:
+            n = max(64, COST_PIXELS // self.cone.dim)
+            x = self.test_x[:n].numpy().astype(np.float64)
+            p = np.asarray(project(self.cone, x, method=project_method, box=1.0))
+            self._floor = {"images": x, "projected": p, "sq_error": np.square(p - x).sum(axis=1)}
+        return self._floor
+
+    def constraint_cost(self, project_method: str = "osqp") -> dict[str, Any]:
+        r"""What the constraint costs, on the test images of :meth:`floor`.
+
+        ``sq_error``: the squared error per image (summed over pixels, mean over images) of
+        ``floor`` (each image's projection onto the cone and the box: no image the constrained
+        decoder can draw is closer), ``cone_layer`` and ``unconstrained`` (posterior-mean
+        reconstructions) and ``projection`` (the twin's reconstructions, projected).
+        ``recon_floor``: the floor in nats, :math:`\mathrm{sq\_error} / (2 \sigma^2)`: every
+        constrained decoder's reconstruction term, and so its -ELBO, is at least this.
+        ``images_inside``: the share of these test images that meet the constraint;
+        ``rows_violated``: the share of their (image, row) pairs broken."""
+        fl = self.floor(project_method)
+        x = torch.as_tensor(fl["images"], dtype=self.test_x.dtype)
+        rec = {}
+        for name, model in self.models.items():
+            model.eval()
+            with torch.no_grad():
+                rec[name] = model.decode(model.encode(x)[0]).numpy().astype(np.float64)
+        rec["projection"] = np.asarray(project(self.cone, rec["unconstrained"],
+                                               method=project_method, box=1.0))
+        errors = {k: float(np.square(v - fl["images"]).sum(axis=1).mean())
+                  for k, v in rec.items()}
+        errors["floor"] = float(fl["sq_error"].mean())
+        return {"images": len(fl["images"]), "sq_error": errors,
+                "recon_floor": errors["floor"] / (2 * self.config.sigma**2),
+                "images_inside": float(self.inside(fl["images"]).mean()),
+                "rows_violated": self.rows_violated(fl["images"])}
 
     def inside(self, X: np.ndarray) -> np.ndarray:
         """Which images meet the constraint: relative violation at most ``VIOLATION_TOL``."""
@@ -311,6 +379,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch", type=int, default=VAEConfig.batch)
     p.add_argument("--lr", type=float, default=VAEConfig.lr)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--nonneg", default=VAEConfig.nonneg, choices=sorted(NONNEG_MAPS),
+                   help="the ConeLayer head's non-negative map for the ray coefficients")
     p.add_argument("--samples", type=int, default=32, help="samples per model in the grid")
     p.add_argument("--weights", metavar="PATH", help="also save the ConeLayer VAE's state dict")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (tiny models "
@@ -325,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
                     else Painting.checkerboard(side))
         cone = Cone.from_inequalities(painting.rows())
         config = replace(VAEConfig(), latent=args.latent, hidden=args.hidden, batch=args.batch,
-                         lr=args.lr, seed=args.seed)
+                         lr=args.lr, seed=args.seed, nonneg=args.nonneg)
         exp = VAEExperiment(cone, train, test, config)
     except ConeInputError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -343,6 +413,18 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("cone_layer", "unconstrained", "projection"):
         print(f"{MODEL_TITLES[name]:<40} {ev['share_inside'][name]:>12.1%} "
               f"{ev['seconds_per_sample'][name] * 1e6:>10.1f}")
+    cost = ev["cost"]
+    print(f"\nwhat the constraint costs, on {cost['images']} test images: "
+          f"{1 - cost['images_inside']:.0%} of them break it ({cost['rows_violated']:.0%} of "
+          f"their rows); squared error per image of")
+    for name, title in (("floor", "the test images projected (the floor)"),
+                        ("cone_layer", "ConeLayer reconstructions"),
+                        ("unconstrained", "unconstrained reconstructions"),
+                        ("projection", "unconstrained reconstructions, projected")):
+        print(f"  {title:<42} {cost['sq_error'][name]:>8.2f}")
+    print(f"so every constrained decoder's test -ELBO is at least {cost['recon_floor']:.1f} "
+          f"nats; the twin's samples break {ev['rows_violated']['unconstrained']:.0%} of the "
+          "rows")
     stacked = np.concatenate([ev["samples"][m] for m in ("cone_layer", "unconstrained",
                                                           "projection")])
     with open(args.out, "wb") as fh:

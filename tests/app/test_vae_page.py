@@ -26,6 +26,7 @@ def texts(at: AppTest) -> str:
 def test_train_one_epoch_shows_samples_metrics_and_downloads():
     at = vae_page()
     assert "16 rows of A" in texts(at)  # the checkerboard by default
+    assert at.number_input(key="vae_epochs_8").value == 10  # one press: 1-3 s (issue 17)
     at.number_input(key="vae_epochs_8").set_value(1)
     at.button(key="vae_train").click().run()
     assert not at.exception, [e.value for e in at.exception]
@@ -35,6 +36,15 @@ def test_train_one_epoch_shows_samples_metrics_and_downloads():
     assert metrics[2] == "100%"  # projected
     assert "µs per sample" in texts(at) and "cheaper per sample" in texts(at)
     assert "After 1 epoch" in [s.value for s in at.subheader]
+    # What the constraint costs, in this run's numbers (issue 17): the digits break it, the
+    # floor under every constrained decoder, each model's error and cost per sample.
+    table = next(m.value for m in at.markdown if m.value.startswith("| | test −ELBO"))
+    assert "| test images themselves | — | 0.0 | 100% |" in table
+    assert "test images projected onto the cone: the floor | ≥ 33.7 | 16.9 | 0% | 0% |" in table
+    assert "| ConeLayer decoder |" in table and "unconstrained + test-time projection" in table
+    assert "every constrained decoder's reconstruction term, and so its −ELBO, is at least " \
+           "33.7 nats" in texts(at)
+    assert "the data projected onto the cone" in texts(at)
     # Pressing Train again continues the same models.
     at.button(key="vae_train").click().run()
     assert at.session_state["vae_exp"].epochs == 2
