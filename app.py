@@ -24,9 +24,9 @@ with shell.page("home"):
 
     st.title("Cone Explorer")
     st.markdown(
-        "Neural-network outputs that satisfy **A z ≤ 0** by construction, after Frerix, Nießner and "
-        "Cremers, *Homogeneous Linear Inequality Constraints for Neural Network Activations* "
-        "(CVPR 2020 workshops, arXiv 1902.01785)."
+        "Neural-network outputs that satisfy **A z ≤ 0** by construction, after Frerix, Nießner "
+        "and Cremers, *Homogeneous Linear Inequality Constraints for Neural Network "
+        "Activations* (CVPR 2020 workshops, arXiv 1902.01785)."
     )
 
     left, right = st.columns([3, 2])
@@ -38,8 +38,8 @@ with shell.page("home"):
         st.latex(r"\text{layer}(h) = L\,t(h) + R^\top \operatorname{softplus}(u(h)) \in C"
                  r"\ \text{ for every input } h")
         st.markdown(
-            "The extreme rays **R** and the lines **L** of the cone are computed once, exactly, by "
-            "the double description method (cddlib). A layer that outputs non-negative combinations "
+            "The extreme rays **R** and the lines **L** of the cone are computed once, exactly, "
+            "by the double description method. A layer that outputs non-negative combinations "
             "of the rays plus any combination of the lines can never leave the cone — during "
             "training and at test time, with no projection step and no penalty weight."
         )

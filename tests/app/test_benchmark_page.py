@@ -24,7 +24,7 @@ def test_benchmark_table_leads_with_the_largest_batch_and_explains_its_columns()
     at.multiselect(key="bench_batches").set_value([1, 16]).run()
     at.button(key="bench_go").click().run()
     table = at.dataframe[0].value
-    assert list(table["batch"])[0] == 16 and list(table["method"])[0] == "ConeLayer"
+    assert table["batch"].iloc[0] == 16 and table["method"].iloc[0] == "ConeLayer"
     assert {"× plain head", "OSQP ÷ this", "worst violation"} <= set(table.columns)
     assert all(float(v) >= 0 for v in table["worst violation"])  # one sign: 0 is inside
     assert any("OSQP ÷ this" in c.value and "worst violation" in c.value for c in at.caption)
