@@ -13,17 +13,47 @@ and ``mu`` with an affine map followed by a non-negative function, so every outp
 Cost. With many lines (the paper's 28 x 28 checkerboard has 768 lines in d = 784) multiplying by
 an ``l x d`` basis would double the cost of the head. Instead the line part is parameterised as
 :math:`P (W h + b)` with :math:`P = I - Q Q^\top` the projection onto ``ker A`` (``Q``: an
-orthonormal basis of the row space, ``r = d - l`` columns), and ``P`` is folded into the weights
-once per forward: :math:`P W = W - Q (Q^\top W)` costs :math:`2 d r h`, independent of the batch.
-With few lines the explicit basis is cheaper and is used instead.
+orthonormal basis of the row space, ``r = d - l`` columns), and ``P`` is folded into the weights:
+:math:`P W = W - Q (Q^\top W)` costs :math:`2 d r h`, independent of the batch (cached for
+inference until the weights change). With few lines the explicit basis is cheaper and is used
+instead. A forward pass is then two matrix products into one output buffer,
+:math:`z = (P b + R^\top \mu) + (P W) h`, and the box.
+
+Precision. What decides feasibility is the non-negative map, the combination with the rays and
+lines, and the box; those always run in float32 (float64 for a float64 layer) at full precision:
+
+* under ``torch.autocast`` (bf16 or fp16) the affine maps run in the low precision, as any
+  ``nn.Linear`` does, and the rest with autocast off. Folding ``P`` into a weight that is then
+  rounded to bf16 would leave ``ker A`` by :math:`2^{-9}`, so there ``P`` is applied to the
+  affine map's output instead (:math:`y - (y Q) Q^\top`, in float32). Outputs are float32.
+* where float32 matrix products may run in reduced precision (TF32 on CUDA,
+  ``torch.set_float32_matmul_precision("high")`` or ``"medium"``, oneDNN's bf16 on CPU) the
+  feasibility steps run in float64, which no such setting touches. Changing the setting for the
+  duration of a call would not be thread-safe (it is process-wide) and is invisible to
+  ``torch.compile``; float64 costs a few small products and is exact. The setting is read at
+  each call (at trace time under ``torch.compile`` / ``torch.export``).
+* a layer whose weights are bfloat16 or float16 (``layer.bfloat16()``) keeps its rays and lines in
+  float32, combines in float32 and rounds the result to its dtype at the end; that last rounding
+  alone moves a point on a facet off it by up to :math:`2^{-9}` (bf16) relative, which is what
+  such outputs show (about 4e-3 for facets that are not axis-aligned). For guaranteed outputs
+  keep float32 weights under autocast.
+
+Under float16 autocast the affine maps overflow to ``inf`` where their outputs pass 65504, as
+any ``nn.Linear`` does; bfloat16 has float32's range.
 
 The optional box divides by :math:`\max(1, \|z\|_\infty / b)`: a positive scaling, so the output
 stays in the (homogeneous) cone and also in :math:`[-b, b]^d`.
+
+Checkpoints. The state dict holds the cone's rays and line basis next to the weights. Loading
+weights saved from another cone raises :class:`ConeMismatchError`; weights of the same cone load
+whatever order its rays or basis its lines came in (the coefficient maps are permuted / rotated
+to match), and the layer keeps its own float64 copy of the cone for every later ``.to()``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
@@ -45,6 +75,10 @@ NONNEG: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 }
 
 
+class ConeMismatchError(ConeInputError):
+    """Weights saved from a different cone than the layer's own."""
+
+
 def parse_nonneg(nonneg: str) -> Callable[[torch.Tensor], torch.Tensor]:
     if nonneg not in NONNEG:
         raise ConeInputError(
@@ -59,6 +93,59 @@ def _parse_positive_int(value: Any, name: str) -> int:
     return int(value)
 
 
+@torch.compiler.assume_constant_result
+def reduced_precision_matmul(device_type: str) -> bool:
+    """Whether float32 matrix products on ``device_type`` may round their inputs (TF32 on
+    CUDA, TF32/bf16 in oneDNN on CPU), by the process-wide settings."""
+    backend = {"cuda": getattr(torch.backends, "cuda", None),
+               "cpu": getattr(torch.backends, "mkldnn", None)}.get(device_type)
+    precision = getattr(getattr(backend, "matmul", None), "fp32_precision", None)
+    if precision in (None, "none"):  # torch < 2.9, or following the generic setting
+        precision = getattr(torch.backends, "fp32_precision", None)
+    if precision not in (None, "none"):
+        return precision != "ieee"
+    if device_type == "cuda" and torch.backends.cuda.matmul.allow_tf32:
+        return True
+    return torch.get_float32_matmul_precision() != "highest"
+
+
+class _BoxScale(torch.autograd.Function):
+    r""":math:`z / s` with :math:`s = \max(1, \|z\|_\infty / b)`, with a short backward:
+
+    .. math:: \partial_z = g / s - [s > 1]\, \operatorname{sign}(z_j)\, e_j\,
+              \langle g, z / s \rangle / (s b)
+
+    with ``j`` the coordinate of the largest ``|z|`` (split evenly between ties, as autograd
+    does for ``amax``). Autograd's own graph for ``amax`` and the division takes several more
+    passes over the batch, and ``argmax`` is slow on CPU, so ``j`` is marked with float
+    arithmetic: ``sign(|z| - peak) + 1`` is 1 at the peak and 0 below it.
+    """
+
+    @staticmethod
+    def forward(z: torch.Tensor, bound: float) -> torch.Tensor:  # type: ignore[override]
+        scale = torch.clamp(z.abs().amax(dim=-1, keepdim=True) / bound, min=1.0)
+        return z / scale
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: torch.Tensor) -> None:
+        z, bound = inputs
+        ctx.bound = bound
+        ctx.save_for_backward(z, output)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx: Any, g: torch.Tensor) -> tuple[torch.Tensor, None]:  # type: ignore[override]
+        z, out = ctx.saved_tensors
+        size = z.abs()
+        peak = size.amax(dim=-1, keepdim=True)
+        scale = torch.clamp(peak / ctx.bound, min=1.0)
+        at_peak = size.sub_(peak).sign_().add_(1.0)  # 1 where |z| is the peak, else 0
+        ties = at_peak.sum(dim=-1, keepdim=True)
+        dot = torch.linalg.vecdot(g, out).unsqueeze(-1)
+        corr = torch.where(scale > 1.0, dot / (scale * ctx.bound * ties), torch.zeros_like(dot))
+        return (g / scale).sub_(at_peak.copysign_(z).mul_(corr)), None
+
+
 class ConeLayer(nn.Module):
     r"""``(..., in_features) -> (..., d)``, every output in the cone ``A z <= 0``.
 
@@ -70,6 +157,8 @@ class ConeLayer(nn.Module):
         box: if given, outputs also lie in ``[-box, box]^d``.
         line_mode: ``"auto"`` (default), ``"basis"`` (multiply by the lines) or ``"project"``
             (project onto ``ker A``); both give the same set of outputs.
+
+    Outputs have the dtype of the layer's parameters (float32 under autocast).
     """
 
     def __init__(
@@ -104,10 +193,15 @@ class ConeLayer(nn.Module):
         # float64 masters: every dtype/device change re-rounds from these (see _apply), so a
         # float64 layer is as accurate as the cone, not as a float32 copy of it.
         basis = _rowspace_basis(cone) if line_mode == "project" else np.array(cone.lines)
-        self._masters = {"A": np.array(cone.A), "rays": np.array(cone.rays), "line_basis": basis}
-        dtype = torch.get_default_dtype()
+        rays = np.array(cone.rays)
+        self._masters = {"A": np.array(cone.A), "rays": rays, "line_basis": basis,
+                         "ray_coords": rays @ basis.T if line_mode == "project"
+                         else np.zeros((len(rays), 0))}
+        dtype = _generator_dtype(torch.get_default_dtype())
         for name, value in self._masters.items():
-            self.register_buffer(name, torch.as_tensor(value, dtype=dtype))
+            # ray_coords (the rays in the row-space basis) is derived: not in the state dict.
+            self.register_buffer(name, torch.as_tensor(value, dtype=dtype),
+                                 persistent=name != "ray_coords")
         n_line_params = d if line_mode == "project" else ell
         # Affine maps to the ray coefficients u (k) and to the line part (l, or d to project).
         self.ray_coef = nn.Linear(self.in_features, k) if k else None
@@ -116,9 +210,11 @@ class ConeLayer(nn.Module):
 
     def _apply(self, fn, recurse=True):  # type: ignore[override]
         super()._apply(fn, recurse)
+        ref = next(self.parameters(), self.rays)
+        dtype = _generator_dtype(ref.dtype)
         for name, master in self._masters.items():
-            current = getattr(self, name)
-            setattr(self, name, torch.as_tensor(master, dtype=current.dtype, device=current.device))
+            setattr(self, name, torch.as_tensor(master, dtype=dtype, device=ref.device))
+        self._folded = None
         return self
 
     # ------------------------------------------------------------------ maths
@@ -127,12 +223,15 @@ class ConeLayer(nn.Module):
         W, b, B = self.line_coef.weight, self.line_coef.bias, self.line_basis
         if self.line_mode == "project":
             # P W = W - Q (Q^T W), with Q = line_basis^T (d x r) orthonormal, spanning row(A).
-            return W - B.T @ (B @ W), b - B.T @ (B @ b)
+            return torch.addmm(W, B.T, B @ W, alpha=-1), torch.addmv(b, B.T, B @ b, alpha=-1)
         return B.T @ W, B.T @ b
 
     def _line_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Folded line weights; cached for inference (no autograd) until the weights change."""
-        if torch.is_grad_enabled() and self.line_coef.weight.requires_grad:
+        """Folded line weights; cached for eager inference (no autograd) until the weights
+        change. Traced code (``torch.compile``, ``torch.export``) folds in the graph."""
+        if torch.compiler.is_compiling() or (
+            torch.is_grad_enabled() and self.line_coef.weight.requires_grad
+        ):
             self._folded = None
             return self._fold()
         W, b, B = self.line_coef.weight, self.line_coef.bias, self.line_basis
@@ -150,21 +249,137 @@ class ConeLayer(nn.Module):
             )
         lead = x.shape[:-1]
         h = x.reshape(-1, self.in_features)
-        if self.line_coef is not None:
-            W_line, b_line = self._line_weights()
-            z = F.linear(h, W_line, b_line)
-            if self.ray_coef is not None:
-                # In place is safe: F.linear's backward does not need its output.
-                z = z.addmm_(self._nonneg(self.ray_coef(h)), self.rays)
-        elif self.ray_coef is not None:
-            z = self._nonneg(self.ray_coef(h)) @ self.rays
-        else:  # the cone is {0}
-            z = h.new_zeros(h.shape[0], self.out_features)
-        if self.box is not None:
-            peak = z.abs().amax(dim=-1, keepdim=True)  # faster than vector_norm(ord=inf) on CPU
-            scale = torch.clamp(peak / self.box, min=1.0)
-            z = z.div_(scale) if not (torch.is_grad_enabled() and z.requires_grad) else z / scale
+        weights = self.ray_coef.weight if self.ray_coef is not None else (
+            self.line_coef.weight if self.line_coef is not None else None)
+        if weights is None:  # the cone is {0}
+            return x.new_zeros(*lead, self.out_features)
+        device = h.device.type
+        autocast = torch.is_autocast_enabled(device)
+        reduced = self.rays.dtype == torch.float32 and reduced_precision_matmul(device)
+        if autocast or reduced or weights.dtype != self.rays.dtype:
+            z = self._forward_projected(h, autocast, reduced).to(weights.dtype)
+        elif self._fold_is_cheaper(h):
+            z = self._forward_folded(h)
+        else:
+            z = self._forward_projected(h, False, False)
         return z.reshape(*lead, self.out_features)
+
+    def _fold_is_cheaper(self, h: torch.Tensor) -> bool:
+        """Fold the line map into the weights (``2 d r h`` per call, and its backward) or apply it
+        to the outputs (``2 n d r``)? Folded weights are cached for inference, so there always;
+        in training whichever is cheaper. Traced code folds (no branch on the batch size)."""
+        if self.line_coef is None or not self.line_coef.weight.requires_grad:
+            return True
+        if not torch.is_grad_enabled() or torch.compiler.is_compiling():
+            return True
+        return h.shape[0] > self.in_features
+
+    def _forward_folded(self, h: torch.Tensor) -> torch.Tensor:
+        """``z = (P b + R^T mu) + (P W) h``: two products into one buffer, then the box."""
+        mu = self._nonneg(self.ray_coef(h)) if self.ray_coef is not None else None
+        if self.line_coef is None:
+            z = mu @ self.rays
+        else:
+            W, b = self._line_weights()
+            if mu is None:
+                z = F.linear(h, W, b)
+            else:  # in place is safe: addmm's backward needs its inputs, not its output
+                z = torch.addmm(b, mu, self.rays).addmm_(h, W.T)
+        return self._box(z)
+
+    def _forward_projected(self, h: torch.Tensor, autocast: bool, reduced: bool) -> torch.Tensor:
+        r"""The affine maps in whatever precision they get (autocast, low-precision weights), then
+        the feasibility steps on their outputs in float32, or float64 where float32 products
+        may be rounded: :math:`z = y + (\mu M - y Q) Q^\top` with :math:`M = R Q`, i.e.
+        :math:`P y + R^\top \mu` (the rays lie in the row space), or :math:`L^\top t +
+        R^\top \mu` with the explicit basis."""
+        u = self.ray_coef(h) if self.ray_coef is not None else None
+        y = self.line_coef(h) if self.line_coef is not None else None
+        exact = torch.float64 if reduced else self.rays.dtype
+        with torch.autocast(h.device.type, enabled=False) if autocast else nullcontext():
+            mu = self._nonneg(u.to(exact)) if u is not None else None
+            B = self.line_basis.to(exact)
+            if y is None:
+                z = mu @ self.rays.to(exact)
+            elif self.line_mode == "project":
+                y = y.to(exact)
+                coords = y @ B.T  # the row-space part of y, which P removes
+                w = -coords if mu is None else torch.addmm(coords, mu, self.ray_coords.to(exact),
+                                                           beta=-1)
+                z = torch.addmm(y, w, B)
+            else:
+                z = y.to(exact) @ B
+                if mu is not None:
+                    z = z.addmm_(mu, self.rays.to(exact))
+            return self._box(z)
+
+    def _box(self, z: torch.Tensor) -> torch.Tensor:
+        if self.box is None:
+            return z
+        if torch.is_grad_enabled() and z.requires_grad:
+            return _BoxScale.apply(z, self.box)
+        peak = z.abs().amax(dim=-1, keepdim=True)  # faster than vector_norm(ord=inf) on CPU
+        return z.div_(torch.clamp(peak / self.box, min=1.0))
+
+    # ------------------------------------------------------------------ checkpoints
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs):  # type: ignore[override]
+        """Refuse another cone's weights; map the same cone's to this layer's ray order and
+        line basis; keep this layer's own copy of the cone (see :meth:`_apply`)."""
+        self._match_cone(state_dict, prefix)
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
+                                      unexpected_keys, error_msgs)
+        self._folded = None
+
+    def _match_cone(self, state_dict: dict[str, Any], prefix: str) -> None:
+        saved = {name: state_dict.get(prefix + name) for name in ("rays", "line_basis")}
+        for name, value in saved.items():
+            if value is None:
+                continue
+            if not isinstance(value, torch.Tensor):
+                raise ConeMismatchError(f"{prefix}{name} in the checkpoint is not a tensor")
+            own = self._masters[name]
+            if tuple(value.shape) != own.shape:
+                raise ConeMismatchError(
+                    f"these weights were saved from a different cone: its {name} have shape "
+                    f"{tuple(value.shape)}, this layer's {own.shape} ({self._cone_words()})")
+        tol = {name: _load_tolerance(value) for name, value in saved.items() if value is not None}
+        if saved["rays"] is not None and self.num_rays:
+            order, gap = _matching(saved["rays"].detach().to("cpu", torch.float64).numpy(),
+                                   self._masters["rays"], tol["rays"])
+            if order is None:
+                raise ConeMismatchError(
+                    "these weights were saved from a different cone: its rays differ from this "
+                    f"layer's by up to {gap:.2g} (tolerance {tol['rays']:.0e}; "
+                    f"{self._cone_words()}). A ConeLayer loads only weights of its own cone; "
+                    "build it from the cone the weights were trained on")
+            if not np.array_equal(order, np.arange(self.num_rays)):
+                for key in ("ray_coef.weight", "ray_coef.bias"):
+                    if prefix + key in state_dict:
+                        state_dict[prefix + key] = state_dict[prefix + key][torch.as_tensor(order)]
+        if saved["line_basis"] is not None and self.line_mode != "none":
+            mine = self._masters["line_basis"]
+            theirs = saved["line_basis"].detach().to("cpu", torch.float64).numpy()
+            U = theirs @ mine.T  # their basis in ours: theirs = U @ mine on the same subspace
+            gap = float(np.abs(theirs - U @ mine).max(initial=0.0))
+            if gap > tol["line_basis"]:
+                raise ConeMismatchError(
+                    "these weights were saved from a different cone: its lines span another "
+                    f"space (off this layer's by {gap:.2g}; {self._cone_words()})")
+            if self.line_mode == "basis" and not np.allclose(U, np.eye(len(U)), atol=1e-12):
+                # t_theirs L_theirs = (t_theirs U) L_ours: rotate the line coefficients.
+                Ut = torch.as_tensor(U.T)
+                for key in ("line_coef.weight", "line_coef.bias"):
+                    if prefix + key in state_dict:
+                        v = state_dict[prefix + key]
+                        state_dict[prefix + key] = (Ut.to(v.device) @ v.double()).to(v.dtype)
+        for name in ("A", "rays", "line_basis"):  # the layer's own copy of its cone stays
+            if prefix + name in state_dict:
+                state_dict[prefix + name] = getattr(self, name)
+
+    def _cone_words(self) -> str:
+        return (f"this layer's cone has {self.num_rays} rays and {self.num_lines} lines "
+                f"in R^{self.out_features}")
 
     # ------------------------------------------------------------------ helpers
     def violation(self, z: torch.Tensor) -> torch.Tensor:
@@ -206,6 +421,29 @@ class ConeLayer(nn.Module):
             f"rays={self.num_rays}, lines={self.num_lines}, nonneg={self.nonneg!r}, "
             f"line_mode={self.line_mode!r}{box}"
         )
+
+
+def _generator_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The dtype the rays and lines are kept in: float64 for a float64 layer, else float32."""
+    return torch.float64 if dtype == torch.float64 else torch.float32
+
+
+def _load_tolerance(saved: torch.Tensor) -> float:
+    """How far a saved copy of a unit-norm generator may be off from its float64 master: a few
+    units of its dtype's round-off (1e-6 for float32; old bf16 checkpoints: 0.03)."""
+    eps = torch.finfo(saved.dtype).eps if saved.is_floating_point() else 0.0
+    return max(1e-9, 4 * eps)
+
+
+def _matching(theirs: np.ndarray, mine: np.ndarray, tol: float) -> tuple[np.ndarray | None, float]:
+    """``order`` with ``theirs[order] ~ mine`` within ``tol`` (rays are distinct unit vectors,
+    so the nearest is the only candidate), or ``(None, the largest distance)``."""
+    dist = np.abs(mine[:, None, :] - theirs[None, :, :]).max(axis=2)
+    order = dist.argmin(axis=1)
+    gap = float(dist[np.arange(len(mine)), order].max(initial=0.0))
+    if gap > tol or len(set(order.tolist())) != len(order):
+        return None, gap
+    return order, gap
 
 
 def _rowspace_basis(cone: Cone) -> np.ndarray:

@@ -1,7 +1,11 @@
-"""The ConeLayer: feasibility for every map and dtype, gradients, buffers, devices, DDP."""
+"""The ConeLayer: feasibility for every map and dtype, gradients, checkpoints, devices, DDP.
+
+Autocast, TF32 and low-precision weights: test_layer_precision.py; export: test_layer_export.py.
+"""
 
 from __future__ import annotations
 
+import copy
 import os
 import socket
 
@@ -10,8 +14,10 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from torch import nn
 
 import conecore as cc
+from conecore.layer import ConeMismatchError, _BoxScale
 
 NONNEGS = ["abs", "relu", "softplus", "exp", "square"]
 CONES = {
@@ -87,16 +93,49 @@ def test_leading_batch_dimensions():
     assert layer(torch.randn(5)).shape == (3,)
 
 
-def test_gradcheck_float64():
+@pytest.mark.parametrize("batch", [4, 2], ids=["folded", "projected"])
+def test_gradcheck_float64(batch):
+    """Both ways of applying the line map (folded into the weights when the batch is larger than
+    in_features, applied to the outputs otherwise) and the box's hand-written backward."""
     torch.manual_seed(0)
     for nonneg in NONNEGS:
-        for name in ["pyramid", "wedge-line"]:
-            layer = cc.ConeLayer(cone_of(name), 3, nonneg=nonneg, box=2.0).double()
-            x = torch.randn(4, 3, dtype=torch.float64, requires_grad=True)
-            assert torch.autograd.gradcheck(layer, (x,))
-            out = layer(x).sum()
-            out.backward()
-            assert all(torch.isfinite(p.grad).all() for p in layer.parameters())
+        for name in ["pyramid", "wedge-line", "checkerboard-8"]:
+            for box in [2.0, 0.05]:  # 0.05: most outputs are scaled down
+                layer = cc.ConeLayer(cone_of(name), 3, nonneg=nonneg, box=box).double()
+                x = torch.randn(batch, 3, dtype=torch.float64, requires_grad=True)
+                assert torch.autograd.gradcheck(layer, (x,))
+                out = layer(x).sum()
+                out.backward()
+                assert all(torch.isfinite(p.grad).all() for p in layer.parameters())
+
+
+def test_box_backward_splits_ties_like_autograd():
+    """Two coordinates at the peak share the peak's gradient, as autograd's amax does."""
+    z = torch.tensor([[3.0, -3.0, 1.0], [0.5, 0.2, 0.1]], dtype=torch.float64, requires_grad=True)
+    g = torch.tensor([[1.0, 2.0, -1.0], [1.0, 1.0, 1.0]], dtype=torch.float64)
+    mine = torch.autograd.grad(_BoxScale.apply(z, 2.0), z, g)[0]
+    peak = z.abs().amax(dim=-1, keepdim=True)
+    reference = torch.autograd.grad(z / torch.clamp(peak / 2.0, min=1.0), z, g)[0]
+    assert torch.allclose(mine, reference, atol=1e-15)
+
+
+@pytest.mark.parametrize("line_mode", ["basis", "project"])
+def test_folded_and_projected_line_maps_agree(line_mode):
+    """Training at a batch below in_features applies P to the outputs; inference folds it into
+    the weights; the function is the same, values and gradients."""
+    torch.manual_seed(1)
+    cone = cone_of("checkerboard-8") if line_mode == "project" else cone_of("wedge-line")
+    layer = cc.ConeLayer(cone, 12, box=1.5, line_mode=line_mode).double()
+    x = torch.randn(5, 12, dtype=torch.float64) * 3
+    projected = layer(x)  # 5 < 12: projected
+    grads = torch.autograd.grad(projected.square().sum(), list(layer.parameters()))
+    folded = layer(torch.cat([x, x, x]))[:5]  # 15 > 12: folded
+    grads_folded = torch.autograd.grad(folded.square().sum(), list(layer.parameters()))
+    with torch.no_grad():
+        cached = layer(x)
+    assert torch.allclose(projected, folded, atol=1e-12) and torch.allclose(cached, folded)
+    for a, b in zip(grads, grads_folded, strict=True):
+        assert torch.allclose(a, b, atol=1e-10)
 
 
 def test_state_dict_round_trip_and_dtype():
@@ -107,8 +146,105 @@ def test_state_dict_round_trip_and_dtype():
     x = torch.randn(7, 6)
     assert torch.equal(a(x), b(x))
     assert {"rays", "line_basis", "A"} <= set(a.state_dict())
+    assert "ray_coords" not in a.state_dict()  # derived from the cone, not saved
     d = a.double()
     assert d.rays.dtype == torch.float64 and d(x.double()).dtype == torch.float64
+
+
+# ---------------------------------------------------------------------- checkpoints
+def test_weights_of_another_cone_are_refused():
+    """The inverted checkerboard has the same shapes (16 rays, 48 lines in R^64) but other
+    rays: its weights used to load silently and give outputs outside the layer's cone."""
+    A = cc.preset("checkerboard-8")
+    layer = cc.ConeLayer(cc.Cone.from_inequalities(A), 6)
+    inverted = cc.ConeLayer(cc.Cone.from_inequalities(-A), 6)
+    before = {k: v.clone() for k, v in layer.state_dict().items()}
+    with pytest.raises(ConeMismatchError, match="saved from a different cone: its rays differ"):
+        layer.load_state_dict(inverted.state_dict())
+    with pytest.raises(cc.ConeInputError, match="different cone"):  # what the VAE page catches
+        layer.load_state_dict(inverted.state_dict(), strict=False)
+    for key, value in layer.state_dict().items():
+        assert torch.equal(value, before[key]), key
+
+
+def test_weights_inside_a_model_are_refused_with_the_layers_name():
+    A = cc.preset("checkerboard-8")
+
+    def model(sign: int) -> nn.Module:
+        return nn.Sequential(nn.Linear(4, 6), nn.Tanh(),
+                             cc.ConeLayer(cc.Cone.from_inequalities(sign * A), 6))
+
+    model, other = model(1), model(-1)
+    with pytest.raises(ConeMismatchError, match="different cone"):
+        model.load_state_dict(other.state_dict())
+
+
+def test_weights_of_a_cone_of_another_size_are_refused_by_name():
+    layer = cc.ConeLayer(cone_of("pyramid"), 4)
+    other = cc.ConeLayer(cc.Cone.from_inequalities(cc.preset("ice-cream", k=5)), 4)
+    with pytest.raises(ConeMismatchError, match=r"rays have shape \(5, 3\), this layer's \(4, 3\)"):
+        layer.load_state_dict(other.state_dict())
+
+
+def test_lines_spanning_another_space_are_refused():
+    """The same single ray e_1, lines spanning different spaces (e_3.. e_5 with e_2 or not)."""
+    A1 = np.zeros((2, 5))
+    A1[0, 0], A1[1, 1] = -1, 1  # x_1 >= 0, x_2 <= 0 ... and x_2 >= 0: x_2 = 0
+    A1 = np.vstack([A1, [0, -1, 0, 0, 0]])
+    A2 = np.zeros((3, 5))
+    A2[0, 0], A2[1, 2], A2[2, 2] = -1, 1, -1  # x_1 >= 0, x_3 = 0
+    a = cc.ConeLayer(cc.Cone.from_inequalities(A1), 3, line_mode="project")
+    b = cc.ConeLayer(cc.Cone.from_inequalities(A2), 3, line_mode="project")
+    assert torch.equal(a.rays, b.rays)
+    with pytest.raises(ConeMismatchError, match="lines span another space"):
+        a.load_state_dict(b.state_dict())
+
+
+def test_the_same_cone_loads_whatever_order_its_rays_came_in():
+    cone = cone_of("checkerboard-8")
+    order = np.random.default_rng(0).permutation(len(cone.rays))
+    shuffled = cc.Cone.from_parts(np.array(cone.A), cone.rays[order], cone.lines)
+    saved, loaded = cc.ConeLayer(cone, 6, box=1.0), cc.ConeLayer(shuffled, 6, box=1.0)
+    loaded.load_state_dict(saved.state_dict())
+    x = torch.randn(9, 6)
+    assert torch.allclose(loaded(x), saved(x), atol=1e-6)
+
+
+def test_the_same_lines_in_another_basis_load_rotated():
+    cone = cone_of("wedge-line")  # basis mode: the coefficients are in the lines' basis
+    flipped = cc.Cone.from_parts(np.array(cone.A), cone.rays, -cone.lines)
+    saved, loaded = cc.ConeLayer(cone, 3), cc.ConeLayer(flipped, 3)
+    assert loaded.line_mode == "basis"
+    loaded.load_state_dict(saved.state_dict())
+    x = torch.randn(9, 3)
+    assert torch.allclose(loaded(x), saved(x), atol=1e-6)
+
+
+@pytest.mark.parametrize("assign", [False, True])
+def test_to_and_double_keep_what_was_loaded(assign):
+    """A float32 checkpoint loaded, then moved: the loaded weights stay, and the cone is the
+    layer's own (re-rounded from its float64 copy, not the checkpoint's float32 one)."""
+    cone = cone_of("checkerboard-8")
+    saved = cc.ConeLayer(cone, 6, box=1.0)
+    torch.manual_seed(5)
+    layer = cc.ConeLayer(cone, 6, box=1.0)
+    layer.load_state_dict(saved.state_dict(), assign=assign)
+    x = torch.randn(9, 6, dtype=torch.float64)
+    expected = copy.deepcopy(saved).double()(x)
+    for moved in (layer.double(), layer.float().double(), layer.to(torch.float64)):
+        assert torch.allclose(moved(x), expected, atol=1e-12)
+        assert torch.equal(moved.rays, torch.as_tensor(cone.rays))
+    assert worst_violation(cone, layer(x)) < 1e-12
+
+
+def test_an_old_checkpoint_with_bfloat16_buffers_loads():
+    """Buffers saved in bfloat16 (a bf16 layer before this version) match within bf16 round-off;
+    the layer keeps its own float32 copy."""
+    cone = cone_of("pyramid")
+    state = {k: v.bfloat16() for k, v in cc.ConeLayer(cone, 4).state_dict().items()}
+    layer = cc.ConeLayer(cone, 4)
+    layer.load_state_dict(state)
+    assert torch.equal(layer.rays, torch.as_tensor(cone.rays, dtype=torch.float32))
 
 
 def test_extra_repr_tells_the_cone_size():
