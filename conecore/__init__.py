@@ -23,6 +23,19 @@ from conecore.formats import (
     to_ine,
     to_url_text,
 )
+from conecore.formats.cddlib import (
+    polyhedron_from_ext,
+    polyhedron_from_ine,
+    polyhedron_to_ext,
+    polyhedron_to_ine,
+)
+from conecore.formats.cone_json import polyhedron_from_json, polyhedron_to_json
+from conecore.formats.polyhedron_files import (
+    polyhedron_from_csv,
+    polyhedron_to_csv,
+    read_polyhedron_file,
+)
+from conecore.polyhedron import Polyhedron, PolyhedronKind
 from conecore.presets import PRESETS, Preset, preset
 
 __all__ = [
@@ -34,6 +47,8 @@ __all__ = [
     "ConeTooLargeError",
     "Kind",
     "Limits",
+    "Polyhedron",
+    "PolyhedronKind",
     "Preset",
     "cone_from_json",
     "cone_to_json",
@@ -42,8 +57,17 @@ __all__ = [
     "max_extreme_rays",
     "parse_generators",
     "parse_matrix",
+    "polyhedron_from_csv",
+    "polyhedron_from_ext",
+    "polyhedron_from_ine",
+    "polyhedron_from_json",
+    "polyhedron_to_csv",
+    "polyhedron_to_ext",
+    "polyhedron_to_ine",
+    "polyhedron_to_json",
     "preset",
     "read_cone_file",
+    "read_polyhedron_file",
     "to_csv",
     "to_ext",
     "to_ine",
@@ -62,6 +86,8 @@ _LAZY = {
     "ProjectedHead": "conecore.baselines",
     "ClosedFormHead": "conecore.baselines",
     "penalty": "conecore.baselines",
+    "PolyhedronLayer": "conecore.polyhedron_layer",
+    "polyhedron_violation": "conecore.polyhedron_layer",
 }
 __all__ += list(_LAZY)
 

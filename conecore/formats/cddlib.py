@@ -10,6 +10,11 @@ a long row may wrap over several lines (cddlib's own ``kkd*.ine`` examples do).
 * ``.ine``: a row ``b -a_1 ... -a_d`` means ``b - a x >= 0``; a ``linearity`` row is an equality.
 * ``.ext``: a row ``t v_1 ... v_d`` is a vertex (``t != 0``) or a ray (``t = 0``); a
   ``linearity`` row is a line.
+
+Cones (:func:`parse_matrix`, :func:`to_ine`, :func:`to_ext`) need ``b = 0`` and the origin as the
+only vertex; polyhedra (:func:`polyhedron_from_ine`, :func:`polyhedron_from_ext`,
+:func:`polyhedron_to_ine`, :func:`polyhedron_to_ext`) take any ``b`` and any vertices, so every
+example file of cddlib loads as it is.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from conecore.cone import Cone
+from conecore.cone import DEFAULT_LIMITS, Cone, Limits
 from conecore.errors import ConeInputError
 from conecore.formats import source
 from conecore.formats.numbers import (
@@ -34,7 +39,8 @@ from conecore.formats.numbers import (
     read_grid,
     written_rows,
 )
-from conecore.formats.source import quote, split_entries
+from conecore.formats.source import check_type, decode, guarded, quote, split_entries
+from conecore.polyhedron import Polyhedron
 
 _HEADER_RE = re.compile(r"([0-9]{1,9})[ \t]+([0-9]{1,9})[ \t]+(\S+)")
 _COUNT_RE = re.compile(r"[0-9]{1,9}")
@@ -289,5 +295,144 @@ def to_ext(cone: Cone, name: str = "cone") -> str:
         out.append("linearity " + " ".join(str(i) for i in [ell, *range(k + 2, k + ell + 2)]))
     out += ["begin", f" {1 + k + ell} {d + 1} {numbertype}", " 1 " + " ".join(["0"] * d)]
     out += [" 0 " + " ".join(literal(v) for v in row) for row in [*rays, *lines]]
+    out.append("end")
+    return "\n".join(out) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# Polyhedra: any b, any vertices
+
+
+def read_polyhedron_ine(lines: list[str]) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
+    """``(A, b, equalities)`` of an ``.ine``: each row ``b -a`` is ``a x <= b``, ``linearity``
+    rows (0-based in ``equalities``) are equalities. ``A`` and ``b`` follow the dtype rules of
+    :func:`parse_matrix` (int64, exact ``Fraction`` objects for ``rational``, float64 for
+    ``real``)."""
+    cdd = _read(lines)
+    if cdd.representation == "V":
+        raise ConeInputError(
+            "this cddlib file is a V-representation: it holds generators (vertices, rays, "
+            "lines), not inequalities; read it with polyhedron_from_ext"
+        )
+    kind, entries = read_grid(cdd.rows, cdd.width, cdd.cell)
+    A = _finish(_negate(entries[:, 1:]), kind, cdd.numbertype)
+    b = _finish(entries[:, :1], kind, cdd.numbertype)[:, 0]
+    return A, b, tuple(sorted(cdd.linearity))
+
+
+def read_polyhedron_ext(lines: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(vertices, rays, lines)`` of an ``.ext``: a row ``t v`` with ``t != 0`` is the vertex
+    ``v / t`` (``t > 0``; exact ``Fraction`` objects when ``t != 1`` in an integer or rational
+    file), with ``t = 0`` a ray, or a line when listed in ``linearity``."""
+    cdd = _read(lines)
+    if cdd.representation == "H":
+        raise ConeInputError(
+            "this cddlib file is an H-representation: it holds inequalities, not generators; "
+            "read it with polyhedron_from_ine"
+        )
+    kind, entries = read_grid(cdd.rows, cdd.width, cdd.cell)
+    t = entries[:, 0]
+    for i in range(len(entries)):
+        if t[i] < 0:
+            raise ConeInputError(
+                f"line {cdd.row_line(i)} (row {i + 1}), column 1: t = {cdd.rows[i][0]} is "
+                "negative; a vertex row starts with a positive t (usually 1), a ray or line "
+                "row with 0")
+        if i in cdd.linearity and t[i] != 0:
+            raise ConeInputError(
+                f"line {cdd.row_line(i)} (row {i + 1}): row {i + 1} is listed in linearity (a "
+                "line) but starts with t != 0; a line row starts with 0")
+    vertex = (t != 0).astype(bool)
+    points = entries[:, 1:]
+    V = points[vertex]
+    tv = t[vertex]
+    if len(V) and np.any(tv != 1):
+        if cdd.numbertype == "real" or entries.dtype == np.float64:
+            V = V.astype(np.float64) / tv.astype(np.float64)[:, None]
+        else:
+            V = np.array([[Fraction(v) / Fraction(s) for v in row] for row, s in zip(V, tv)],
+                         dtype=object).reshape(V.shape)
+            kind = FRAC
+    is_line = np.zeros(len(entries), dtype=bool)
+    is_line[np.array(sorted(cdd.linearity), dtype=np.intp)] = True
+    rays = points[~vertex & ~is_line]
+    lines_ = points[is_line]
+    return (_finish(V, kind, cdd.numbertype), _finish(rays, kind, cdd.numbertype),
+            _finish(lines_, kind, cdd.numbertype))
+
+
+def polyhedron_from_ine(text: str | bytes, *, limits: Limits = DEFAULT_LIMITS) -> Polyhedron:
+    """The polyhedron of a cddlib ``.ine`` (any ``b``; ``linearity`` rows are equalities).
+
+    >>> polyhedron_from_ine("H-representation\\nbegin\\n2 2 integer\\n1 -1\\n1 1\\nend").kind
+    <PolyhedronKind.POLYTOPE: 'polytope'>
+
+    Raises :class:`ConeInputError` naming the line and column of a bad entry, and the
+    errors of :meth:`Polyhedron.from_inequalities` (limits, time).
+    """
+    check_type(text)
+    A, b, eq = guarded(lambda: read_polyhedron_ine(decode(text).split("\n")))
+    return Polyhedron.from_inequalities(A, b, equalities=eq, limits=limits)
+
+
+def polyhedron_from_ext(text: str | bytes, *, limits: Limits = DEFAULT_LIMITS) -> Polyhedron:
+    """The polyhedron generated by a cddlib ``.ext`` (vertices, rays, lines; V -> H)."""
+    check_type(text)
+    V, R, L = guarded(lambda: read_polyhedron_ext(decode(text).split("\n")))
+    return Polyhedron.from_generators(V, R, L, limits=limits)
+
+
+def _typed_rows(rows: list[list[Any]]) -> tuple[list[list[Any]], str]:
+    """The rows and cddlib's numbertype for them: ``real`` (every entry a float) as soon as one
+    entry is a float, else ``integer`` or ``rational``."""
+    values = [v for row in rows for v in row]
+    if any(isinstance(v, float) for v in values):
+        return [[float(v) for v in row] for row in rows], "real"
+    if all(Fraction(v).denominator == 1 for v in values):
+        return rows, "integer"
+    return rows, "rational"
+
+
+def polyhedron_to_ine(poly: Polyhedron, name: str = "polyhedron") -> str:
+    """cddlib H-representation of ``A x <= b``: each row ``b_i  -a_i`` (``b - A x >= 0``),
+    equalities in the ``linearity`` line; exact (``integer`` or ``rational``) when ``A`` and
+    ``b`` were given exactly, else ``real`` with the shortest decimals that read back."""
+    A_exact, b_exact = poly.A_exact, poly.b_exact
+    if A_exact is not None and b_exact is not None:
+        rows = [[b, *(-v for v in a)] for a, b in zip(A_exact.tolist(), b_exact.tolist())]
+    else:
+        rows = [[float(b), *(float(-v) for v in a)] for a, b in zip(poly.A.tolist(),
+                                                                    poly.b.tolist())]
+    rows, numbertype = _typed_rows(rows)
+    out = [f"* {name}: the polyhedron A x <= b ({poly.kind}), written by conecore",
+           "H-representation"]
+    if poly.equalities:
+        out.append("linearity " + " ".join(str(i) for i in
+                                           [len(poly.equalities), *(i + 1 for i in
+                                                                   poly.equalities)]))
+    out += ["begin", f" {len(rows)} {poly.dim + 1} {numbertype}"]
+    out += [" " + " ".join(literal(v) for v in row) for row in rows]
+    out.append("end")
+    return "\n".join(out) + "\n"
+
+
+def polyhedron_to_ext(poly: Polyhedron, name: str = "polyhedron") -> str:
+    """cddlib V-representation: the vertices (``1 v``), the rays (``0 r``) and the lines
+    (``0 l``, listed in ``linearity``); exact when the polyhedron's input was rational. An
+    empty polyhedron has no rows (``0 n``)."""
+    V: Any = poly.vertices_exact if poly.vertices_exact is not None else poly.vertices
+    R: Any = poly.rays_exact if poly.rays_exact is not None else poly.rays
+    L: Any = poly.lines_exact if poly.lines_exact is not None else poly.lines
+    rows = ([[1, *v] for v in V.tolist()] + [[0, *r] for r in R.tolist()]
+            + [[0, *v] for v in L.tolist()])
+    rows, numbertype = _typed_rows(rows)
+    k = len(V) + len(R)
+    out = [f"* {name}: generators of the polyhedron A x <= b ({poly.kind}), written by "
+           "conecore", "V-representation"]
+    if len(L):
+        out.append("linearity " + " ".join(str(i) for i in
+                                           [len(L), *range(k + 1, k + len(L) + 1)]))
+    out += ["begin", f" {len(rows)} {poly.dim + 1} {numbertype}"]
+    out += [" " + " ".join(literal(v) for v in row) for row in rows]
     out.append("end")
     return "\n".join(out) + "\n"

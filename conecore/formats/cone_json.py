@@ -1,7 +1,9 @@
 """JSON: the objects :func:`parse_matrix` and :func:`parse_generators` read (``{"A": ...}``,
 ``{"rays": ..., "lines": ...}``) and the stored cone of :func:`cone_to_json`, which
 :func:`cone_from_json` rebuilds without running the double description, so a cone computed on
-one machine can be used where pycddlib is not installed.
+one machine can be used where pycddlib is not installed. Polyhedra likewise:
+:func:`polyhedron_to_json` and :func:`polyhedron_from_json` (``A``, ``b``, ``equalities`` and the
+vertices, rays and lines).
 
 Numbers stay exact: they are read as literal texts by :mod:`conecore.formats.numbers`, so
 ``"1/3"`` (a string) and ``12345678901234567890`` keep their values.
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -22,6 +25,7 @@ from conecore.formats import source
 from conecore.formats.lists import rows_from_nested
 from conecore.formats.numbers import literal, read_grid
 from conecore.formats.source import check_widths, guarded, list_cell, row_name
+from conecore.polyhedron import Polyhedron
 
 JSON_FORMAT = "conecore.cone/1"
 
@@ -137,5 +141,109 @@ def cone_from_json(text: str | bytes, *, limits: Limits = DEFAULT_LIMITS) -> Con
             raise ConeInputError(f"JSON field '{key}' must be a list of rows")
     try:
         return Cone.from_parts(A, doc["rays"], doc["lines"], rays_exact=doc.get("rays_exact"))
+    except ConeInputError as exc:
+        raise ConeInputError(f"JSON field {exc}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Polyhedra
+
+POLYHEDRON_JSON_FORMAT = "conecore.polyhedron/1"
+
+
+def _cells(rows: Any) -> list[Any]:
+    """Exact values as integers and ``"p/q"`` strings, floats as floats (rows or one row)."""
+    def cell(v: Any) -> Any:
+        if isinstance(v, Fraction):
+            return int(v) if v.denominator == 1 else literal(v)
+        if isinstance(v, (int, np.integer)):
+            return int(v)
+        return float(v)
+
+    return [[cell(v) for v in row] if isinstance(row, list) else cell(row) for row in rows]
+
+
+def polyhedron_to_json(poly: Polyhedron, generators: bool | str = "auto") -> str:
+    """The polyhedron as JSON: ``A``, ``b`` and ``equalities`` (exact entries as integers or
+    ``"p/q"`` strings), the kind, and with ``generators`` the vertices, rays and lines (exact
+    when the input was rational), so :func:`polyhedron_from_json` needs no double description.
+    ``generators``: ``True``, ``False`` or ``"auto"`` (when they have at most
+    ``MAX_STORED_ENTRIES`` entries)."""
+    if generators not in (True, False, "auto"):
+        raise ValueError(f"generators must be True, False or 'auto'; got {generators!r}")
+    A: Any = poly.A_exact if poly.A_exact is not None else poly.A
+    b: Any = poly.b_exact if poly.b_exact is not None else poly.b
+    doc: dict[str, Any] = {"format": POLYHEDRON_JSON_FORMAT, "dim": poly.dim,
+                           "kind": str(poly.kind), "A": _cells(A.tolist()),
+                           "b": _cells(b.tolist()), "equalities": list(poly.equalities)}
+    entries = (len(poly.vertices) + len(poly.rays) + len(poly.lines)) * poly.dim
+    if not poly.is_empty and (
+            generators is True or (generators == "auto" and entries <= MAX_STORED_ENTRIES)):
+        for key, exact, approx in (("vertices", poly.vertices_exact, poly.vertices),
+                                   ("rays", poly.rays_exact, poly.rays),
+                                   ("lines", poly.lines_exact, poly.lines)):
+            doc[key] = _cells((exact if exact is not None else approx).tolist())
+    return json.dumps(doc)
+
+
+def _json_rows(doc: dict[str, Any], key: str, d: int | None) -> np.ndarray:
+    """The matrix under ``key`` (exact entries stay exact), ``(0, d)`` when absent or empty."""
+    value = doc.get(key, [])
+    if not isinstance(value, list):
+        raise ConeInputError(f"JSON field '{key}' must be a list of rows")
+    if not value:
+        return np.zeros((0, d or 0))
+    try:
+        return guarded(read_matrix, json.dumps({"A": value}))
+    except ConeInputError as exc:
+        raise ConeInputError(
+            f"JSON field '{key}' must hold numbers or 'p/q' strings in equal rows: {exc}"
+        ) from None
+
+
+def polyhedron_from_json(text: str | bytes, *, limits: Limits = DEFAULT_LIMITS) -> Polyhedron:
+    """Rebuild a polyhedron written by :func:`polyhedron_to_json`, or read any JSON object with
+    ``"A"`` and ``"b"`` (and optionally ``"equalities"``, 0-based row indices), or with
+    ``"vertices"`` (and optionally ``"rays"``, ``"lines"``; V -> H).
+
+    With ``A``, ``b`` and the vertices present no double description runs
+    (:meth:`Polyhedron.from_parts` checks them); otherwise it runs within ``limits``.
+    """
+    try:
+        doc = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ConeInputError(f"not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ConeInputError("not valid JSON: nested far deeper than a matrix") from None
+    if not isinstance(doc, dict) or not ("A" in doc or "vertices" in doc):
+        raise ConeInputError("JSON must be an object with fields 'A' and 'b' (the rows of "
+                             "A x <= b) or a field 'vertices'")
+    dim = doc.get("dim")
+    d = dim if isinstance(dim, int) and not isinstance(dim, bool) and dim >= 1 else None
+    if "A" not in doc:
+        V = _json_rows(doc, "vertices", d)
+        d = d or V.shape[1]
+        return Polyhedron.from_generators(V, _json_rows(doc, "rays", d),
+                                          _json_rows(doc, "lines", d), limits=limits)
+    A = _json_rows(doc, "A", d)
+    if A.shape[1] == 0:
+        raise ConeInputError("JSON field 'A' is empty and 'dim' does not give the dimension")
+    if "b" not in doc or not isinstance(doc["b"], list):
+        raise ConeInputError("JSON field 'b' is missing: a list with one number per row of 'A'")
+    b_rows = _json_rows({"b": [doc["b"]]} if doc["b"] else {}, "b", 0)
+    b = b_rows[0] if len(b_rows) else np.zeros(0)
+    if len(b) != A.shape[0]:
+        raise ConeInputError(f"JSON field 'b' has {len(b)} entries but 'A' has {A.shape[0]} rows")
+    eq = doc.get("equalities", [])
+    if not isinstance(eq, list) or not all(isinstance(i, int) and not isinstance(i, bool)
+                                           for i in eq):
+        raise ConeInputError("JSON field 'equalities' must be a list of 0-based row indices")
+    d = A.shape[1]
+    V = _json_rows(doc, "vertices", d)
+    if not len(V):
+        return Polyhedron.from_inequalities(A, b, equalities=eq, limits=limits)
+    try:
+        return Polyhedron.from_parts(A, b, V, _json_rows(doc, "rays", d),
+                                     _json_rows(doc, "lines", d), equalities=eq)
     except ConeInputError as exc:
         raise ConeInputError(f"JSON field {exc}") from None

@@ -3,6 +3,7 @@ the next n numbers, wherever the lines break) and written back by ``to_ine`` and
 
 from __future__ import annotations
 
+import itertools
 from fractions import Fraction
 
 import numpy as np
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 import conecore as cc
 from conecore.errors import ConeInputError
 from conecore.formats import parse_generators, parse_matrix
+from conecore.formats.cddlib import read_polyhedron_ext, read_polyhedron_ine
 from tests.conecore.matrices import INT64_MAX, assert_matrix
 
 # ---------------------------------------------------------------------------------------------
@@ -359,3 +361,157 @@ def test_round_trip_ine(rows: list[list[Fraction]], equalities: list[bool]) -> N
         fits = all(-(2**63) <= v <= INT64_MAX for row in expected for v in row)
         dtype = np.int64 if fits else object
     assert_matrix(parse_matrix(text), expected, dtype)
+
+
+# ---------------------------------------------------------------------------------------------
+# Polyhedra (issue 18): any b, any vertex; every example of cddlib loads as it is
+
+
+def test_polyhedron_ine_reads_b_and_linearity() -> None:
+    text = "H-representation\nlinearity 1 3\nbegin\n3 3 integer\n0 1 0\n0 0 1\n2 -1 -1\nend"
+    A, b, eq = read_polyhedron_ine(text.splitlines())
+    assert_matrix(A, [[-1, 0], [0, -1], [1, 1]], np.int64)
+    assert b.tolist() == [0, 0, 2] and b.dtype == np.int64 and eq == (2,)
+    P = cc.polyhedron_from_ine(text)  # x >= 0, y >= 0, x + y = 2: a segment
+    assert P.kind == "polytope" and P.equalities == (2,)
+    assert sorted(P.vertices.tolist()) == [[0.0, 2.0], [2.0, 0.0]]
+
+
+def test_polyhedron_ine_of_cddlib_integralpoints_has_194_vertices() -> None:
+    # The system of cddlib's examples-ine/integralpoints.ine: 7 binary variables in [0, 1]
+    # and two knapsack rows; its header comment says the polytope has 194 extreme points.
+    rows = [[0] + [1 if j == i else 0 for j in range(7)] for i in range(7)]
+    rows += [[1] + [-1 if j == i else 0 for j in range(7)] for i in range(7)]
+    rows += [[70, -40, -20, -10, -56, -28, -14, -7], [-55, 44, 22, 11, 40, 20, 10, 5]]
+    text = ("* integral points\nH-representation\nbegin\n 16 8 integer\n"
+            + "\n".join(" ".join(map(str, row)) for row in rows) + "\nend\nmaximize\n 0 1 1\n")
+    P = cc.polyhedron_from_ine(text)
+    assert len(P.vertices) == 194 and P.kind == "polytope"
+    integral = [v for v in P.vertices_exact.tolist() if all(x.denominator == 1 for x in v)]
+    assert len(integral) == 10  # "10 are integral (0-1) solutions"
+
+
+def test_polyhedron_ine_infeasible_and_trivial_examples() -> None:
+    # examples-ine/infeas.ine: the unit 6-cube with x_1 >= 2; sampleh4.ine: zero rows only.
+    rows = ([[0] + [1 if j == i else 0 for j in range(6)] for i in range(6)]
+            + [[1] + [-1 if j == i else 0 for j in range(6)] for i in range(6)]
+            + [[-2, 1, 0, 0, 0, 0, 0]])
+    text = ("H-representation\nbegin\n 13 7 integer\n"
+            + "\n".join(" ".join(map(str, row)) for row in rows) + "\nend\n")
+    empty = cc.polyhedron_from_ine(text)
+    assert empty.kind == "empty" and empty.vertices.shape == (0, 6)
+    whole = cc.polyhedron_from_ine("H-representation\nbegin\n 3 4 integer\n"
+                                   + "0 0 0 0\n" * 3 + "end\nmaximize\n 0 1 1 1\n")
+    assert whole.kind == "whole space" and whole.lines.shape == (3, 3)
+
+
+def test_polyhedron_ine_wrapped_real_rows() -> None:
+    # kkd-style wrapped rows, real numbers with exponents as in samplelp3.ine
+    text = ("begin\n4 3 real\n2.618033989E+00 1\n0\n 2.618033989E+00 -1 0\n"
+            "1.5 0 1\n1.5E+00 0 -1.0\nend\n")
+    P = cc.polyhedron_from_ine(text)
+    assert P.kind == "polytope" and len(P.vertices) == 4
+    assert np.allclose(sorted(P.vertices.tolist()),
+                       [[-2.618033989, -1.5], [-2.618033989, 1.5], [2.618033989, -1.5],
+                        [2.618033989, 1.5]])
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 6])
+def test_polyhedron_ine_cross_polytope_as_cddlib_writes_it(n: int) -> None:
+    # examples-ine/cross6.ine: 2^n rows "1 +-1 ... +-1"
+    rows = [[1, *signs] for signs in itertools.product([1, -1], repeat=n)]
+    text = (f"* {n}-dim cross polytope\nH-representation\nbegin\n{2**n}  {n + 1}  integer \n"
+            + "\n".join(" ".join(map(str, row)) for row in rows) + "\nend\n")
+    P = cc.polyhedron_from_ine(text)
+    assert len(P.vertices) == 2 * n and P.is_bounded
+
+
+def test_polyhedron_ext_reads_vertices_rays_and_lines() -> None:
+    text = ("V-representation\nlinearity 1 4\nbegin\n4 4 rational\n1 1 0 0\n2 1 1 0\n"
+            "0 1 0 0\n0 0 0 1\nend")
+    V, R, L = read_polyhedron_ext(text.splitlines())
+    F = Fraction
+    assert V.tolist() == [[F(1), F(0), F(0)], [F(1, 2), F(1, 2), F(0)]]
+    assert R.tolist() == [[F(1), F(0), F(0)]] and L.tolist() == [[F(0), F(0), F(1)]]
+    P = cc.polyhedron_from_ext(text)
+    assert (len(P.vertices), len(P.rays), len(P.lines)) == (2, 1, 1)
+    assert P.kind == "contains lines"
+
+
+@pytest.mark.parametrize(("text", "pattern"), [
+    ("V-representation\nbegin\n1 3 integer\n-1 0 0\nend", r"t = -1 is negative"),
+    ("V-representation\nlinearity 1 1\nbegin\n1 3 integer\n1 0 0\nend",
+     r"listed in linearity \(a line\) but starts with t != 0"),
+    ("H-representation\nbegin\n1 3 integer\n1 0 0\nend", r"polyhedron_from_ine"),
+    ("begin\n1 3 integer\n1 x 0\nend", r"line 3 \(row 1\), column 2: 'x' is not a number"),
+])
+def test_polyhedron_ext_errors(text: str, pattern: str) -> None:
+    with pytest.raises(ConeInputError, match=pattern):
+        cc.polyhedron_from_ext(text)
+
+
+def test_polyhedron_ine_errors() -> None:
+    with pytest.raises(ConeInputError, match=r"V-representation.*polyhedron_from_ext"):
+        cc.polyhedron_from_ine("V-representation\nbegin\n1 3 integer\n1 0 0\nend")
+    with pytest.raises(ConeInputError, match=r"line 3 \(row 1\), column 1: 'b' is not"):
+        cc.polyhedron_from_ine("begin\n1 3 integer\nb 0 0\nend")
+    with pytest.raises(TypeError):
+        cc.polyhedron_from_ine(3)  # type: ignore[arg-type]
+
+
+POLYHEDRA = {
+    "square": ([[1, 0], [-1, 0], [0, 1], [0, -1]], [1, 1, 1, 1], None),
+    "segment": ([[1, 1], [-1, 0], [0, -1]], [Fraction(1, 2), 0, 0], [0]),
+    "shifted orthant": ([[-1, 0, 0], [0, -1, 0], [0, 0, -1]], [-1, -2, -3], None),
+    "slab": ([[1, 0, 0], [-1, 0, 0]], [1, 1], None),
+    "half-space": ([[1, 2]], [3], None),
+    "point": ([[1], [-1]], [Fraction(2, 3), Fraction(-2, 3)], None),
+    "float": ([[0.5, 1.25], [-1.0, 0.0], [0.0, -1.0]], [1.1, 0.0, 0.0], None),
+    "empty": ([[1, 0], [-1, 0]], [-1, -1], None),
+    "whole": (np.zeros((0, 2), dtype=int), [], None),
+}
+
+
+@pytest.mark.parametrize("name", POLYHEDRA)
+def test_polyhedron_ine_and_ext_round_trips(name: str) -> None:
+    A, b, eq = POLYHEDRA[name]
+    P = cc.Polyhedron.from_inequalities(A, b, equalities=eq)
+    ine = cc.polyhedron_to_ine(P)
+    assert "H-representation" in ine and ine.rstrip().endswith("end")
+    back = cc.polyhedron_from_ine(ine)
+    assert back.equalities == P.equalities and back.same_as(P)
+    assert np.array_equal(back.A, P.A) and np.array_equal(back.b, P.b)
+    if P.is_rational:
+        assert back.A_exact.tolist() == P.A_exact.tolist()
+        assert back.b_exact.tolist() == P.b_exact.tolist()
+    ext = cc.polyhedron_to_ext(P)
+    assert "V-representation" in ext
+    again = cc.polyhedron_from_ext(ext)
+    assert again.same_as(P)
+    if P.is_rational and not P.is_empty:
+        assert sorted(again.vertices_exact.tolist()) == sorted(P.vertices_exact.tolist())
+    expected_type = "real" if name == "float" else ("rational" if name in (
+        "segment", "point") else "integer")
+    assert f" {expected_type}" in ine
+
+
+def test_a_cone_file_still_refuses_b_but_loads_as_a_polyhedron() -> None:
+    text = "H-representation\nbegin\n3 3 integer\n0 1 0\n0 0 1\n2 -1 -1\nend"
+    with pytest.raises(ConeInputError, match="polyhedron, not a cone"):
+        parse_matrix(text)
+    assert cc.polyhedron_from_ine(text).kind == "polytope"
+    ext = "V-representation\nbegin\n2 3 integer\n1 0 0\n1 2 3\nend"
+    with pytest.raises(ConeInputError, match="not a cone"):
+        parse_generators(ext)
+    assert cc.polyhedron_from_ext(ext).kind == "polytope"
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.lists(st.integers(-3, 3), min_size=2, max_size=2), min_size=1, max_size=5),
+       st.lists(st.integers(-2, 3), min_size=5, max_size=5),
+       st.lists(st.booleans(), min_size=1, max_size=40))
+def test_any_polyhedron_ine_rewrapped_reads_back(rows: list[list[int]], b: list[int],
+                                                 breaks: list[bool]) -> None:
+    P = cc.Polyhedron.from_inequalities(rows, b[: len(rows)])
+    again = cc.polyhedron_from_ine(rewrap(cc.polyhedron_to_ine(P), breaks))
+    assert again.same_as(P) and np.array_equal(again.b, P.b)
