@@ -233,7 +233,7 @@ def test_to_and_double_keep_what_was_loaded(assign):
     expected = copy.deepcopy(saved).double()(x)
     for moved in (layer.double(), layer.float().double(), layer.to(torch.float64)):
         assert torch.allclose(moved(x), expected, atol=1e-12)
-        assert torch.equal(moved.rays, torch.as_tensor(cone.rays))
+        assert torch.equal(moved.rays, torch.as_tensor(np.array(cone.rays)))
     assert worst_violation(cone, layer(x)) < 1e-12
 
 
@@ -244,7 +244,7 @@ def test_an_old_checkpoint_with_bfloat16_buffers_loads():
     state = {k: v.bfloat16() for k, v in cc.ConeLayer(cone, 4).state_dict().items()}
     layer = cc.ConeLayer(cone, 4)
     layer.load_state_dict(state)
-    assert torch.equal(layer.rays, torch.as_tensor(cone.rays, dtype=torch.float32))
+    assert torch.equal(layer.rays, torch.as_tensor(np.array(cone.rays), dtype=torch.float32))
 
 
 def test_extra_repr_tells_the_cone_size():

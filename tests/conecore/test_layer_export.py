@@ -1,0 +1,83 @@
+"""The ConeLayer leaves eager PyTorch: torch.export, ONNX (the optional ``onnx`` extra) and
+torch.compile(fullgraph=True), each compared with eager."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+import torch
+
+import conecore as cc
+
+CASES = {
+    "checkerboard-8, box": (cc.preset("checkerboard-8"), 1.0),  # projection mode
+    "wedge-line": (cc.preset("wedge-line"), None),  # basis mode
+    "pyramid, box": (cc.preset("pyramid"), 2.0),  # pointed
+}
+
+
+def layer_of(case: str) -> cc.ConeLayer:
+    A, box = CASES[case]
+    torch.manual_seed(0)
+    return cc.ConeLayer(cc.Cone.from_inequalities(A), 6, box=box)
+
+
+def in_cone(layer: cc.ConeLayer, z: torch.Tensor) -> bool:
+    return bool(cc.relative_violation(layer.A.double(), z.detach().double()).max() <= 1e-5)
+
+
+@pytest.mark.parametrize("grad", [True, False], ids=["train", "inference"])
+@pytest.mark.parametrize("case", list(CASES))
+def test_torch_export_matches_eager(case, grad):
+    """Used to fail: the inference cache's key reads data pointers, which fake tensors lack."""
+    layer = layer_of(case)
+    x = torch.randn(5, 6)
+    with torch.set_grad_enabled(grad):
+        program = torch.export.export(layer, (x,),
+                                      dynamic_shapes={"x": {0: torch.export.Dim("batch")}})
+    for batch in (x, torch.randn(300, 6) * 10):  # the batch is dynamic
+        out = program.module()(batch)
+        assert torch.allclose(out, layer(batch), atol=1e-5) and in_cone(layer, out)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("onnx") is None
+                    or importlib.util.find_spec("onnxscript") is None,
+                    reason="ONNX export needs the optional extra: pip install 'conecore[onnx]' "
+                           "(onnx and onnxscript)")
+@pytest.mark.parametrize("case", list(CASES))
+def test_onnx_export_matches_eager(case):
+    """torch.onnx.export (the torch.export-based exporter), run by onnx's reference evaluator."""
+    from onnx.reference import ReferenceEvaluator
+
+    layer = layer_of(case).eval()
+    x = torch.randn(5, 6)
+    program = torch.onnx.export(layer, (x,), dynamo=True,
+                                dynamic_shapes={"x": {0: torch.export.Dim("batch")}})
+    model = program.model_proto
+    run = ReferenceEvaluator(model)
+    for batch in (x, torch.randn(40, 6) * 10):
+        out = run.run(None, {model.graph.input[0].name: batch.numpy()})[0]
+        with torch.no_grad():
+            expected = layer(batch).numpy()
+        assert np.abs(out - expected).max() <= 1e-5 * max(1.0, np.abs(expected).max())
+        assert in_cone(layer, torch.as_tensor(out))
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_torch_compile_fullgraph_forward_and_backward(case):
+    torch._dynamo.reset()
+    layer = layer_of(case)
+    compiled = torch.compile(layer, fullgraph=True)
+    x = torch.randn(16, 6, requires_grad=True)
+    out = compiled(x)
+    assert torch.allclose(out, layer(x), atol=1e-5) and in_cone(layer, out)
+    grads = torch.autograd.grad(out.square().sum(), [x, *layer.parameters()])
+    eager = torch.autograd.grad(layer(x).square().sum(), [x, *layer.parameters()])
+    for a, b in zip(grads, eager, strict=True):
+        assert torch.allclose(a, b, atol=1e-4)
+    with torch.no_grad():
+        assert torch.allclose(compiled(x), layer(x), atol=1e-5)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert in_cone(layer, compiled(x))
