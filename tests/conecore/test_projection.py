@@ -9,11 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import conecore as cc
-from conecore.projection import has_full_row_rank
+from conecore.projection import ProjectionNotConverged, has_full_row_rank
 
 
 def in_cone_and_box(cone, Z, box=None, tol=1e-6, Y=None):
-    floor = 0.0 if Y is None else np.linalg.norm(Y, axis=1)  # as project(return_info=True)
+    floor = 0.0 if Y is None else np.linalg.norm(Y, axis=1)  # as ProjectionInfo.max_violation
     assert cc.relative_violation(cone.A, Z, floor).max() <= tol
     if box is not None:
         assert np.abs(Z).max() <= box * (1 + tol)
@@ -27,6 +27,9 @@ def test_three_projections_agree(rows, seed):
     Y = np.random.default_rng(seed).normal(size=(20, 3)) * 3
     exact = cc.project(cone, Y, "nnls")
     in_cone_and_box(cone, exact, tol=1e-9, Y=Y)
+    active = cc.project(cone, Y, "active-set")
+    in_cone_and_box(cone, active, tol=1e-12, Y=Y)
+    assert np.abs(active - exact).max() <= 1e-9 * max(1.0, np.abs(Y).max())
     for method in ("osqp", "dual"):
         Z = cc.project(cone, Y, method, tol=1e-7)
         in_cone_and_box(cone, Z, tol=1e-5, Y=Y)
@@ -51,7 +54,8 @@ def test_box_projection_osqp_and_dual_agree():
     in_cone_and_box(cone, a, box=1.0, tol=1e-5, Y=Y)
     in_cone_and_box(cone, b, box=1.0, tol=1e-5, Y=Y)
     assert np.abs(a - b).max() < 1e-3
-    assert info_b["iterations"] > 0 and info_a["method"] == "osqp"
+    assert info_b.iterations > 0 and info_a.method == "osqp"
+    assert info_a.converged and info_b.converged and info_a.iterations is None
 
 
 def test_dual_runs_on_torch_tensors_and_keeps_type():
@@ -59,13 +63,14 @@ def test_dual_runs_on_torch_tensors_and_keeps_type():
     Y = torch.randn(4, 5, 3, dtype=torch.float64)
     Z, info = cc.project(cone, Y, "dual", return_info=True)
     assert isinstance(Z, torch.Tensor) and Z.shape == Y.shape
-    assert info["max_violation"] < 1e-5
+    assert info.max_violation < 1e-5 and info.converged and info.unconverged == 0
 
 
-def test_nnls_refuses_a_box_and_unknown_methods():
+def test_refuses_a_box_without_box_support_and_unknown_methods():
     cone = cc.Cone.from_inequalities(cc.preset("pyramid"))
-    with pytest.raises(cc.ConeInputError, match="'nnls' projects onto the cone only"):
-        cc.project(cone, np.zeros((1, 3)), "nnls", box=1.0)
+    for method in ("nnls", "active-set"):
+        with pytest.raises(cc.ConeInputError, match=f"'{method}' projects onto the cone only"):
+            cc.project(cone, np.zeros((1, 3)), method, box=1.0)
     with pytest.raises(cc.ConeInputError, match="method must be one of"):
         cc.project(cone, np.zeros((1, 3)), "cvx")
     with pytest.raises(cc.ConeInputError, match="points have 2 coordinates"):
@@ -107,3 +112,124 @@ def test_full_row_rank_by_hand(rows, full):
     else:
         with pytest.raises(cc.ConeInputError, match="full row rank"):
             cc.closed_form(cone, np.zeros((1, len(rows[0]))))
+
+
+# ------------------------------------------------------------------ exact batched projections
+def generator_nnls(cone, Y):
+    """The reference the active set must match: scipy's NNLS on the generators, lines free."""
+    from scipy.optimize import nnls
+
+    G = np.vstack([cone.rays, cone.lines, -cone.lines]) if len(cone.lines) else cone.rays
+    if len(G) == 0:
+        return np.zeros_like(Y)
+    return np.array([G.T @ nnls(G.T, y)[0] for y in Y])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(2, 5).flatmap(lambda d: st.lists(
+           st.lists(st.integers(-4, 4), min_size=d, max_size=d), min_size=1, max_size=8)),
+       st.integers(0, 2**31 - 1), st.sampled_from([1e-2, 1.0, 1e3]))
+def test_active_set_is_exact_on_random_cones(rows, seed, scale):
+    """Batched Lawson-Hanson on the generators agrees with scipy's NNLS (on the rays and +-lines)
+    and with the polar-side 'nnls' method to 1e-6 of the input's scale, and is in the cone."""
+    cone = cc.Cone.from_inequalities(rows)
+    Y = np.random.default_rng(seed).normal(size=(30, cone.dim)) * scale
+    Z, info = cc.project(cone, Y, "active-set", return_info=True)
+    assert info.converged and info.unconverged == 0
+    assert info.max_violation <= 1e-12
+    bound = 1e-6 * np.linalg.norm(Y, axis=1)[:, None] + 1e-12
+    assert np.all(np.abs(Z - generator_nnls(cone, Y)) <= bound)
+    assert np.all(np.abs(Z - cc.project(cone, Y, "nnls")) <= bound)
+
+
+def test_active_set_on_torch_float32_keeps_type_and_is_exact():
+    """Solved in float64 (the normal equations square the conditioning of 64 nearly parallel
+    rays), returned in the input's dtype and device."""
+    cone = cc.Cone.from_inequalities(cc.preset("ice-cream", k=64))
+    Y = torch.randn(200, 3, generator=torch.Generator().manual_seed(0)) * 5
+    Z, info = cc.project(cone, Y, "active-set", return_info=True)
+    assert Z.dtype == torch.float32 and Z.shape == Y.shape and info.converged
+    exact = cc.project(cone, Y.double().numpy(), "nnls")
+    assert np.abs(Z.double().numpy() - exact).max() <= 1e-5
+    assert info.max_violation <= 1e-6
+
+
+def test_blocks_without_box_is_the_closed_form():
+    cone = cc.Cone.from_inequalities(cc.preset("checkerboard-8"))
+    Y = np.random.default_rng(3).normal(size=(40, 64)) * 2
+    Z, info = cc.project(cone, Y, "blocks", return_info=True)
+    assert np.abs(Z - cc.project(cone, Y, "nnls")).max() <= 1e-12 and info.converged
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.sampled_from([0.3, 1.0, 3.0]), st.sampled_from([2, 4]))
+def test_blocks_with_box_matches_osqp(seed, box, block):
+    """One multiplier per block, by bisection: OSQP's answer (polished) to 1e-6, feasible."""
+    A = cc.preset("checkerboard-8") if block == 2 else cc.preset("checkerboard-8", block=4)
+    rng = np.random.default_rng(seed)
+    A = A * rng.integers(1, 4, size=A.shape)  # other weights, same supports
+    cone = cc.Cone.from_inequalities(A)
+    Y = rng.normal(size=(16, 64)) * 2
+    Z, info = cc.project(cone, Y, "blocks", box=box, return_info=True)
+    assert info.converged
+    in_cone_and_box(cone, Z, box=box, tol=1e-12, Y=Y)
+    reference = cc.project(cone, Y, "osqp", box=box, tol=1e-9)
+    assert np.abs(Z - reference).max() <= 1e-6
+    Zt = cc.project(cone, torch.as_tensor(Y, dtype=torch.float32), "blocks", box=box)
+    assert Zt.dtype == torch.float32 and np.abs(Zt.double().numpy() - Z).max() <= 1e-5
+
+
+def test_blocks_refuses_rows_that_share_a_column():
+    cone = cc.Cone.from_inequalities(cc.preset("pyramid"))
+    with pytest.raises(cc.ConeInputError, match="rows 1 and 2 both use column 1"):
+        cc.project(cone, np.zeros((1, 3)), "blocks")
+
+
+# ------------------------------------------------------------------ no silent failures
+@pytest.mark.parametrize("method, kwargs", [
+    ("dual", {"max_iter": 10}),
+    ("active-set", {"max_iter": 2}),
+    ("blocks", {"box": 0.5, "max_iter": 3}),
+])
+def test_an_unconverged_projection_raises_or_flags(method, kwargs):
+    """The float32 dual on a 64-facet ice-cream cone used to return points off the cone
+    (relative violation 1.0) without a word."""
+    name = "checkerboard-8" if method == "blocks" else "ice-cream"
+    cone = cc.Cone.from_inequalities(cc.preset(name, **({"k": 64} if name == "ice-cream" else {})))
+    Y = torch.randn(50, cone.dim, generator=torch.Generator().manual_seed(0)) * 3
+    with pytest.raises(ProjectionNotConverged, match=f"the {method} projection did not converge "
+                       r"for \d+ of 50 points") as caught:
+        cc.project(cone, Y, method, **kwargs)
+    assert isinstance(caught.value, cc.ConeError)
+    assert not caught.value.info.converged and caught.value.points.shape == Y.shape
+    Z, info = cc.project(cone, Y, method, strict=False, return_info=True, **kwargs)
+    assert not info.converged and 0 < info.unconverged <= 50 and info.iterations == kwargs[
+        "max_iter"]
+    assert torch.equal(Z, caught.value.points)
+
+
+def test_the_dual_at_its_iteration_cap_in_float32_is_flagged():
+    cone = cc.Cone.from_inequalities(cc.preset("ice-cream", k=64))
+    Y = torch.randn(100, 3, generator=torch.Generator().manual_seed(1)) * 3
+    _, info = cc.project(cone, Y, "dual", max_iter=2000, strict=False, return_info=True)
+    assert not info.converged and info.max_violation > 1e-6
+    _, exact_info = cc.project(cone, Y, "active-set", return_info=True)
+    assert exact_info.converged and exact_info.max_violation <= 1e-6
+
+
+def test_osqp_failure_status_is_flagged(monkeypatch):
+    """OSQP's own status (here: its iteration limit) counts, not only our iterations."""
+    import conecore.projection as projection
+
+    real = projection.osqp_solver
+
+    def starved(A, box, tol=1e-6):
+        solver = real(A, box, tol)
+        solver.update_settings(max_iter=1, polishing=False)
+        return solver
+
+    monkeypatch.setattr(projection, "osqp_solver", starved)
+    cone = cc.Cone.from_inequalities(cc.preset("checkerboard-8"))
+    Y = np.random.default_rng(0).normal(size=(5, 64))
+    _, info = cc.project(cone, Y, "osqp", box=1.0, strict=False, return_info=True)
+    assert not info.converged and info.unconverged == 5
