@@ -19,21 +19,10 @@ from typing import Any
 
 import pytest
 
-from scripts.harness import BUSY, run_event  # shared with scripts/load_test.py
+# Shared with the load scripts: the protocol reader, Debian's Chromium and its flags.
+from scripts.harness import ARTIFACTS, BUSY, CHROMIUM, CHROMIUM_ARGS, ROOT, run_event
 
-ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = ROOT / "test-artifacts"
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 
 try:
     from playwright.sync_api import expect, sync_playwright
