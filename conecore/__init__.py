@@ -88,6 +88,7 @@ _LAZY = {
     "penalty": "conecore.baselines",
     "PolyhedronLayer": "conecore.polyhedron_layer",
     "polyhedron_violation": "conecore.polyhedron_layer",
+    "project_polyhedron": "conecore.polyhedron_projection",
 }
 __all__ += list(_LAZY)
 
