@@ -736,3 +736,150 @@ def figure_block_sums(block_sums: dict[str, np.ndarray], titles: dict[str, str] 
                       xaxis_title="(A x)ₖ: a block sum times its sign", yaxis_title="count",
                       legend=dict(orientation="h", y=-0.3))
     return fig
+
+
+# ---------------------------------------------------------------------- polyhedra
+POLY_FILL = "rgba(31, 111, 235, 0.25)"
+VERTEX_COLOR = "#bf8700"
+
+
+def _clip_to_box(A: np.ndarray, b: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """The rectangle ``[lo, hi]`` cut by ``A x <= b`` (Sutherland-Hodgman), a closed polygon;
+    empty when nothing is left."""
+    poly = [np.array(p, dtype=float) for p in ((lo[0], lo[1]), (hi[0], lo[1]), (hi[0], hi[1]),
+                                                (lo[0], hi[1]))]
+    for a, beta in zip(np.asarray(A, dtype=float), np.asarray(b, dtype=float), strict=True):
+        if not np.any(a):
+            if beta < 0:
+                return np.zeros((0, 2))
+            continue
+        out = []
+        for j, p in enumerate(poly):
+            q = poly[(j + 1) % len(poly)]
+            fp, fq = float(a @ p - beta), float(a @ q - beta)
+            if fp <= 0:
+                out.append(p)
+            if (fp < 0 < fq) or (fq < 0 < fp):
+                out.append(p + (q - p) * fp / (fp - fq))
+        poly = out
+        if len(poly) < 3:
+            return np.zeros((0, 2))
+    return np.array([*poly, poly[0]])
+
+
+def _view(poly, points: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """A square view around the vertices (and the points), with room for rays and lines."""
+    pts = [np.asarray(poly.vertices, dtype=float)]
+    if points is not None and len(points):
+        pts.append(np.asarray(points, dtype=float))
+    P = np.vstack(pts) if sum(len(p) for p in pts) else np.zeros((1, poly.dim))
+    center = (P.max(axis=0) + P.min(axis=0)) / 2
+    half = max(float((P.max(axis=0) - P.min(axis=0)).max()) / 2, 1.0) * 1.4
+    if len(poly.rays) or len(poly.lines):
+        half *= 1.6
+    return center - half, center + half
+
+
+def figure_polyhedron_2d(poly, points: np.ndarray | None = None,
+                         points_name: str = "outputs") -> go.Figure:
+    """A polyhedron ``{x : A x <= b}`` in the plane: the feasible region shaded to the edge of
+    the view (a polygon, or an unbounded region cut only by the view), its vertices, its
+    recession rays drawn from each vertex, its lines; optionally ``points`` (a layer's outputs)
+    with those outside marked."""
+    if poly.dim != 2:
+        raise ValueError(f"figure_polyhedron_2d draws polyhedra in R^2; this one is in "
+                         f"R^{poly.dim}")
+    lo, hi = _view(poly, points)
+    fig = go.Figure()
+    region = _clip_to_box(poly.A, poly.b, lo, hi) if not poly.is_empty else np.zeros((0, 2))
+    if len(region):
+        fig.add_trace(go.Scatter(x=region[:, 0], y=region[:, 1], fill="toself", mode="lines",
+                                 fillcolor=POLY_FILL, line=dict(width=2, color=RAY_COLOR),
+                                 name="the polyhedron", hoverinfo="skip"))
+    V = np.asarray(poly.vertices, dtype=float)
+    reach = float((hi - lo).max())
+    for k, r in enumerate(np.asarray(poly.rays, dtype=float)):
+        for j, v in enumerate(V):
+            tip = v + r * reach
+            fig.add_trace(go.Scatter(x=[v[0], tip[0]], y=[v[1], tip[1]], mode="lines",
+                                     line=dict(color=RAY_COLOR, width=2, dash="dot"),
+                                     name=f"ray r{k + 1} (from each vertex)",
+                                     legendgroup=f"r{k}", showlegend=j == 0))
+    for k, ell in enumerate(np.asarray(poly.lines, dtype=float)):
+        for j, v in enumerate(V):
+            a, b = v - ell * reach, v + ell * reach
+            fig.add_trace(go.Scatter(x=[a[0], b[0]], y=[a[1], b[1]], mode="lines",
+                                     line=dict(color=LINE_COLOR, width=2, dash="dash"),
+                                     name=f"line l{k + 1}", legendgroup=f"l{k}",
+                                     showlegend=j == 0))
+    if len(V):
+        fig.add_trace(go.Scatter(x=V[:, 0], y=V[:, 1], mode="markers+text",
+                                 marker=dict(size=10, color=VERTEX_COLOR),
+                                 text=[f"v{i + 1}" for i in range(len(V))],
+                                 textposition="top right", name="vertices"))
+    if points is not None and len(points):
+        Z = np.asarray(points, dtype=float)
+        inside = poly.contains(Z)
+        fig.add_trace(go.Scatter(x=Z[inside, 0], y=Z[inside, 1], mode="markers",
+                                 marker=dict(size=4, color=METHOD_COLORS["cone_layer"],
+                                             opacity=0.6), name=points_name))
+        if (~inside).any():
+            fig.add_trace(go.Scatter(x=Z[~inside, 0], y=Z[~inside, 1], mode="markers",
+                                     marker=dict(size=8, color="red", symbol="x"),
+                                     name=f"{points_name}: outside"))
+    fig.update_layout(xaxis=dict(range=[lo[0], hi[0]], zeroline=True),
+                      yaxis=dict(range=[lo[1], hi[1]], scaleanchor="x", scaleratio=1,
+                                 zeroline=True),
+                      margin=dict(l=10, r=10, t=10, b=10), height=460,
+                      legend=dict(orientation="h", y=-0.12))
+    return fig
+
+
+def figure_polyhedron_3d(poly, points: np.ndarray | None = None,
+                         points_name: str = "outputs") -> go.Figure:
+    """A polytope in space as a mesh of its faces (the convex hull of its vertices), its
+    vertices, and optionally ``points``. Unbounded polyhedra: the vertices, with the rays drawn
+    from each vertex."""
+    if poly.dim != 3:
+        raise ValueError(f"figure_polyhedron_3d draws polyhedra in R^3; this one is in "
+                         f"R^{poly.dim}")
+    fig = go.Figure()
+    V = np.asarray(poly.vertices, dtype=float)
+    if poly.is_bounded and len(V) >= 4:
+        from scipy.spatial import ConvexHull, QhullError
+
+        try:
+            hull = ConvexHull(V)
+        except QhullError:  # flat: all vertices in one plane
+            hull = None
+        if hull is not None:
+            i, j, k = hull.simplices.T
+            fig.add_trace(go.Mesh3d(x=V[:, 0], y=V[:, 1], z=V[:, 2], i=i, j=j, k=k,
+                                    color=RAY_COLOR, opacity=0.35, name="the polytope",
+                                    flatshading=True, hoverinfo="skip"))
+    if len(V):
+        fig.add_trace(go.Scatter3d(x=V[:, 0], y=V[:, 1], z=V[:, 2], mode="markers+text",
+                                   marker=dict(size=4, color=VERTEX_COLOR),
+                                   text=[f"v{i + 1}" for i in range(len(V))],
+                                   name="vertices"))
+    lo, hi = _view(poly, points)
+    reach = float((hi - lo).max()) / 2
+    for k, r in enumerate(np.asarray(poly.rays, dtype=float)):
+        for j, v in enumerate(V):
+            tip = v + r * reach
+            fig.add_trace(go.Scatter3d(x=[v[0], tip[0]], y=[v[1], tip[1]], z=[v[2], tip[2]],
+                                       mode="lines", line=dict(color=RAY_COLOR, width=4),
+                                       name=f"ray r{k + 1}", legendgroup=f"r{k}",
+                                       showlegend=j == 0))
+    if points is not None and len(points):
+        Z = np.asarray(points, dtype=float)
+        inside = poly.contains(Z)
+        for mask, name, style in ((inside, points_name, dict(size=2, color=METHOD_COLORS[
+                "cone_layer"])), (~inside, f"{points_name}: outside", dict(size=4, color="red",
+                                                                          symbol="x"))):
+            if mask.any():
+                fig.add_trace(go.Scatter3d(x=Z[mask, 0], y=Z[mask, 1], z=Z[mask, 2],
+                                           mode="markers", marker=style, name=name))
+    fig.update_layout(scene=dict(aspectmode="data"), margin=dict(l=0, r=0, t=10, b=0),
+                      height=520, uirevision="polyhedron3d", legend=dict(orientation="h"))
+    return fig

@@ -150,3 +150,40 @@ def preset(name: str, **params: Any) -> np.ndarray:
         if not isinstance(value, int) or value < 1 or value > 4096:
             raise ConeInputError(f"preset '{name}': {key} must be an integer from 1 to 4096")
     return p.matrix(**params)
+
+
+def _ine(rows: list[list[int]], name: str, linearity: list[int] | None = None) -> str:
+    """A cddlib H-representation: rows ``b  -a_1 ... -a_d`` (``b - A x >= 0``)."""
+    head = [f"* {name}", "H-representation"]
+    if linearity:
+        head.append("linearity " + " ".join(str(v) for v in [len(linearity), *linearity]))
+    body = [f" {len(rows)} {len(rows[0])} integer"] + [" " + " ".join(map(str, r)) for r in rows]
+    return "\n".join([*head, "begin", *body, "end"]) + "\n"
+
+
+POLYHEDRA: dict[str, tuple[str, str, str]] = {
+    # name: (title, description, cddlib .ine text: each row is b then -a, i.e. b - a.x >= 0)
+    "square": ("Square [-1, 1]²", "The box |x| <= 1, |y| <= 1: 4 vertices, no ray.",
+               _ine([[1, -1, 0], [1, 1, 0], [1, 0, -1], [1, 0, 1]], "the square")),
+    "triangle": ("Triangle", "x >= 0, y >= 0, x + y <= 1: the 2-D simplex, 3 vertices.",
+                 _ine([[0, 1, 0], [0, 0, 1], [1, -1, -1]], "the triangle")),
+    "hexagon": ("Hexagon (a cddlib file)", "Six inequalities written as cddlib writes them "
+                "(b first): 6 vertices.",
+                _ine([[2, -1, 0], [2, 1, 0], [2, 0, -1], [2, 0, 1], [3, -1, -1], [3, 1, 1]],
+                     "a hexagon")),
+    "quadrant": ("Shifted quadrant", "x >= 1, y >= -1: one vertex and two rays (unbounded).",
+                 _ine([[-1, 1, 0], [1, 0, 1]], "a shifted quadrant")),
+    "strip": ("Strip", "-1 <= x <= 1: no vertex of its own; two points on its axis plus a "
+              "line.", _ine([[1, -1, 0], [1, 1, 0]], "a strip")),
+    "cube": ("Cube [-1, 1]³", "8 vertices, 6 facets.",
+             _ine([[1, -1, 0, 0], [1, 1, 0, 0], [1, 0, -1, 0], [1, 0, 1, 0], [1, 0, 0, -1],
+                   [1, 0, 0, 1]], "the cube")),
+    "octahedron": ("Octahedron", "|x| + |y| + |z| <= 1: the 3-D cross-polytope, 6 vertices, 8 "
+                   "facets.", _ine([[1, -sx, -sy, -sz] for sx in (1, -1) for sy in (1, -1)
+                                    for sz in (1, -1)], "the octahedron")),
+    "probability": ("Probability vectors (3 outcomes)", "p >= 0, p1 + p2 + p3 = 1 (an "
+                    "equality: cddlib's linearity): a triangle in space, 3 vertices.",
+                    _ine([[1, -1, -1, -1], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]],
+                         "probability vectors", linearity=[1])),
+}
+"""Example polyhedra ``{x : A x <= b}`` as cddlib ``.ine`` text, for the Polyhedra page."""

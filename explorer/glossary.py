@@ -46,6 +46,12 @@ GLOSSARY: dict[str, str] = {
                   "needs a small optimisation problem per point, which the ConeLayer avoids.",
     "penalty": "A term λ·(how far outside) added to the training loss. It makes outputs outside "
                "the cone rarer but never impossible, and λ has to be tuned.",
+    "polyhedron": "The points that satisfy several inequalities a·x ≤ b at once, written "
+                  "A x ≤ b. When every b is 0 it is a cone; a bounded one is a polytope.",
+    "vertex": "A corner of a polyhedron: a point of it that is not between two other points "
+              "of it.",
+    "convex combination": "λ1 v1 + λ2 v2 + … with every weight λ ≥ 0 and the weights "
+                          "adding up to 1: a point between the v's.",
     "block sum": "The sum of the pixels of one block of an image. A painted block asks for a "
                  "positive (+), negative (−) or zero (0) sum; the ConeLayer decoder's images "
                  "obey every painted block.",

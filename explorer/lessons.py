@@ -37,6 +37,7 @@ PAGE_SETTINGS: dict[str, dict[str, object]] = {
     "train": {},
     "samples": {},
     "vae": {},
+    "polyhedra": {"poly_mode": "Example", "poly_example": "square", "poly_scale": 10.0},
 }
 
 PYRAMID = "1,0,-1;-1,0,-1;0,1,-1;0,-1,-1"
@@ -128,6 +129,15 @@ LESSON: tuple[LessonStep, ...] = (
         "decoder's, the unconstrained twin's, and the twin's after projection, with the cost "
         "per image of each.",
         "The constraint costs the ConeLayer some image quality. When is that worth it?"),
+    LessonStep(
+        "Beyond cones: a polytope from a cddlib file", "polyhedra", WEDGE,
+        "When the inequalities are a·x ≤ b with b ≠ 0, the allowed set is a [[polyhedron]]: "
+        "here a hexagon, read from a file in cddlib's format. Its corners are [[vertex|"
+        "vertices]]; a layer that outputs a [[convex combination]] of them stays inside.",
+        "The hexagon, its six vertices v1 … v6, and the 400 outputs of a network with random "
+        "weights: all inside, even for inputs of scale 1000.",
+        "Which points can a convex combination of the six vertices reach, and which not?",
+        {"poly_example": "hexagon"}),
 )
 
 

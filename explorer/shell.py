@@ -57,6 +57,8 @@ PAGES: tuple[PageInfo, ...] = (
              ("pandas", "plotly.graph_objects", "torch", "conecore.vae_experiment")),
     PageInfo("benchmark", "pages/benchmark.py", "Benchmark", ":material/speed:",
              ("plotly.graph_objects", "torch", "osqp", "conecore.bench")),
+    PageInfo("polyhedra", "pages/polyhedra.py", "Polyhedra: A x ≤ b", ":material/pentagon:",
+             ("plotly.graph_objects", "torch", "conecore.polyhedron_layer")),
     PageInfo("glossary", "pages/glossary.py", "Glossary", ":material/menu_book:"),
 )
 PAGE = {p.name: p for p in PAGES}

@@ -110,5 +110,5 @@ def test_lesson_link_sets_the_cone_and_the_step():
 
 def test_bad_lesson_link_is_reported():
     at = open_page("home", lesson="99")
-    assert "The link's lesson: lesson step must be from 1 to 11" in " ".join(
+    assert "The link's lesson: lesson step must be from 1 to 12" in " ".join(
         w.value for w in at.sidebar.warning)

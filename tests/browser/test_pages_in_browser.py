@@ -32,6 +32,7 @@ PAGES = {  # URL path (Home is the app's root) -> title
     "samples": "Samples",
     "vae": "Constrained VAE",
     "benchmark": "Benchmark",
+    "polyhedra": "Polyhedra: A x ≤ b",
     "glossary": "Glossary",
 }
 

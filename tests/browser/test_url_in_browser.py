@@ -83,7 +83,7 @@ def test_the_lesson_walks_from_page_to_page(app_url, page, idle):
     idle(page)
     page.wait_for_url("**/build?**", timeout=20_000)
     wait_for_param(page, "lesson", "1")
-    expect(page.get_by_text("Lesson 1 of 11").first).to_be_visible()
+    expect(page.get_by_text("Lesson 1 of 12").first).to_be_visible()
     for k in (2, 3):
         sidebar.get_by_role("button", name=re.compile("Next")).click()
         idle(page)
@@ -96,7 +96,7 @@ def test_the_lesson_walks_from_page_to_page(app_url, page, idle):
         idle(page)
         wait_for_param(page, "lesson", str(k))
     page.wait_for_url("**/steps?**", timeout=20_000)
-    expect(page.get_by_text("Lesson 6 of 11").first).to_be_visible()
+    expect(page.get_by_text("Lesson 6 of 12").first).to_be_visible()
     expect(page.get_by_text("Start:").first).to_be_visible()  # the lesson starts at step 0
     no_exception(page)
 

@@ -167,3 +167,19 @@ def test_dd_step_labels_rays_as_the_page_lists_them_and_cut_rays_stand_out():
         cut = [t for t in fig.data if t.name == "cut off"]
         assert all(t.line.color == plotting.CUT_COLOR for t in cut)
         assert bool(cut) == bool(step.dropped)
+
+
+def test_polyhedron_2d_shades_exactly_the_region_and_marks_vertices():
+    from conecore.presets import POLYHEDRA
+
+    square = cc.polyhedron_from_ine(POLYHEDRA["square"][2])
+    fig = plotting.figure_polyhedron_2d(square)
+    region = polygon(trace(fig, "the polyhedron"))
+    assert np.isclose(area(region), 4.0) and np.all(square.contains(region, atol=1e-9))
+    V = polygon(trace(fig, "vertices"))
+    assert sorted(map(tuple, V.tolist())) == [(-1, -1), (-1, 1), (1, -1), (1, 1)]
+    quadrant = cc.polyhedron_from_ine(POLYHEDRA["quadrant"][2])  # unbounded: cut by the view
+    fig = plotting.figure_polyhedron_2d(quadrant, np.array([[2.0, 0.0], [0.0, 0.0]]))
+    region = polygon(trace(fig, "the polyhedron"))
+    assert np.all(quadrant.contains(region, atol=1e-9)) and area(region) > 1
+    assert len(trace(fig, "outputs: outside").x) == 1  # (0, 0) has x < 1

@@ -1,0 +1,123 @@
+"""Polyhedra: constraints A x <= b (b need not be 0), their vertices, rays and lines, and a layer
+whose outputs stay inside (conecore.Polyhedron, conecore.PolyhedronLayer)."""
+
+import numpy as np
+import streamlit as st
+
+import conecore as cc
+from conecore import plotting
+from conecore.presets import POLYHEDRA
+from explorer import shell
+from explorer.limits import APP_LIMITS
+
+MODES = ["Example", "Text", "Upload"]
+N_OUTPUTS = 400
+
+
+@st.cache_resource(max_entries=128, show_spinner=False)
+def polyhedron_of(name: str, raw: bytes) -> cc.Polyhedron:
+    """Pure result, shared: the polyhedron of a file (or text) named ``name``."""
+    return cc.read_polyhedron_file(name, raw, limits=APP_LIMITS)
+
+
+def layer_outputs(poly: cc.Polyhedron, scale: float, seed: int) -> np.ndarray:
+    """A PolyhedronLayer with seeded random weights, on random inputs of the given scale."""
+    import torch
+
+    from conecore.training import init_parameters_
+
+    # float64, so "inside" means inside to 1e-9 (in float32 the guarantee is a relative
+    # violation of at most 1e-5: round-off, e.g. p1 + p2 + p3 = 1 to seven digits).
+    layer = init_parameters_(cc.PolyhedronLayer(poly, in_features=8), seed).double()
+    h = torch.randn(N_OUTPUTS, 8, generator=torch.Generator().manual_seed(seed),
+                    dtype=torch.float64) * scale
+    with torch.no_grad():
+        return layer(h).numpy()
+
+
+def source() -> tuple[str, bytes] | None:
+    """The file name and bytes the user chose (an example, typed text, or an upload)."""
+    mode = st.radio("Enter the constraints by", MODES, horizontal=True, key="poly_mode",
+                    bind="query-params")
+    if mode == "Example":
+        # Plain option names: a bound selectbox writes its displayed label into the URL.
+        name = st.selectbox("Example", list(POLYHEDRA), key="poly_example", bind="query-params")
+        st.caption(f"**{POLYHEDRA[name][0]}.** {POLYHEDRA[name][1]}")
+        with st.expander("As a cddlib file"):
+            st.code(POLYHEDRA[name][2], language=None)
+        return f"{name}.ine", POLYHEDRA[name][2].encode()
+    if mode == "Text":
+        st.session_state.setdefault("poly_text", POLYHEDRA["hexagon"][2])
+        text = st.text_area("A cddlib .ine file (rows b −a), or rows a₁ … a_d b (A x ≤ b)",
+                            key="poly_text", height=200,
+                            help="cddlib's own files load as they are. Plain rows: each row is "
+                                 "a_1, ..., a_d, b for a·x ≤ b; rows end at a newline or ';'.")
+        kind = ".ine" if "begin" in text else ".csv"
+        return f"typed{kind}", text.encode()
+    file = st.file_uploader("A cddlib .ine or .ext file, JSON, or CSV rows a₁ … a_d b",
+                            type=["ine", "ext", "json", "csv", "txt"], key="poly_upload")
+    return None if file is None else (file.name, file.getvalue())
+
+
+def show(poly: cc.Polyhedron) -> None:
+    st.markdown(f":blue-badge[{poly.kind}]  {len(poly.A)} inequalities in R^{poly.dim}")
+    c1, c2, c3 = st.columns(3)
+    c1.metric("vertices", len(poly.vertices))
+    c2.metric("rays", len(poly.rays))
+    c3.metric("lines", len(poly.lines))
+    if poly.is_empty:
+        st.info("The constraints contradict each other: no point satisfies them all, so no "
+                "layer could output anything.")
+        return
+    outputs = None
+    with st.expander("A network that stays inside", expanded=True):
+        st.caption("A PolyhedronLayer outputs V^T softmax(w) + R^T nonneg(u) + L^T t: a "
+                   "convex combination of the vertices, plus non-negative multiples of the "
+                   "rays, plus any multiple of the lines. Here with random weights, on random "
+                   "inputs of the chosen scale (float64).")
+        scale = st.select_slider("Input scale", [0.1, 1.0, 10.0, 100.0, 1000.0], value=10.0,
+                                 key="poly_scale", bind="query-params")
+        outputs = layer_outputs(poly, float(scale), seed=0)
+        outside = int((~poly.contains(outputs)).sum())
+        st.markdown(f"**{N_OUTPUTS - outside} of {N_OUTPUTS} outputs inside**"
+                    + (" — every one." if outside == 0 else f", {outside} outside."))
+    if poly.dim == 2:
+        st.plotly_chart(plotting.figure_polyhedron_2d(poly, outputs, "layer outputs"),
+                        key="poly_fig", width="stretch")
+    elif poly.dim == 3:
+        st.plotly_chart(plotting.figure_polyhedron_3d(poly, outputs, "layer outputs"),
+                        key="poly_fig", width="stretch")
+    st.markdown("**Vertices**" + (" (exact)" if poly.vertices_exact is not None else ""))
+    V = poly.vertices_exact if poly.vertices_exact is not None else poly.vertices
+    st.dataframe([{f"x{j + 1}": str(v) for j, v in enumerate(row)} for row in V[:64]],
+                 width="stretch")
+    if len(poly.rays) or len(poly.lines):
+        st.markdown("**Rays** " + ", ".join(str(tuple(np.round(r, 4))) for r in poly.rays)
+                    + ("  \n**Lines** " + ", ".join(str(tuple(np.round(ell, 4)))
+                                                    for ell in poly.lines)
+                       if len(poly.lines) else ""))
+
+
+with shell.page("polyhedra"):
+    st.title("Polyhedra: A x ≤ b")
+    st.caption("Not every constraint set is a cone: a box, a simplex (probability vectors), a "
+               "budget. By Minkowski–Weyl a polyhedron is the convex hull of its vertices plus "
+               "a cone, so the layer of the paper extends to it.")
+    left, right = st.columns([2, 3], gap="large")
+    with left:
+        chosen = source()
+    if chosen is not None:
+        try:
+            poly = polyhedron_of(*chosen)
+        except cc.ConeError as exc:
+            left.error(f"{chosen[0]}: {exc}", icon=":material/error:")
+            poly = st.session_state.get("poly_last")
+        else:
+            st.session_state["poly_last"] = poly
+    else:
+        poly = st.session_state.get("poly_last")
+    with right:
+        if poly is None:
+            st.info("Choose an example, type the rows, or upload a file.")
+        else:
+            show(poly)
