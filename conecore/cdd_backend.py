@@ -1,7 +1,8 @@
 r"""The double description itself, exact, bounded in size and time, with two backends.
 
-Only pointed, full-column-rank problems reach this module (``cone.py`` separates the lineality
-space first), given as integer rows ``b_i`` of :math:`\{y \in \mathbb{R}^r : B y \le 0\}`.
+The work starts from the integer rows of ``A`` (``cone.py`` makes them): their pivots (the rank),
+the extreme rays of the reduced pointed problem :math:`\{y \in \mathbb{R}^r : A_J y \le 0\}`,
+the redundant rows and the exact views (:func:`conecore._cdd_worker.run`).
 
 Backends (both exact, both give the same primitive integer rays and the same redundant rows):
 
@@ -16,10 +17,16 @@ Choose with ``Limits(backend=...)``, the ``backend=`` argument of the functions 
 environment variable ``CONECORE_BACKEND`` (``auto``, ``cddlib`` or ``python``); the default,
 ``auto``, takes cddlib when it can be imported.
 
-Neither backend can be interrupted from inside the process, so a problem that may take long
-runs in a child process (``_cdd_worker.py``, run as a script) that is killed after its time
-limit. Small problems, whose number of rays is bounded by a few hundred by the upper bound
-theorem, run in the process: starting a child costs more than solving them.
+Neither backend can be interrupted from inside the process, and pycddlib holds the interpreter
+(the GIL) while it runs: a 400-row cone held a server's every session for 13 s. So work whose
+estimated cost (:func:`estimate_seconds`, pessimistic) passes ``Limits.in_process_seconds``
+(50 ms) runs in a child process (``_cdd_worker.py``, run as a script: it starts in about
+30-50 ms, importing neither numpy nor conecore) that is killed after ``Limits.timeout`` and
+limits its own address space to ``Limits.max_memory``; at most one child per core runs at once
+(:mod:`conecore.gate`, where requests wait in line and say so). The upper bound theorem only
+feeds the estimate: it never refuses (``Limits.max_rays_bound`` is infinite by default). One
+child run computes everything asked for (rays, redundant rows, exact views), so a page pays
+for one start-up.
 
 ``import cdd`` happens inside the functions, so the rest of conecore (the layer, the benchmark)
 runs where pycddlib is not installed.
@@ -27,17 +34,17 @@ runs where pycddlib is not installed.
 
 from __future__ import annotations
 
-import json
+import io
 import math
 import os
-import subprocess
+import signal
 import sys
 from dataclasses import dataclass
 
 from conecore import _cdd_worker as _worker
-from conecore import dd_exact
 from conecore.errors import ConeError, ConeTimeoutError, ConeTooLargeError
-from conecore.exact import IntMatrix, echelon_pivots
+from conecore.exact import IntMatrix, bareiss_work, echelon_pivots
+from conecore.gate import Ticket, run_child
 
 BACKENDS = ("cddlib", "python")
 BACKEND_ENV = "CONECORE_BACKEND"
@@ -90,28 +97,37 @@ def resolve_backend(backend: str | None = None) -> str:
     return name
 
 
+
 @dataclass(frozen=True)
 class Limits:
     """Bounds on what a conversion may attempt. The defaults suit a laptop; the app lowers them.
 
-    ``max_dim`` and ``max_rows`` bound the input; ``max_elimination`` bounds the exact rank
-    computation (about ``rank * rows * columns`` integer operations) and ``max_bit_work`` its
-    cost with big integers (:func:`conecore.exact.bareiss_work`, units of about 0.1 µs, so
-    ``3e7`` is about 3 s); ``max_rays_bound`` refuses
-    problems whose upper-bound-theorem ray count is larger; ``timeout`` (seconds) stops the
-    double description itself; problems with a ray bound up to ``in_process_rays`` skip the
-    child process. ``backend`` (``"auto"``, ``"cddlib"`` or ``"python"``; ``None`` reads the
-    environment variable ``CONECORE_BACKEND``) picks the exact arithmetic (see
-    :func:`resolve_backend`).
+    Before starting: ``max_dim`` and ``max_rows`` bound the input; ``max_elimination`` bounds
+    the exact rank computation (about ``rank * rows * columns`` integer operations) and
+    ``max_bit_work`` its cost with big integers (:func:`conecore.exact.bareiss_work`, units of
+    about 0.1 µs, so ``3e7`` is about 3 s); ``max_rays_bound`` refuses problems whose
+    upper-bound-theorem ray count is larger (infinite by default: the bound is a poor predictor
+    of work, so the time and memory limits decide).
+
+    While running: work whose estimated cost (:func:`estimate_seconds`) is at most
+    ``in_process_seconds`` runs in this process; anything more runs in a child process, at most
+    :func:`conecore.gate.max_parallel` at once, killed after ``timeout`` seconds and limited to
+    ``max_memory`` bytes of address space; a cone with more than ``max_rays`` extreme rays is
+    refused once they are counted (before they are sent back).
+
+    ``backend`` (``"auto"``, ``"cddlib"`` or ``"python"``; ``None`` reads the environment
+    variable ``CONECORE_BACKEND``) picks the exact arithmetic (see :func:`resolve_backend`).
     """
 
     max_dim: int = 4096
     max_rows: int = 5000
     max_elimination: int = 50_000_000
     max_bit_work: float = 3e7
-    max_rays_bound: int = 10_000_000
+    max_rays_bound: float = math.inf
     timeout: float = 30.0
-    in_process_rays: int = 2000
+    in_process_seconds: float = 0.05
+    max_memory: int = 2**30
+    max_rays: int = 1_000_000
     backend: str | None = None
 
 
@@ -137,41 +153,159 @@ def max_extreme_rays(rows: int, rank: int) -> int:
     )
 
 
-def _redundant(rows: IntMatrix, backend: str = "cddlib") -> list[int]:
-    """Indices of rows of ``{y : B y <= 0}`` that are implied by the others (checked in turn,
-    from the last row to the first); the rows are non-zero."""
-    if backend == "python":
-        return dd_exact.redundant_rows(rows)
-    import cdd
-    import cdd.gmp
+# ---------------------------------------------------------------------- what runs where
+OP_SECONDS = 1e-7
+"""The unit of the cost estimates: about one Python-level integer operation (0.1 µs here)."""
+CDDLIB_FACTOR = 8.0
+"""pycddlib (GMP rationals) against the pure-Python backend on small problems (dd_exact's
+docstring: 5-8 times slower on the benchmark cones)."""
+WANTS = ("pivots", "rays", "redundant", "rays_exact", "lines_exact")
 
-    mat = cdd.gmp.matrix_from_array(
-        [[0] + [-v for v in row] for row in rows], rep_type=cdd.RepType.INEQUALITY
-    )
-    return sorted(cdd.gmp.redundant_rows(mat))
+
+def _words(bits: float) -> float:
+    """The cost of one multiplication of ``bits``-bit integers, in machine-word products."""
+    return max(1.0, bits / 64) ** 1.58
+
+
+def max_bits(rows: IntMatrix) -> int:
+    """The longest integer in ``rows``, in bits."""
+    return max((abs(v).bit_length() for row in rows for v in row), default=0)
+
+
+def estimate_seconds(m: int, d: int, want: set[str] | frozenset[str], *, rank: int | None = None,
+                     eliminate: bool | None = None, bits: int = 1, nrays: int | None = None,
+                     backend: str = "cddlib") -> float:
+    """A pessimistic estimate of the seconds :func:`conecore._cdd_worker.run` takes to compute
+    ``want`` (names in :data:`WANTS`) for an ``m x d`` integer matrix with entries of ``bits``
+    bits, of rank ``rank`` (when known), ``nrays`` extreme rays (when already known), and
+    whether the job finds the pivots itself (``eliminate``; by default when the rank is not
+    known). It only chooses between this process and a child, and never refuses.
+
+    The double description is bounded through the upper bound theorem, a poor predictor of the
+    work (the 8-D cross-polytope's 257 rows allow 169 million rays; it has 16): a large bound
+    sends the work to a child, where the time and memory limits decide.
+    """
+    r = min(m, d) if rank is None else rank
+    if eliminate is None:
+        eliminate = rank is None and bool(set(want) - {"redundant"})
+    bound = max_extreme_rays(m, r)
+    k = bound if nrays is None else nrays
+    w = _words(r * (bits + math.log2(r + 1)))  # ray entries are r x r minors
+    ops = 1000.0 + m * d  # calling, copying the rows, lifting
+    if eliminate:
+        ops += bareiss_work(m, d, bits) + m * d * r
+    dd = m * bound * (r + bound / 4 + 8) * w
+    if backend == "cddlib":
+        dd *= CDDLIB_FACTOR
+    if nrays is None and ("rays" in want or "rays_exact" in want):
+        ops += dd
+    if "redundant" in want:
+        if backend == "cddlib":  # one linear program a row
+            ops += 2 * m * m * (r + 4) ** 2 * w
+        else:
+            # The rays again, the zero sets, the facets; and, when the cone is flat, one more
+            # double description for each implicit equality (a cone that is only the origin
+            # makes every row one).
+            ops += dd * (1 + m) + m * (k + d) * (r + 4) * w + m * m
+    # The exact views are Python loops (they let other threads run every 5 ms): their
+    # estimates follow the measured time more closely (Gram products run at C speed).
+    if "rays_exact" in want:
+        ops += k * d
+        if r < d:
+            ops += (k * (r * d + r * r) + r * r * d / 4 + r ** 3) * w
+    if r < d and "lines_exact" in want:
+        ops += r * r * d * w + (d - r) * (r + d / 50)
+    return ops * OP_SECONDS
+
+
+def solve(job: dict, limits: Limits = DEFAULT_LIMITS, *, seconds: float,
+          ticket: Ticket | None = None) -> dict:
+    """Run ``job`` (see :func:`conecore._cdd_worker.run`) here when ``seconds``, its estimated
+    cost, is at most ``limits.in_process_seconds``, else in a child process through the gate.
+
+    Raises :class:`ConeTimeoutError` after ``limits.timeout``, :class:`ConeTooLargeError` when
+    the child runs out of ``limits.max_memory`` or the cone has more than ``limits.max_rays``
+    rays, and :class:`conecore.gate.ConeCancelledError` when ``ticket``'s owner asks again.
+    """
+    job = dict(job, max_rays=limits.max_rays)
+    if seconds <= limits.in_process_seconds:
+        try:
+            return _worker.run(job)
+        except _worker.TooManyRays as exc:
+            raise _too_many_rays(exc.args[0], limits) from None
+    return _run_in_child(job, limits, ticket)
+
+
+def _too_many_rays(count: int, limits: Limits) -> ConeTooLargeError:
+    return ConeTooLargeError(
+        f"the cone has {count:,} extreme rays, over the limit of {limits.max_rays:,}; remove "
+        "constraints or lower the dimension")
+
+
+def _run_in_child(job: dict, limits: Limits, ticket: Ticket | None) -> dict:
+    """Run the job in a child process (``_cdd_worker.py``) that is killed after
+    ``limits.timeout`` seconds and may use ``limits.max_memory`` bytes of address space."""
+    header = {k: job[k] for k in ("ncols", "want", "backend", "pivot_rows", "pivot_cols",
+                                  "max_rays") if job.get(k) is not None}
+    payload = io.StringIO()
+    _worker.write_message(payload, header, {k: job[k] for k in ("rows", "rays")
+                                            if job.get(k) is not None})
+    argv = [sys.executable, _worker.__file__, str(int(limits.max_memory))]
+    result = run_child(argv, payload.getvalue(), limits.timeout, ticket)
+    rows = job["rows"]
+    what = f"{len(rows)} constraints in {job['ncols']} dimensions"
+    if result.timed_out:
+        raise ConeTimeoutError(
+            f"the double description of {what} did not finish within {limits.timeout:g} s and "
+            "was stopped; the cone probably has very many extreme rays")
+    answer: dict = {}
+    if result.returncode == 0 and result.stdout:
+        answer, matrices = _worker.read_message(io.StringIO(result.stdout))
+        answer.update(matrices)
+    error = answer.get("error")
+    out_of_memory = (error == "memory" or "MemoryError" in result.stderr
+                     or "allocate" in result.stderr
+                     or result.returncode in (-signal.SIGABRT, -signal.SIGSEGV, -signal.SIGBUS))
+    if out_of_memory:
+        raise ConeTooLargeError(
+            f"the double description of {what} needed more than its memory limit of "
+            f"{limits.max_memory / 2**20:,.0f} MB and was stopped; the cone probably has very "
+            "many extreme rays")
+    if error == "rays":
+        raise _too_many_rays(answer["count"], limits)
+    if result.returncode != 0 or not result.stdout:
+        err = result.stderr.strip()
+        last = err.splitlines()[-1] if err else f"exit code {result.returncode}"
+        raise ConeError(f"the double description failed: {last}")
+    return answer
 
 
 def extreme_rays(rows: IntMatrix, rank: int, limits: Limits = DEFAULT_LIMITS,
-                 backend: str | None = None) -> IntMatrix:
-    """Extreme rays (primitive integer vectors) of the pointed cone ``{y : B y <= 0}``.
+                 backend: str | None = None, ticket: Ticket | None = None) -> IntMatrix:
+    """Extreme rays (primitive integer vectors) of the pointed cone ``{y : B y <= 0}`` (``B``
+    has ``rank`` columns and full column rank; zero, repeated and opposite rows are fine).
 
     ``backend`` (else ``limits.backend``, else ``CONECORE_BACKEND``) picks the arithmetic, see
-    :func:`resolve_backend`; the set of rays does not depend on it, their order may.
-
-    Raises :class:`ConeTooLargeError` before starting when the upper bound theorem allows more
-    than ``limits.max_rays_bound`` rays, and :class:`ConeTimeoutError` after ``limits.timeout``.
+    :func:`resolve_backend`; the set of rays does not depend on it, their order may. Where it
+    runs, and what can stop it, is :func:`solve`'s business.
     """
     name = resolve_backend(backend if backend is not None else limits.backend)
-    unique = sorted({tuple(r) for r in rows if any(r)})
-    if not unique:
+    check_bound(rows, rank, limits)
+    if not any(any(r) for r in rows):
         return []
-    # Pairs a, -a are equalities: they lower the dimension the rays live in, and cddlib
-    # handles them best as its linearity set.
-    present = set(unique)
-    equalities = [list(r) for r in unique if tuple(-v for v in r) in present and r > tuple(
-        -v for v in r)]
-    paired = {tuple(r) for r in equalities} | {tuple(-v for v in r) for r in equalities}
-    inequalities = [list(r) for r in unique if r not in paired]
+    m = len(rows)
+    seconds = estimate_seconds(m, rank, {"rays"}, rank=rank, bits=max_bits(rows), backend=name)
+    job = {"rows": rows, "ncols": rank, "pivot_cols": list(range(rank)), "want": ["rays"],
+           "backend": name}
+    return solve(job, limits, seconds=seconds, ticket=ticket)["rays"]
+
+
+def check_bound(rows: IntMatrix, rank: int, limits: Limits) -> None:
+    """Refuse, before starting, a problem whose upper-bound-theorem ray count passes
+    ``limits.max_rays_bound`` (infinite by default)."""
+    if math.isinf(limits.max_rays_bound):
+        return
+    equalities, inequalities = _worker.split_rows(rows)
     eq_rank = len(echelon_pivots(equalities, rank)[1]) if equalities else 0
     bound = max_extreme_rays(len(inequalities), rank - eq_rank)
     if bound > limits.max_rays_bound:
@@ -180,51 +314,21 @@ def extreme_rays(rows: IntMatrix, rank: int, limits: Limits = DEFAULT_LIMITS,
             f"could give up to {bound:,} extreme rays (upper bound theorem), over the limit of "
             f"{limits.max_rays_bound:,}; remove constraints or lower the dimension"
         )
-    if not inequalities:
-        return []
-    ordered = equalities + inequalities
-    if bound <= limits.in_process_rays:
-        return _worker.extreme_rays(ordered, len(equalities), name)
-    return _run_in_child(ordered, len(equalities), limits.timeout, name)
 
 
-def _run_in_child(rows: IntMatrix, equalities: int, timeout: float,
-                  backend: str = "cddlib") -> IntMatrix:
-    """Run the double description in a child process that is killed after ``timeout`` seconds."""
-    payload = json.dumps({"rows": rows, "equalities": equalities, "backend": backend})
-    proc = subprocess.Popen(
-        [sys.executable, _worker.__file__],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        out, err = proc.communicate(payload, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
-        raise ConeTimeoutError(
-            f"the double description of {len(rows)} constraints in {len(rows[0])} dimensions "
-            f"did not finish within {timeout:g} s and was stopped; the cone probably has very "
-            "many extreme rays"
-        ) from None
-    if proc.returncode != 0:
-        last = err.strip().splitlines()[-1] if err.strip() else f"exit code {proc.returncode}"
-        raise ConeError(f"the double description failed: {last}")
-    return json.loads(out)["rays"]
-
-
-def redundant_rows(rows: IntMatrix, backend: str | None = None) -> list[int]:
+def redundant_rows(rows: IntMatrix, backend: str | None = None,
+                   limits: Limits = DEFAULT_LIMITS, ticket: Ticket | None = None) -> list[int]:
     """Indices (into ``rows``) of constraints implied by the remaining ones.
 
     Rows are examined in turn and a redundant row is dropped before the next is examined, so
     of two identical rows the later one is reported. Zero rows are always redundant.
-    ``backend``: see :func:`resolve_backend`; both give the same rows.
+    ``backend``: see :func:`resolve_backend`; both give the same rows. Large problems run in a
+    child process under ``limits`` (see :func:`solve`).
     """
-    keep = [i for i, r in enumerate(rows) if any(r)]
-    zero = [i for i, r in enumerate(rows) if not any(r)]
-    if not keep:
-        return zero
-    found = _redundant([rows[i] for i in keep], resolve_backend(backend))
-    return sorted(zero + [keep[j] for j in found])
+    name = resolve_backend(backend if backend is not None else limits.backend)
+    if not rows:
+        return []
+    m, d = len(rows), len(rows[0])
+    seconds = estimate_seconds(m, d, {"redundant"}, bits=max_bits(rows), backend=name)
+    job = {"rows": rows, "ncols": d, "want": ["redundant"], "backend": name}
+    return solve(job, limits, seconds=seconds, ticket=ticket)["redundant"]

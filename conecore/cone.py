@@ -35,28 +35,64 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
-from functools import cached_property
 from numbers import Integral, Rational, Real
 from typing import Any
 
 import numpy as np
 
-from conecore.cdd_backend import DEFAULT_LIMITS, Limits, extreme_rays, redundant_rows
+from conecore import gate
+from conecore.cdd_backend import (
+    DEFAULT_LIMITS,
+    OP_SECONDS,
+    Limits,
+    check_bound,
+    estimate_seconds,
+    max_bits,
+    redundant_rows,
+    resolve_backend,
+    solve,
+)
 from conecore.errors import ConeInputError, ConeTooLargeError
 from conecore.exact import (
     IntMatrix,
     echelon_pivots,
-    nullspace_basis,
+    elimination_work,
     primitive,
-    project_to_rowspace,
     rationalize_row,
 )
+from conecore.gate import Ticket
 
 FLOAT_MAX = 1e308
+
+VIEWS = ("redundant_rows", "rays_exact", "lines_exact")
+"""What ``Cone.from_inequalities(..., precompute=...)`` can compute with the rays, in the same
+run (the same child process when the work is large)."""
+_WANT = {"redundant_rows": "redundant", "rays_exact": "rays_exact", "lines_exact": "lines_exact"}
 
 
 # Integers of A after clearing denominators: at most this many bits (about 1,000 digits).
 MAX_ENTRY_BITS = 3_400
+
+
+class _cached:  # lower case: used like functools.cached_property
+    """``functools.cached_property`` without its lock: before Python 3.12 it holds one lock per
+    attribute for *every* instance while computing, so a view computed for 10 s in a child for
+    one cone would block each other thread's first read of that view on any cone."""
+
+    def __init__(self, func: Any) -> None:
+        self.func = func
+        self.__doc__ = func.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: Any, cls: type | None = None) -> Any:
+        if obj is None:
+            return self
+        value = self.func(obj)  # a non-data descriptor: once stored, __dict__ answers first
+        obj.__dict__[self.name] = value
+        return value
+
 
 class Kind(StrEnum):
     """What sort of cone this is, in the words a user would use."""
@@ -81,6 +117,7 @@ class _ExactData:
     pivot_rows: list[int]
     pivot_cols: list[int]
     lifted_rays: IntMatrix  # extreme rays of the reduced cone, lifted to R^d (not orthogonalised)
+    reduced_rays: IntMatrix  # the same rays in R^r (the pivot columns only)
     input_rational: bool  # the user's entries were integers or fractions (or integral floats)
 
 
@@ -104,25 +141,51 @@ class Cone:
     _exact: _ExactData | None = field(default=None)
     _stored_rays_exact: np.ndarray | None = field(default=None)
     _given_exact: list[list[Any]] | None = field(default=None)  # from_parts: A's exact entries
+    _limits: Limits | None = field(default=None)  # the limits later work (lazy views) obeys
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def from_inequalities(cls, A: Any, *, limits: Limits = DEFAULT_LIMITS) -> Cone:
+    def from_inequalities(cls, A: Any, *, limits: Limits = DEFAULT_LIMITS,
+                          ticket: Ticket | None = None,
+                          precompute: bool | Iterable[str] = False) -> Cone:
         """The cone ``{x : A x <= 0}``.
 
         ``A`` is an ``(m, d)`` array-like (or text, read by :func:`conecore.parse_matrix`).
         Integers and ``Fraction`` entries are used exactly; floats are read as the simplest
         rational within a relative 1e-12. Raises :class:`ConeInputError` naming the row and
-        column of a bad entry, :class:`ConeTooLargeError` for inputs over ``limits`` and
-        :class:`ConeTimeoutError` when the double description runs past ``limits.timeout``.
+        column of a bad entry, :class:`ConeTooLargeError` for inputs over ``limits`` (or a
+        child process that ran out of ``limits.max_memory``) and :class:`ConeTimeoutError`
+        when the work runs past ``limits.timeout``.
+
+        Work estimated to take more than ``limits.in_process_seconds`` runs in a child process
+        (see :mod:`conecore.gate`: ``ticket`` says who asks and how to tell them they wait).
+        ``precompute`` (``True``, or names from :data:`VIEWS`) computes
+        :attr:`redundant_rows`, :attr:`rays_exact` and :attr:`lines_exact` now, in the same
+        run and under the same limits, instead of on first use.
         """
+        if ticket is not None and ticket.owner is not None:
+            gate.cancel(ticket.owner)  # a newer request of the same owner replaces the older
         A_float, given, rational = validate_matrix(A, "A", limits=limits)
         rows = _bounded_integer_rows(given)
         d = A_float.shape[1]
-        pivot_rows, pivot_cols = echelon_pivots(rows, d, max_work=limits.max_bit_work)
-        r = len(pivot_cols)
-        reduced = [[row[j] for j in pivot_cols] for row in rows]
-        reduced_rays = extreme_rays(reduced, r, limits) if r else []
+        views = set(VIEWS) if precompute is True else set(precompute or ())
+        unknown = views - set(VIEWS)
+        if unknown:
+            raise ValueError(f"precompute: unknown name(s) {sorted(unknown)}; use {VIEWS}")
+        if not rational:
+            views -= {"rays_exact", "lines_exact"}
+        want = {"rays"} | {_WANT[v] for v in views}
+        work = elimination_work(rows, d, max_work=limits.max_bit_work)
+        pivots = None
+        if (work * OP_SECONDS <= limits.in_process_seconds
+                or not math.isinf(limits.max_rays_bound)):
+            pivots = echelon_pivots(rows, d)
+            reduced = [[row[j] for j in pivots[1]] for row in rows]
+            check_bound(reduced, len(pivots[1]), limits)
+        out = _compute(rows, d, pivots, want, limits, ticket)
+        pivot_rows, pivot_cols = pivots if pivots is not None else (out["pivot_rows"],
+                                                                    out["pivot_cols"])
+        reduced_rays = out["rays"]
         lifted = []
         for y in reduced_rays:
             x = [0] * d
@@ -132,18 +195,22 @@ class Cone:
 
         basis = [rows[i] for i in pivot_rows]
         lines, rays = _float_generators(basis, reduced_rays, pivot_cols, d)
-        exact = _ExactData(given, rows, pivot_rows, pivot_cols, lifted, rational)
-        return cls(_readonly(A_float), _readonly(rays), _readonly(lines), exact)
+        exact = _ExactData(given, rows, pivot_rows, pivot_cols, lifted, reduced_rays, rational)
+        cone = cls(_readonly(A_float), _readonly(rays), _readonly(lines), exact, _limits=limits)
+        cone._store(out)
+        return cone
 
     @classmethod
     def from_generators(
-        cls, rays: Any, lines: Any = None, *, limits: Limits = DEFAULT_LIMITS
+        cls, rays: Any, lines: Any = None, *, limits: Limits = DEFAULT_LIMITS,
+        ticket: Ticket | None = None, precompute: bool | Iterable[str] = False,
     ) -> Cone:
         r"""The cone :math:`\{L^T t + R^T \mu : \mu \ge 0\}` generated by ``rays`` and ``lines``.
 
         V → H through the polar: the facet normals of ``C`` are the generators of
         :math:`C^\circ = \{y : R y \le 0,\ L y = 0\}`, which is again an H → V conversion.
-        Rays need not be extreme; redundant generators are fine.
+        Rays need not be extreme; redundant generators are fine. ``limits``, ``ticket`` and
+        ``precompute``: as for :meth:`from_inequalities` (both conversions obey them).
         """
         R_float, R_rows, _ = validate_matrix(rays, "rays", allow_empty=True)
         R_rows = _integer_rows(R_rows)
@@ -162,10 +229,12 @@ class Cone:
         if d == 0:
             raise ConeInputError("no generators and no dimension: pass rays of shape (0, d)")
         polar_rows = R_rows + L_rows + [[-v for v in row] for row in L_rows]
-        polar = cls.from_inequalities(_as_object_matrix(polar_rows, d), limits=limits)
+        polar = cls.from_inequalities(_as_object_matrix(polar_rows, d), limits=limits,
+                                      ticket=ticket, precompute=("lines_exact",))
         # Exact integer normals (of the rationalised generators when those were floats).
         normals = polar._generator_rows()
-        return cls.from_inequalities(_as_object_matrix(normals, d), limits=limits)
+        return cls.from_inequalities(_as_object_matrix(normals, d), limits=limits,
+                                     ticket=ticket, precompute=precompute)
 
     # ------------------------------------------------------------------ basic properties
     @property
@@ -282,7 +351,7 @@ class Cone:
         """True when ``A`` was given with integer or fractional entries (integral floats count)."""
         return self._exact is not None and self._exact.input_rational
 
-    @cached_property
+    @_cached
     def rays_exact(self) -> np.ndarray | None:
         """The rays as primitive integer vectors (same order and directions as :attr:`rays`),
         or ``None`` when ``A`` was not rational."""
@@ -290,45 +359,96 @@ class Cone:
             return self._stored_rays_exact
         if not self.is_rational:
             return None
-        return _int_array(self._exact_rays(), self.dim)
+        return _int_array(self._rays_int, self.dim)
 
-    @cached_property
+    @_cached
     def lines_exact(self) -> np.ndarray | None:
         """An integer basis of the lineality space (not orthonormal), or ``None``."""
         if not self.is_rational:
             return None
-        assert self._exact is not None
-        return _int_array(nullspace_basis(self._exact.rows, self.dim), self.dim)
+        return _int_array(self._lines_int, self.dim)
 
-    def _exact_rays(self) -> IntMatrix:
+    @_cached
+    def _rays_int(self) -> IntMatrix:
+        """The exact rays: lifted, and projected onto the row space when ``A`` has lines."""
         assert self._exact is not None
         ex = self._exact
         if len(ex.pivot_cols) == self.dim:
             return [list(x) for x in ex.lifted_rays]
-        return project_to_rowspace(ex.rows, ex.pivot_rows, ex.lifted_rays)
+        return self._later({"rays_exact"})["rays_exact"]
+
+    @_cached
+    def _lines_int(self) -> IntMatrix:
+        assert self._exact is not None
+        if len(self._exact.pivot_cols) == self.dim:
+            return []
+        return self._later({"lines_exact"})["lines_exact"]
+
+    def precompute(self, names: Iterable[str] = VIEWS, *, ticket: Ticket | None = None) -> Cone:
+        """Compute now, in one run under the cone's limits, those of ``names`` (from
+        :data:`VIEWS`: :attr:`redundant_rows`, :attr:`rays_exact`, :attr:`lines_exact`) not yet
+        known, so that reading them later costs nothing; returns the cone. Raises as
+        :meth:`from_inequalities` does."""
+        names = set(names)
+        unknown = names - set(VIEWS)
+        if unknown:
+            raise ValueError(f"precompute: unknown name(s) {sorted(unknown)}; use {VIEWS}")
+        if self._exact is None or not self.is_rational:
+            names -= {"rays_exact", "lines_exact"}
+        if self._exact is None:
+            if "redundant_rows" in names and "redundant_rows" not in self.__dict__:
+                self.__dict__["redundant_rows"] = tuple(redundant_rows(
+                    _float_rows_as_ints(self.A), limits=self._limits or DEFAULT_LIMITS,
+                    ticket=ticket))
+            return self
+        have = {"redundant_rows": "redundant_rows", "rays_exact": "_rays_int",
+                "lines_exact": "_lines_int"}
+        want = {_WANT[n] for n in names if have[n] not in self.__dict__}
+        if len(self._exact.pivot_cols) == self.dim:
+            want -= {"rays_exact", "lines_exact"}  # no lines: nothing to project or to span
+        if want:
+            self._later(want, ticket)
+        return self
+
+    def _later(self, want: set[str], ticket: Ticket | None = None) -> dict:
+        """Compute ``want`` for this cone now, under the limits it was built with."""
+        assert self._exact is not None
+        ex = self._exact
+        out = _compute(ex.rows, self.dim, (ex.pivot_rows, ex.pivot_cols), want,
+                       self._limits or DEFAULT_LIMITS, ticket, rays=ex.reduced_rays)
+        self._store(out)
+        return out
+
+    def _store(self, out: dict) -> None:
+        """Keep what a run computed besides the rays (cached views live in __dict__)."""
+        if "redundant" in out:
+            self.__dict__["redundant_rows"] = tuple(out["redundant"])
+        if "rays_exact" in out:
+            self.__dict__["_rays_int"] = out["rays_exact"]
+        if "lines_exact" in out:
+            self.__dict__["_lines_int"] = out["lines_exact"]
 
     def _generator_rows(self) -> list[list[Any]]:
         """Rays then lines, exact integers when available; used as facet normals of the polar."""
         if self._exact is not None:
             ex = self._exact
-            lines = nullspace_basis(ex.rows, self.dim)
+            lines = self._lines_int
             rays = [list(x) for x in ex.lifted_rays]
         else:
             rays, lines = self.rays.tolist(), self.lines.tolist()
         return rays + lines + [[-v for v in row] for row in lines]
 
     # ------------------------------------------------------------------ derived cones
-    @cached_property
+    @_cached
     def redundant_rows(self) -> tuple[int, ...]:
         """0-based indices of rows of ``A`` implied by the others (zero rows included).
 
         Rows are examined in order, so of two equal rows the later one is reported.
         """
         if self._exact is None:
-            return tuple(redundant_rows(_float_rows_as_ints(self.A)))
-        ex = self._exact
-        reduced = [[row[j] for j in ex.pivot_cols] for row in ex.rows]
-        return tuple(redundant_rows(reduced))
+            return tuple(redundant_rows(_float_rows_as_ints(self.A),
+                                        limits=self._limits or DEFAULT_LIMITS))
+        return tuple(self._later({"redundant"})["redundant"])
 
     def irredundant(self) -> Cone:
         """The same cone with the rows in :attr:`redundant_rows` removed from ``A``."""
@@ -338,7 +458,7 @@ class Cone:
             sub = _as_object_matrix([self._exact.given[i] for i in keep], self.dim)
         else:
             sub = self.A[keep]
-        return Cone.from_inequalities(sub)
+        return Cone.from_inequalities(sub, limits=self._limits or DEFAULT_LIMITS)
 
     def polar(self) -> Cone:
         r"""The polar cone :math:`C^\circ = \{y : y \cdot x \le 0\ \forall x \in C\}`,
@@ -347,7 +467,7 @@ class Cone:
             gens = _as_object_matrix(self._exact.rows, self.dim)
         else:
             gens = self.A
-        return Cone.from_generators(gens)
+        return Cone.from_generators(gens, limits=self._limits or DEFAULT_LIMITS)
 
     def same_as(self, other: Cone, atol: float = 1e-8) -> bool:
         """Whether two cones are the same set: same lines' span and the same rays."""
@@ -380,6 +500,56 @@ class Cone:
             f"d = {self.dim} · {k} ray{'s' if k != 1 else ''} · "
             f"{ell} line{'s' if ell != 1 else ''} · {self.kind}"
         )
+
+
+# ---------------------------------------------------------------------- the exact work
+def _compute(rows: IntMatrix, d: int, pivots: tuple[list[int], list[int]] | None,
+             want: set[str], limits: Limits, ticket: Ticket | None,
+             rays: IntMatrix | None = None) -> dict:
+    """Run the exact work ``want`` (see :func:`conecore._cdd_worker.run`) on the integer rows:
+    here when its estimated cost is within ``limits.in_process_seconds``, else in a child.
+
+    When everything together is too much for this process but the rays alone are not, they
+    are computed here first, and the rest (redundant rows, exact views) is then estimated from
+    their true number: most cones never pay for a child process.
+    """
+    backend = resolve_backend(limits.backend)
+    m = len(rows)
+    job: dict = {"rows": rows, "ncols": d, "backend": backend}
+    if pivots is not None:
+        job["pivot_rows"], job["pivot_cols"] = pivots
+        if not pivots[1]:  # A = 0: no rays, every row redundant, every direction a line
+            out: dict = {"rays": []}
+            if "redundant" in want:
+                out["redundant"] = list(range(m))
+            if "rays_exact" in want:
+                out["rays_exact"] = []
+            if "lines_exact" in want:
+                out["lines_exact"] = [[int(i == j) for j in range(d)] for i in range(d)]
+            return out
+    if rays is not None:
+        job["rays"] = rays
+        want = want - {"rays"}
+    bits = max_bits(rows)
+    rank = None if pivots is None else len(pivots[1])
+
+    def cost(what: set[str], nrays: int | None) -> float:
+        if pivots is None:
+            return math.inf  # the elimination itself is too slow for this process
+        return estimate_seconds(m, d, what, rank=rank, bits=bits, nrays=nrays,
+                                backend=backend)
+
+    nrays = None if rays is None else len(rays)
+    if cost(want, nrays) <= limits.in_process_seconds:
+        return solve(dict(job, want=sorted(want)), limits, seconds=0.0)
+    rest = want - {"rays"}
+    if "rays" in want and rest and cost({"rays"}, None) <= limits.in_process_seconds:
+        # The rays are cheap here; what else is wanted is estimated from their true number.
+        out = solve(dict(job, want=["rays"]), limits, seconds=0.0)
+        later = dict(job, want=sorted(rest), rays=out["rays"])
+        out.update(solve(later, limits, seconds=cost(rest, len(out["rays"])), ticket=ticket))
+        return out
+    return solve(dict(job, want=sorted(want)), limits, seconds=math.inf, ticket=ticket)
 
 
 # ---------------------------------------------------------------------- helpers

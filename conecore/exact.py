@@ -21,6 +21,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from conecore import exact_pure
+
 IntMatrix = list[list[int]]
 
 # A relative error below this is taken to be floating-point noise of a simpler rational.
@@ -104,6 +106,41 @@ def bareiss_work(m: int, n: int, bits: int) -> float:
     return total
 
 
+def elimination_work(rows: IntMatrix, ncols: int, max_work: float | None = None) -> float:
+    """The estimated cost of :func:`echelon_pivots` on ``rows`` in units of about 0.1 µs:
+    ``0`` when the matrix fits int64 arithmetic (numpy, always fast), else
+    :func:`bareiss_work` on its distinct columns. With ``max_work``, a cost over it raises
+    :class:`ConeTooLargeError`."""
+    if not rows or ncols == 0:
+        return 0.0
+    cols = exact_pure.distinct_columns(rows, ncols)
+    if not cols:
+        return 0.0
+    if _int64_columns(rows, cols) is not None:
+        return 0.0
+    m, n = len(rows), len(cols)
+    bits = max(abs(row[j]).bit_length() for row in rows for j in cols)
+    work = bareiss_work(m, n, bits)
+    if max_work is not None and work > max_work:
+        from conecore.errors import ConeTooLargeError
+
+        raise ConeTooLargeError(
+            f"A is {m} x {n} with integers of up to {int(bits * 0.30103) + 1:,} digits once "
+            f"each row shares a denominator: exact elimination would take about "
+            f"{work * 1e-7:,.1f} s, over the limit of {max_work * 1e-7:,.1f} s (use fewer "
+            "digits; floats are read as the simplest fraction within 1e-12 of each entry)")
+    return work
+
+
+def _int64_columns(rows: IntMatrix, cols: list[int]) -> np.ndarray | None:
+    """The columns ``cols`` of ``rows`` as an int64 array when Bareiss cannot overflow there."""
+    try:
+        arr = np.array([[row[j] for j in cols] for row in rows], dtype=np.int64)
+    except OverflowError:
+        return None
+    return arr if _fits_int64_elimination(arr) else None
+
+
 def echelon_pivots(rows: IntMatrix, ncols: int,
                    max_work: float | None = None) -> tuple[list[int], list[int]]:
     """Pivot rows and pivot columns of an integer matrix, in order; their number is the rank.
@@ -115,37 +152,19 @@ def echelon_pivots(rows: IntMatrix, ncols: int,
 
     With ``max_work``, a matrix whose big-integer elimination would cost more
     (:func:`bareiss_work`) raises :class:`ConeTooLargeError` before it starts; a matrix that
-    fits int64 arithmetic is always fast.
+    fits int64 arithmetic is always fast. Big integers go through
+    :func:`conecore.exact_pure.echelon_pivots` (the same pivots; the child process runs it).
     """
     if not rows or ncols == 0:
         return [], []
-    # Distinct columns only; keep the first index of each.
-    first_of: dict[tuple[int, ...], int] = {}
-    for j, col in enumerate(zip(*rows)):
-        if any(col):
-            first_of.setdefault(col, j)
-    cols = sorted(first_of.values())
+    cols = exact_pure.distinct_columns(rows, ncols)
     if not cols:
         return [], []
-    sub = [[row[j] for j in cols] for row in rows]
-    try:
-        arr = np.array(sub, dtype=np.int64)
-        dtype: type = np.int64 if _fits_int64_elimination(arr) else object
-    except OverflowError:
-        dtype = object
-    mat = np.array(sub, dtype=object if dtype is object else np.int64)
+    mat = _int64_columns(rows, cols)
+    if mat is None:
+        elimination_work(rows, ncols, max_work)
+        return exact_pure.echelon_pivots(rows, ncols)
     m, n = mat.shape
-    if dtype is object and max_work is not None:
-        bits = max(abs(v).bit_length() for row in sub for v in row)
-        work = bareiss_work(m, n, bits)
-        if work > max_work:
-            from conecore.errors import ConeTooLargeError
-
-            raise ConeTooLargeError(
-                f"A is {m} x {n} with integers of up to {int(bits * 0.30103) + 1:,} digits once "
-                f"each row shares a denominator: exact elimination would take about "
-                f"{work * 1e-7:,.1f} s, over the limit of {max_work * 1e-7:,.1f} s (use fewer "
-                "digits; floats are read as the simplest fraction within 1e-12 of each entry)")
     row_ids = list(range(m))
     pivot_rows: list[int] = []
     pivot_cols: list[int] = []
@@ -191,42 +210,13 @@ def solve(
 
 
 def nullspace_basis(rows: IntMatrix, ncols: int) -> IntMatrix:
-    """An integer basis of ``{x : A x = 0}``: one primitive vector per non-pivot column."""
+    """An integer basis of ``{x : A x = 0}``: one primitive vector per non-pivot column
+    (:func:`conecore.exact_pure.nullspace_basis`)."""
     pivot_rows, pivot_cols = echelon_pivots(rows, ncols)
-    square = [[rows[i][j] for j in pivot_cols] for i in pivot_rows]
-    basis = []
-    for k in range(ncols):
-        if k in pivot_cols:
-            continue
-        y = solve(square, [-rows[i][k] for i in pivot_rows]) if square else []
-        vec: list[Fraction | int] = [0] * ncols
-        vec[k] = 1
-        for j, v in zip(pivot_cols, y):
-            vec[j] = v
-        basis.append(primitive(vec))
-    return basis
+    return exact_pure.nullspace_basis(rows, pivot_rows, pivot_cols, ncols)
 
 
 def project_to_rowspace(rows: IntMatrix, pivot_rows: list[int], X: IntMatrix) -> IntMatrix:
     r"""Exact orthogonal projections of the rows of ``X`` onto the row space of ``A``, each
-    scaled to a primitive integer vector.
-
-    With ``B = A[I]`` a basis of the row space, :math:`P x = B^T (B B^T)^{-1} B x`. The long
-    dot products run as integer matrix products; only the small ``r x r`` solve uses fractions.
-    """
-    if not X:
-        return []
-    B = np.array([rows[i] for i in pivot_rows], dtype=object)
-    if B.shape[0] == 0:
-        return [[0] * len(X[0]) for _ in X]
-    gram = (B @ B.T).tolist()
-    BX = (B @ np.array(X, dtype=object).T).tolist()  # r x k
-    out = []
-    for k in range(len(X)):
-        w = solve(gram, [BX[i][k] for i in range(len(BX))])
-        den = 1
-        for v in w:
-            den = den * v.denominator // math.gcd(den, v.denominator)
-        w_int = np.array([int(v * den) for v in w], dtype=object)
-        out.append(primitive((B.T @ w_int).tolist()))
-    return out
+    scaled to a primitive integer vector (:func:`conecore.exact_pure.project_to_rowspace`)."""
+    return exact_pure.project_to_rowspace(rows, pivot_rows, X)

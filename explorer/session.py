@@ -5,13 +5,25 @@ shared link opens the same cone on any page. A matrix too long for a URL travels
 name (``?preset=checkerboard-28``) when it is one, and the sidebar says so otherwise. This is
 the only module that reads or writes that text; pages ask for :func:`current_cone` and use
 :func:`cone_key` as a cache key.
+
+Conversions happen here only (:func:`set_cone`, :func:`cone_from_text`), each with everything
+the pages read (rays, redundant rows, exact rays and lines) in one run under the app's limits:
+large ones in a child process, at most one per core across all sessions
+(:mod:`conecore.gate`). A session that waits sees "Queued: ..." and then the seconds its
+conversion has run; a session's new request replaces its own older one.
 """
 
 from __future__ import annotations
 
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+
 import streamlit as st
 
 import conecore as cc
+from conecore.gate import ConeCancelledError, Ticket, WaitStatus
 from explorer.lessons import LESSON, lesson_step, step_settings
 from explorer.limits import APP_LIMITS, MAX_URL_CHARS
 
@@ -21,11 +33,100 @@ CONE_KEY = "cone"  # the Cone itself (immutable)
 PRESET_KEY = "cone_preset"
 
 
-@st.cache_resource(max_entries=512, show_spinner=False)
+OWNER_KEY = "conversion_owner"  # the session's id for the gate: a new request replaces its old
+SHARED_CONES = 512
+
+
+class _SharedCones:
+    """Cones by their URL text, shared by every session (a Cone is immutable: a pure result).
+    A class opens the same link at once: the first session builds the cone, the others wait for
+    it instead of queueing thirty identical conversions."""
+
+    def __init__(self, max_entries: int) -> None:
+        self.lock = threading.Lock()
+        self.cones: OrderedDict[str, cc.Cone] = OrderedDict()
+        self.building: dict[str, threading.Event] = {}
+        self.max_entries = max_entries
+
+    def get(self, text: str, build: Callable[[], cc.Cone],
+            waiting: Callable[[], None]) -> cc.Cone:
+        while True:
+            with self.lock:
+                if text in self.cones:
+                    self.cones.move_to_end(text)
+                    return self.cones[text]
+                event = self.building.get(text)
+                mine = event is None
+                if mine:
+                    event = self.building[text] = threading.Event()
+            if not mine:
+                waiting()
+                event.wait(0.5)
+                continue
+            try:
+                cone = build()
+            finally:
+                with self.lock:
+                    del self.building[text]
+                event.set()
+            self.put(text, cone)
+            return cone
+
+    def put(self, text: str, cone: cc.Cone) -> None:
+        with self.lock:
+            self.cones[text] = cone
+            self.cones.move_to_end(text)
+            while len(self.cones) > self.max_entries:
+                self.cones.popitem(last=False)
+
+
+@st.cache_resource(show_spinner=False)
+def _shared_cones() -> _SharedCones:
+    return _SharedCones(SHARED_CONES)
+
+
+class _Waiting:
+    """The session's ticket for the gate, and the placeholder that shows where its conversion
+    stands (made on the first wait, so a fast conversion draws nothing)."""
+
+    def __init__(self) -> None:
+        owner = st.session_state.setdefault(OWNER_KEY, uuid.uuid4().hex)
+        self.box = None
+        self.ticket = Ticket(owner=owner, on_wait=self.show)
+
+    def show(self, status: WaitStatus | str) -> None:
+        if self.box is None:
+            self.box = st.empty()
+        text = status if isinstance(status, str) else status.message()
+        self.box.info(text, icon=":material/hourglass_top:")
+
+    def done(self) -> None:
+        if self.box is not None:
+            self.box.empty()
+
+
+def _convert(A: object, waiting: _Waiting) -> cc.Cone:
+    """The cone of ``A`` with everything the pages read, under the app's limits."""
+    try:
+        if isinstance(A, cc.Cone):
+            return A.precompute(ticket=waiting.ticket)
+        return cc.Cone.from_inequalities(A, limits=APP_LIMITS, ticket=waiting.ticket,
+                                         precompute=True)
+    except ConeCancelledError:
+        st.stop()  # a newer request of this session replaced this run's; that run draws
+        raise  # pragma: no cover - st.stop raises
+
+
 def cone_from_text(text: str) -> cc.Cone:
-    """The cone of a link's matrix. Cached for everyone (a class opens the same link at once):
-    a Cone is immutable, a pure result."""
-    return cc.Cone.from_inequalities(cc.from_url_text(text), limits=APP_LIMITS)
+    """The cone of a link's matrix, shared by every session (a class opens the same link at
+    once: it is built once)."""
+    waiting = _Waiting()
+    try:
+        return _shared_cones().get(
+            text, lambda: _convert(cc.from_url_text(text), waiting),
+            lambda: waiting.show("Waiting for the same cone, asked for by another visitor."))
+    finally:
+        waiting.done()
 
 
 def _text_from_url() -> tuple[str | None, str | None]:
@@ -34,7 +135,8 @@ def _text_from_url() -> tuple[str | None, str | None]:
     if "A" in params:
         text = params["A"]
         try:
-            cone_from_text(text)
+            st.session_state[CONE_KEY] = cone_from_text(text)
+            st.session_state["cone_of"] = text
             return text, None
         except cc.ConeError as exc:
             return None, f"The link's matrix A could not be used: {exc}"
@@ -91,16 +193,22 @@ def cone_key() -> str:
 
 def set_cone(A: cc.Cone | object, preset: str | None = None) -> str | None:
     """Make ``A`` (a matrix, or a Cone already built) the session's cone: the conversion runs
-    once, under the app's limits. Returns an error message, and changes nothing, when the
-    matrix is bad, too large or its conversion timed out."""
+    once, under the app's limits, with the redundant rows and the exact rays and lines (what
+    Build shows and writes). Returns an error message, and changes nothing, when the matrix is
+    bad, too large or its conversion timed out. While it waits for a free core, or runs for
+    more than half a second, a message where it was called says so."""
+    waiting = _Waiting()
     try:
-        cone = A if isinstance(A, cc.Cone) else cc.Cone.from_inequalities(A, limits=APP_LIMITS)
+        cone = _convert(A, waiting)
     except cc.ConeError as exc:
         return str(exc)
+    finally:
+        waiting.done()
     text = cc.to_url_text(cone)
     st.session_state[TEXT_KEY] = text
     st.session_state[CONE_KEY] = cone
     st.session_state["cone_of"] = text
+    _shared_cones().put(text, cone)
     if preset is None:
         st.session_state.pop(PRESET_KEY, None)
     else:

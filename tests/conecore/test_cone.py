@@ -316,14 +316,157 @@ def test_timeout_stops_the_conversion():
     rng = np.random.default_rng(0)
     A = rng.integers(-20, 21, size=(80, 9))
     with pytest.raises(cc.ConeTimeoutError, match=r"did not finish within 0\.2 s"):
-        cc.Cone.from_inequalities(A, limits=Limits(timeout=0.2, in_process_rays=0))
+        cc.Cone.from_inequalities(A, limits=Limits(timeout=0.2, in_process_seconds=0))
 
 
 def test_child_process_gives_the_same_rays():
     A = cube_cone(4)
     here = cc.Cone.from_inequalities(A)
-    there = cc.Cone.from_inequalities(A, limits=Limits(in_process_rays=0))
+    there = cc.Cone.from_inequalities(A, limits=Limits(in_process_seconds=0))
     assert here.same_as(there) and len(there.rays) == 16
+
+
+def cross_polytope_cone(n: int) -> list[list[int]]:
+    """The homogenised n-D cross-polytope {x : sum |x_i| <= x_0}: its 2^n facets (-1, s) for
+    the sign vectors s, and the redundant row (-1, 0, ..., 0) for x_0 >= 0; 2n rays."""
+    return [[-1, *s] for s in itertools.product((-1, 1), repeat=n)] + [[-1] + [0] * n]
+
+
+def moment_curve_polar(n: int = 400) -> list[list[int]]:
+    """Issue 14, item 4: the polar of the cone over n points (1, t, t^2, t^3) of the moment
+    curve; 400 rows in 4-D, 796 extreme rays."""
+    return [[1, t, t * t, t**3] for t in range(1, n + 1)]
+
+
+def test_the_8d_cross_polytope_is_accepted_with_the_apps_limits():
+    """Issue 14, item 3: 257 rows and 16 rays, refused before because the upper bound theorem
+    allows 169,330,875 rays; now the bound only sends it to a child process."""
+    from explorer.limits import APP_LIMITS
+
+    A = cross_polytope_cone(8)
+    assert len(A) == 257 and cc.max_extreme_rays(257, 9) == 169_330_875
+    cone = cc.Cone.from_inequalities(A, limits=APP_LIMITS, precompute=True)
+    assert len(cone.rays) == 16 and cone.is_pointed
+    expected = {(1, *(s if j == i else 0 for j in range(8))) for i in range(8) for s in (1, -1)}
+    assert set(map(tuple, cone.rays_exact.tolist())) == expected
+    assert cone.redundant_rows == (256,)  # x_0 >= 0 follows from the facets
+
+
+def test_converting_the_moment_curve_cone_in_a_thread_never_stops_the_main_thread():
+    """Issue 14, item 4: converting a cone like the one in 4 in a thread never stops the main
+    thread for 200 ms or more (cddlib held the interpreter for 13 s), and the conversion obeys
+    its time limit (with everything the Build page reads: redundant rows, exact views)."""
+    import threading
+    import time
+
+    limits = Limits(timeout=1.0)
+    result: dict = {}
+
+    def convert():
+        start = time.perf_counter()
+        try:
+            result["cone"] = cc.Cone.from_inequalities(moment_curve_polar(), limits=limits,
+                                                       precompute=True)
+        except cc.ConeError as exc:
+            result["error"] = exc
+        result["seconds"] = time.perf_counter() - start
+
+    worker = threading.Thread(target=convert)
+    gap = 0.0
+    last = time.perf_counter()
+    worker.start()
+    while worker.is_alive():
+        time.sleep(0.005)
+        now = time.perf_counter()
+        gap, last = max(gap, now - last), now
+    worker.join()
+    assert gap < 0.2, f"the main thread stopped for {gap:.3f} s"
+    assert result["seconds"] < limits.timeout + 1.5
+    if "error" in result:
+        assert isinstance(result["error"], cc.ConeTimeoutError)
+        assert "did not finish within 1 s" in str(result["error"])
+    else:  # a fast machine: then all of it is there
+        assert len(result["cone"].rays) == 796 and result["cone"].redundant_rows == ()
+
+
+def test_small_cones_stay_in_the_process_and_large_ones_go_to_a_child(monkeypatch):
+    """The estimate only chooses where the work runs: presets and small cones never pay for a
+    child process (each costs tens of milliseconds to start), large ones always run in one."""
+    from conecore import cdd_backend
+
+    started = []
+    real = cdd_backend.run_child
+    monkeypatch.setattr(cdd_backend, "run_child",
+                        lambda *a, **k: started.append(1) or real(*a, **k))
+    for name in ("pyramid", "ice-cream", "octahedral", "wedge-line", "checkerboard-8",
+                 "only-origin", "whole-space"):
+        cc.Cone.from_inequalities(cc.preset(name), precompute=True)
+    cc.Cone.from_inequalities(cube_cone(5), precompute=True)
+    assert not started
+    with pytest.raises(cc.ConeTimeoutError):
+        cc.Cone.from_inequalities(moment_curve_polar(), limits=Limits(timeout=0.05))
+    assert started
+
+
+def test_exact_views_computed_later_obey_the_cones_limits(monkeypatch):
+    """redundant_rows, rays_exact and lines_exact on first use run under the limits the cone
+    was built with; precompute() computes those not yet known in one run."""
+    import conecore.cone as cone_module
+
+    limits = Limits(timeout=7.0)
+    cone = cc.Cone.from_inequalities(cross_polytope_cone(8), limits=limits)
+    seen = []
+    real = cone_module.solve
+    monkeypatch.setattr(cone_module, "solve",
+                        lambda job, lim, **kw: seen.append((job["want"], lim)) or real(job, lim,
+                                                                                       **kw))
+    assert "redundant_rows" not in cone.__dict__
+    assert cone.precompute() is cone and cone.redundant_rows == (256,)
+    assert seen == [(["redundant"], limits)]  # no lines: the exact rays are the lifted ones
+    assert cone.precompute() is cone and len(seen) == 1  # nothing left to compute
+    checker = cc.Cone.from_inequalities(cc.preset("checkerboard-28"),
+                                        limits=Limits(in_process_seconds=0))
+    assert checker.lines_exact.shape == (768, 784) and not np.any(
+        np.asarray(cc.preset("checkerboard-28"), dtype=np.int64) @ checker.lines_exact.T)
+    assert seen[-1][0] == ["lines_exact"] and seen[-1][1].in_process_seconds == 0
+
+
+def test_a_long_big_integer_elimination_runs_in_the_child_with_the_same_result():
+    """Big integers make the rank computation itself slow: over the in-process budget it runs
+    in the child too (pure-Python Bareiss, the same pivots), with the rest of the job."""
+    from conecore.exact import elimination_work
+
+    rng = np.random.default_rng(3)
+    rows = rng.integers(-9, 10, size=(14, 5)).tolist()
+    A = [[v * 10**40 + (-1) ** i for i, v in enumerate(row)] for row in rows]
+    A = [[*row, row[0] + row[1]] for row in A]  # rank 5 in 6 columns: one line
+    assert elimination_work(A, 6) > 0  # too big for int64: Bareiss in Python integers
+    here = cc.Cone.from_inequalities(A, limits=Limits(in_process_seconds=1e9), precompute=True)
+    there = cc.Cone.from_inequalities(A, limits=Limits(in_process_seconds=1e-9),
+                                      precompute=True)
+    assert there._exact.pivot_cols == here._exact.pivot_cols
+    assert there._exact.pivot_rows == here._exact.pivot_rows
+    assert there.same_as(here) and len(here.lines) == 1
+    assert np.array_equal(there.rays_exact, here.rays_exact)
+    assert np.array_equal(there.lines_exact, here.lines_exact)
+    assert there.redundant_rows == here.redundant_rows
+
+
+def test_a_child_over_its_memory_limit_is_stopped():
+    """The child limits its own address space: 150 x 150 integers of 3,000 bits need more
+    than 24 MB to read (17 MB of text), so it stops with a MemoryError, reported as too large."""
+    from conecore import cdd_backend
+
+    big = [[(-1) ** (i + j) * (2**3000 + 7 * i + j) for j in range(150)] for i in range(150)]
+    with pytest.raises(cc.ConeTooLargeError, match="memory limit of 24 MB"):
+        cdd_backend.redundant_rows(big, limits=Limits(max_memory=24 * 2**20))
+
+
+def test_too_many_rays_are_refused_once_counted():
+    with pytest.raises(cc.ConeTooLargeError, match="32 extreme rays, over the limit of 20"):
+        cc.Cone.from_inequalities(cube_cone(5), limits=Limits(max_rays=20))
+    with pytest.raises(cc.ConeTooLargeError, match="32 extreme rays, over the limit of 20"):
+        cc.Cone.from_inequalities(cube_cone(5), limits=Limits(max_rays=20, in_process_seconds=0))
 
 
 def test_upper_bound_theorem():

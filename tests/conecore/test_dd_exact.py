@@ -146,7 +146,7 @@ def test_presets_give_the_same_cone_with_either_backend(name):
     A = cc.preset(name)
     a = cc.Cone.from_inequalities(A, limits=Limits(backend="cddlib"))
     b = cc.Cone.from_inequalities(A, limits=Limits(backend="python"))
-    assert as_set(a._exact_rays()) == as_set(b._exact_rays())
+    assert as_set(a._rays_int) == as_set(b._rays_int)
     assert b.same_as(a)
 
 
@@ -187,6 +187,39 @@ def test_simplicial_and_equality_cases():
     assert as_set(dd_exact.extreme_rays(sq)) == {(s, t, 1) for s in (1, -1) for t in (1, -1)}
     with pytest.raises(ValueError, match="pointed"):
         dd_exact.extreme_rays([[1, 0], [2, 0]])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(matrices(max_dim=6, max_rows=7), st.sampled_from([1, 10**25]))
+def test_the_pure_python_linear_algebra_of_the_child(rows, scale):
+    """``exact_pure`` (what the child process runs): the same pivots as the int64 elimination,
+    a primitive basis of the kernel with x[t] > 0, and projections onto the row space."""
+    from conecore import exact_pure
+
+    rows = [[v * scale + (i % 2 if v else 0) for v in row] for i, row in enumerate(rows)]
+    d = len(rows[0])
+    pivot_rows, pivot_cols = exact_pure.echelon_pivots(rows, d)
+    if scale == 1:
+        assert (pivot_rows, pivot_cols) == echelon_pivots(rows, d)  # numpy int64 there
+    assert rank([[rows[i][j] for j in pivot_cols] for i in pivot_rows]) == len(pivot_cols) \
+        == rank(rows)
+    basis = exact_pure.nullspace_basis(rows, pivot_rows, pivot_cols, d)
+    assert len(basis) == d - len(pivot_cols)
+    free = [t for t in range(d) if t not in pivot_cols]
+    for t, x in zip(free, basis):
+        assert x[t] > 0 and math.gcd(*x) == 1
+        assert all(x[u] == 0 for u in free if u != t)
+        assert all(sum(a * b for a, b in zip(row, x)) == 0 for row in rows)
+    X = [[(3 * i + j) % 5 - 2 for j in range(d)] for i in range(3)]
+    for x, p in zip(X, exact_pure.project_to_rowspace(rows, pivot_rows, X)):
+        # p lies in the row space (orthogonal to the kernel) and x - p / s in the kernel.
+        assert all(sum(a * b for a, b in zip(p, k)) == 0 for k in basis)
+        if any(p):
+            assert math.gcd(*p) == 1
+            scale_p = sum(a * b for a, b in zip(p, p))
+            dot = sum(a * b for a, b in zip(x, p))
+            # x . p = |p|^2 / s for the positive s with P x = p / s: so x . p > 0.
+            assert dot > 0 and scale_p > 0
 
 
 def test_independent_rows_are_chosen_in_order_with_a_nonsingular_block():
@@ -247,7 +280,7 @@ def test_without_pycddlib_conecore_installs_and_gives_exact_cones(tmp_path):
             blocked = True
         A = [[*s, -1] for s in itertools.product((1, -1), repeat=3)]  # over the octahedron
         here = cc.Cone.from_inequalities(A)
-        there = cc.Cone.from_inequalities(A, limits=Limits(in_process_rays=0))  # the child
+        there = cc.Cone.from_inequalities(A, limits=Limits(in_process_seconds=0))  # the child
         try:
             cc.Cone.from_inequalities(A, limits=Limits(backend="cddlib"))
             forced = ""
@@ -275,19 +308,30 @@ def test_without_pycddlib_conecore_installs_and_gives_exact_cones(tmp_path):
 
 @pytest.mark.parametrize("backend", ["python", pytest.param("cddlib", marks=needs_cdd)])
 def test_the_worker_script_runs_either_backend(backend):
-    """The child process reads JSON on stdin and writes the rays; with the python backend it
-    imports only ``dd_exact`` (next to it), not conecore (so not numpy) and not pycddlib."""
+    """The child process reads its job on stdin (a JSON header, then matrices as hex rows) and
+    writes everything asked for in one answer; with the python backend it imports only
+    ``dd_exact`` and ``exact_pure`` (next to it), not conecore (so not numpy) nor pycddlib."""
+    import io
+
     from conecore import _cdd_worker
 
-    job = {"rows": [[1, -1], [-1, 0], [0, -1]], "equalities": 1, "backend": backend}
-    probe = ("import runpy, sys; sys.argv = [sys.argv[1]]; "
+    job = io.StringIO()
+    _cdd_worker.write_message(
+        job, {"ncols": 3, "backend": backend,
+              "want": ["pivots", "rays", "redundant", "rays_exact", "lines_exact"]},
+        {"rows": [[1, -1, 0], [-1, 1, 0], [-1, 0, 0], [0, -1, 0], [-2, 0, 0]]})
+    probe = ("import runpy, sys; sys.argv = sys.argv[1:]; "
              "runpy.run_path(sys.argv[0], run_name='__main__'); "
              "bad = sorted(m for m in ('numpy', 'conecore', 'cdd') if m in sys.modules); "
              "print(bad, file=sys.stderr)")
-    out = subprocess.run([sys.executable, "-c", probe, _cdd_worker.__file__],
-                         input=json.dumps(job), text=True, capture_output=True, timeout=60,
+    out = subprocess.run([sys.executable, "-c", probe, _cdd_worker.__file__, str(2**30)],
+                         input=job.getvalue(), text=True, capture_output=True, timeout=60,
                          cwd=os.path.dirname(_cdd_worker.__file__))
     assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout) == {"rays": [[1, 1]]}
+    header, matrices = _cdd_worker.read_message(iter(out.stdout.splitlines()))
+    assert header == {"pivot_rows": [0, 2], "pivot_cols": [0, 1], "redundant": [3, 4]}
+    assert matrices == {"rays": [[1, 1]], "rays_exact": [[1, 1, 0]],
+                        "lines_exact": [[0, 0, 1]]}
     if backend == "python":
         assert out.stderr.strip().splitlines()[-1] == "[]"
+
