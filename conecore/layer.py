@@ -116,34 +116,30 @@ class _BoxScale(torch.autograd.Function):
               \langle g, z / s \rangle / (s b)
 
     with ``j`` the coordinate of the largest ``|z|`` (split evenly between ties, as autograd
-    does for ``amax``). Autograd's own graph for ``amax`` and the division takes several more
-    passes over the batch, and ``argmax`` is slow on CPU, so ``j`` is marked with float
-    arithmetic: ``sign(|z| - peak) + 1`` is 1 at the peak and 0 below it.
+    does for ``amax``). Autograd's own graph for ``amax`` and the division makes several more
+    passes over the batch, and ``argmax`` is slow on CPU, so the forward marks the peak with a
+    comparison (``|z| >= peak``) and saves it, signed.
     """
 
     @staticmethod
-    def forward(z: torch.Tensor, bound: float) -> torch.Tensor:  # type: ignore[override]
-        scale = torch.clamp(z.abs().amax(dim=-1, keepdim=True) / bound, min=1.0)
-        return z / scale
-
-    @staticmethod
-    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: torch.Tensor) -> None:
-        z, bound = inputs
+    def forward(ctx: Any, z: torch.Tensor, bound: float) -> torch.Tensor:  # type: ignore[override]
+        size = z.abs()
+        peak = size.amax(dim=-1, keepdim=True)
+        inv = bound / torch.clamp(peak, min=bound)  # 1 / s
+        out = z * inv
+        at_peak = size.ge_(peak)
+        ties = at_peak.sum(dim=-1, keepdim=True)
         ctx.bound = bound
-        ctx.save_for_backward(z, output)
+        ctx.save_for_backward(out, inv, ties, at_peak.copysign_(z))
+        return out
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx: Any, g: torch.Tensor) -> tuple[torch.Tensor, None]:  # type: ignore[override]
-        z, out = ctx.saved_tensors
-        size = z.abs()
-        peak = size.amax(dim=-1, keepdim=True)
-        scale = torch.clamp(peak / ctx.bound, min=1.0)
-        at_peak = size.sub_(peak).sign_().add_(1.0)  # 1 where |z| is the peak, else 0
-        ties = at_peak.sum(dim=-1, keepdim=True)
+        out, inv, ties, at_peak = ctx.saved_tensors
         dot = torch.linalg.vecdot(g, out).unsqueeze(-1)
-        corr = torch.where(scale > 1.0, dot / (scale * ctx.bound * ties), torch.zeros_like(dot))
-        return (g / scale).sub_(at_peak.copysign_(z).mul_(corr)), None
+        coef = torch.where(inv < 1.0, dot * inv / (ctx.bound * ties), torch.zeros_like(dot))
+        return (g * inv).addcmul_(at_peak, coef, value=-1.0), None
 
 
 class ConeLayer(nn.Module):
@@ -319,7 +315,7 @@ class ConeLayer(nn.Module):
         if torch.is_grad_enabled() and z.requires_grad:
             return _BoxScale.apply(z, self.box)
         peak = z.abs().amax(dim=-1, keepdim=True)  # faster than vector_norm(ord=inf) on CPU
-        return z.div_(torch.clamp(peak / self.box, min=1.0))
+        return z.mul_(self.box / torch.clamp(peak, min=self.box))
 
     # ------------------------------------------------------------------ checkpoints
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,

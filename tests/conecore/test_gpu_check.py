@@ -1,0 +1,78 @@
+"""scripts/gpu_check.sh's module on CPU: it runs without pycddlib, its hand-made cones are the
+double description's, and its tables come out."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import conecore as cc
+from conecore import gpu_check
+
+ROOT = Path(__file__).resolve().parents[2]
+# `import cdd` fails in the child, as on a GPU machine without pycddlib.
+NO_CDD = "import runpy, sys; sys.modules['cdd'] = None; runpy.run_module('conecore.gpu_check', " \
+         "run_name='__main__')"
+
+
+def run_check(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-c", NO_CDD, *args], capture_output=True, text=True,
+                          cwd=ROOT, env=env, timeout=300)
+
+
+def test_cpu_smoke_run_prints_both_tables_without_pycddlib():
+    done = run_check("--device", "cpu", "--quick", "--threads", "1")
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = done.stdout
+    assert "Feasibility on cpu" in out and "Speed, ConeLayer" in out
+    assert "0 feasibility check(s) failed" in out
+    for setting in gpu_check.SETTINGS:
+        assert setting in out
+
+
+def test_json_output_names_every_check():
+    done = run_check("--device", "cpu", "--quick", "--threads", "1", "--json", "--skip", "speed")
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    rows = result["feasibility"]
+    assert result["feasibility_failures"] == 0 and "speed" not in result
+    assert {r["setting"] for r in rows} == set(gpu_check.SETTINGS)
+    assert all(r["ok"] for r in rows if r["setting"] != "bf16 weights")
+
+
+def same_cone(a: cc.Cone, b: cc.Cone) -> bool:
+    """The same rays (any order) and the same lineality space."""
+    if a.rays.shape != b.rays.shape or a.lines.shape != b.lines.shape:
+        return False
+    dist = np.abs(a.rays[:, None, :] - b.rays[None, :, :]).max(axis=2)
+    if len(dist) and not (dist.min(axis=1).max() < 1e-9 and dist.min(axis=0).max() < 1e-9):
+        return False
+    L = np.array(b.lines)
+    return bool(np.abs(a.lines - a.lines @ L.T @ L).max(initial=0.0) < 1e-9)
+
+
+@pytest.mark.parametrize("name, A", [
+    ("checkerboard 28x28", cc.preset("checkerboard-28")),
+    ("checkerboard 8x8", cc.preset("checkerboard-8")),
+    ("ice-cream 64", cc.preset("ice-cream", k=64)),
+    ("wedge x line", cc.preset("wedge-line")),
+])
+def test_hand_made_cones_are_the_double_descriptions(name, A):
+    cones = {**gpu_check.cones(), **gpu_check.cones(quick=True)}
+    assert same_cone(cones[name], cc.Cone.from_inequalities(A))
+
+
+def test_compare_with_linear_reports_ratios():
+    rows = gpu_check.compare_with_linear(
+        gpu_check.checkerboard_layer(cone=gpu_check.cones(quick=True)["checkerboard 8x8"],
+                                     in_features=16),
+        16, 64, (8,), "cpu", rounds=2, min_round_ms=1.0)
+    assert [r.mode for r in rows] == ["forward", "training step"]
+    assert all(r.ratio > 0 and r.linear_ms > 0 for r in rows)
