@@ -134,6 +134,13 @@ def _orthonormal(rows: np.ndarray) -> np.ndarray:
     return Q.T.copy()
 
 
+def _plain(x: Any) -> Any:
+    """A torch tensor as a numpy array (detached, on the CPU); anything else as it is."""
+    if type(x).__module__.split(".")[0] == "torch" and hasattr(x, "detach"):
+        return x.detach().cpu().numpy()
+    return x
+
+
 def _indices(equalities: Any, m: int) -> tuple[int, ...]:
     """0-based row indices from a list of indices or a boolean mask of length ``m``."""
     if equalities is None:
@@ -194,6 +201,7 @@ def _exact_rows(A: Any, b: Any, *, limits: Limits | None) -> tuple[
         np.ndarray, np.ndarray, list[list[Fraction | int]], bool]:
     """``A`` and ``b`` checked, as float64, and the exact rows ``[a_i, b_i]``: ints and
     Fractions as given, floats rationalised relative to their whole row ``[a_i, b_i]``."""
+    A, b = _plain(A), _plain(b)
     if isinstance(A, np.ndarray) and A.ndim == 2 and A.shape[0] == 0 and A.shape[1] > 0:
         A_float, A_given, A_rational = (np.zeros(A.shape), [], True)
     else:
@@ -350,6 +358,7 @@ class Polyhedron:
         integer rows (of the rationalised generators when those were floats), with no redundant
         row. With no vertex the polyhedron is empty (``A = [0 ... 0]``, ``b = [-1]``).
         """
+        vertices, rays, lines = _plain(vertices), _plain(rays), _plain(lines)
         V_float, V_rows, _ = validate_matrix(vertices, "vertices", allow_empty=True)
         d = V_float.shape[1]
         parts = {}
@@ -658,7 +667,7 @@ class Polyhedron:
         ``X`` is ``(n, d)`` (returns ``(n,)`` bool) or ``(d,)`` (returns a bool). Nothing is in
         an empty polyhedron.
         """
-        X = np.asarray(X, dtype=np.float64)
+        X = np.asarray(_plain(X), dtype=np.float64)
         single = X.ndim == 1
         X2 = np.atleast_2d(X)
         if X2.shape[-1] != self.dim:

@@ -400,3 +400,12 @@ def test_v_to_h_to_v_round_trip(d, points):
     assert P.kind in (K.POINT, K.POLYTOPE)
     assert P.contains(V).all()
     assert rows_of(P.vertices_exact) <= {tuple(map(Fraction, row)) for row in V.tolist()}
+
+
+def test_torch_tensors_are_read_like_arrays():
+    torch = pytest.importorskip("torch")
+    P = Polyhedron.from_inequalities(torch.tensor([[1.0, 0.0], [-1.0, 0.0]]), torch.tensor([1, 1]))
+    assert P.kind == K.CONTAINS_LINES and P.is_rational
+    assert P.contains(torch.tensor([[0.5, 3.0]], requires_grad=True)).tolist() == [True]
+    Q = Polyhedron.from_generators(torch.eye(2), rays=torch.ones(1, 2))
+    assert Q.kind == K.UNBOUNDED
