@@ -137,7 +137,10 @@ def _orthonormal(rows: np.ndarray) -> np.ndarray:
 def _plain(x: Any) -> Any:
     """A torch tensor as a numpy array (detached, on the CPU); anything else as it is."""
     if type(x).__module__.split(".")[0] == "torch" and hasattr(x, "detach"):
-        return x.detach().cpu().numpy()
+        x = x.detach().cpu()
+        if str(x.dtype) == "torch.bfloat16":  # numpy has no bfloat16
+            x = x.float()
+        return x.numpy()
     return x
 
 
@@ -658,16 +661,24 @@ class Polyhedron:
         norms = np.linalg.norm(A_s, axis=1)
         return A_s / norms[:, None], b_s / norms
 
-    def contains(self, X: Any, atol: float = 1e-9) -> np.ndarray:
+    def contains(self, X: Any, atol: float | None = None) -> np.ndarray:
         r"""Which points lie in the polyhedron, up to a tolerance relative to their size.
 
         A point ``x`` is accepted when every non-zero row, normalised, satisfies
         :math:`\hat a_i \cdot x - \hat b_i \le \mathrm{atol} \cdot \max(1, \|x\|)` (an equality
         row in absolute value): the distance past each hyperplane, as :meth:`Cone.contains`.
-        ``X`` is ``(n, d)`` (returns ``(n,)`` bool) or ``(d,)`` (returns a bool). Nothing is in
-        an empty polyhedron.
+        ``X`` is ``(n, d)`` (returns ``(n,)`` bool) or ``(d,)`` (returns a bool), numpy or torch.
+        ``atol`` defaults by the points' precision: ``1e-9`` for float64 (and integers), ``1e-5``
+        for float32 (a float32 point on a facet is off it by its own rounding, about 1e-7
+        relative; 1e-5 is the layers' bound) and ``8 eps`` of lower precisions. Nothing is in an
+        empty polyhedron.
         """
-        X = np.asarray(_plain(X), dtype=np.float64)
+        raw = np.asarray(_plain(X))
+        if atol is None:
+            kind = raw.dtype
+            atol = 1e-9 if kind.kind != "f" or kind.itemsize >= 8 else max(
+                1e-5, 8 * float(np.finfo(kind).eps))
+        X = raw.astype(np.float64)
         single = X.ndim == 1
         X2 = np.atleast_2d(X)
         if X2.shape[-1] != self.dim:

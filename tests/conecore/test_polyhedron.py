@@ -268,6 +268,12 @@ def test_contains_and_scale():
         P.contains([[1, 2, 3]])
     E = Polyhedron.from_inequalities([[1, 1]], [1], equalities=[0])
     assert E.contains([[0.5, 0.5], [0.5, 0.4]]).tolist() == [True, False]
+    # the default tolerance follows the points' precision
+    third = np.array([[1 / 3, 2 / 3]], dtype=np.float32)  # rounded: off x + y = 1 by ~3e-8
+    assert E.contains(third).tolist() == [True]
+    assert E.contains(third.astype(np.float64)).tolist() == [False]
+    assert E.contains(third.astype(np.float64), atol=1e-6).tolist() == [True]
+    assert E.contains(np.array([[0.5, 0.5001]], dtype=np.float32)).tolist() == [False]
 
 
 def test_recession_cone_and_from_cone():

@@ -86,6 +86,15 @@ def test_outputs_stay_in_the_polyhedron_over_scales(name, nonneg, dtype, bound):
     assert worst(P, z) < bound and worst(P, z_big) < bound
 
 
+@pytest.mark.parametrize("name", POLYHEDRA)
+def test_contains_accepts_every_output_at_its_default_tolerance(name):
+    """What a user checks first: ``poly.contains(layer(x))``, float32 and float64 outputs."""
+    P = poly(name)
+    x = torch.randn(2000, 6) * torch.logspace(-1, 3, 2000)[:, None]
+    assert P.contains(PolyhedronLayer(P, 6)(x)).all()
+    assert P.contains(PolyhedronLayer(P, 6).double()(x.double())).all()
+
+
 def test_lines_are_combined_from_their_coefficients_so_products_cannot_cancel():
     """Inputs of 1e4 through weights that make the lines' coefficients small: folding the lines
     into the weights ((L^T W) h) left A z at round-off of |W| |h| (2e-5 relative here)."""
