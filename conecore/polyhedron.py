@@ -47,6 +47,10 @@ import numpy as np
 from conecore.cone import DEFAULT_LIMITS, Cone, Limits, validate_matrix
 from conecore.errors import ConeInputError
 from conecore.exact import IntMatrix, primitive, rationalize_row, solve
+from conecore.gate import Ticket
+
+# What the homogenised cone computes in the same run as its rays (one child process at most).
+_EXACT_VIEWS = ("rays_exact", "lines_exact")
 
 
 class PolyhedronKind(StrEnum):
@@ -280,7 +284,8 @@ class Polyhedron:
     # ------------------------------------------------------------------ construction
     @classmethod
     def from_inequalities(
-        cls, A: Any, b: Any, *, equalities: Any = None, limits: Limits = DEFAULT_LIMITS
+        cls, A: Any, b: Any, *, equalities: Any = None, limits: Limits = DEFAULT_LIMITS,
+        ticket: Ticket | None = None, precompute: bool = False,
     ) -> Polyhedron:
         """The polyhedron ``{x : A x <= b}``, rows listed in ``equalities`` taken as ``=``.
 
@@ -292,8 +297,12 @@ class Polyhedron:
         The double description runs on the cone over ``P`` (``d + 1`` columns, ``m + 1`` rows;
         see the module docstring) under ``limits``, exactly as :meth:`Cone.from_inequalities`:
         :class:`ConeInputError` names a bad entry, :class:`ConeTooLargeError` and
-        :class:`ConeTimeoutError` come from the limits. An infeasible system is no error: it
-        gives a polyhedron of kind ``"empty"``.
+        :class:`ConeTimeoutError` come from the limits. ``ticket`` (a
+        :class:`conecore.gate.Ticket`) says who asks, as for the cone: a long conversion waits
+        in the gate's line and a newer request of the same owner replaces it. The exact vertices
+        are computed in the same run as the rays; ``precompute=True`` adds
+        :attr:`redundant_rows`. An infeasible system is no error: it gives a polyhedron of kind
+        ``"empty"``.
         """
         A_float, b_float, rows, rational = _exact_rows(A, b, limits=limits)
         m, d = A_float.shape
@@ -304,7 +313,9 @@ class Polyhedron:
             H.append(hom)
             if i in eq:
                 H.append([-v for v in hom])
-        cone = Cone.from_inequalities(_int_matrix(H, d + 1), limits=limits)
+        views = _EXACT_VIEWS + (("redundant_rows",) if precompute else ())
+        cone = Cone.from_inequalities(_int_matrix(H, d + 1), limits=limits, ticket=ticket,
+                                      precompute=views)
         return cls._from_cone_over(A_float, b_float, eq, cone, rows, rational)
 
     @classmethod
@@ -347,7 +358,7 @@ class Polyhedron:
     @classmethod
     def from_generators(
         cls, vertices: Any, rays: Any = None, lines: Any = None, *,
-        limits: Limits = DEFAULT_LIMITS,
+        limits: Limits = DEFAULT_LIMITS, ticket: Ticket | None = None,
     ) -> Polyhedron:
         r"""The polyhedron :math:`\operatorname{conv}(V) + \operatorname{cone}(R) +
         \operatorname{lin}(L)` (V → H).
@@ -360,6 +371,7 @@ class Polyhedron:
         and each line of the polar becomes an equality. ``A`` and ``b`` are then primitive
         integer rows (of the rationalised generators when those were floats), with no redundant
         row. With no vertex the polyhedron is empty (``A = [0 ... 0]``, ``b = [-1]``).
+        ``limits`` and ``ticket``: as for :meth:`from_inequalities` (both conversions obey them).
         """
         vertices, rays, lines = _plain(vertices), _plain(rays), _plain(lines)
         V_float, V_rows, _ = validate_matrix(vertices, "vertices", allow_empty=True)
@@ -381,12 +393,14 @@ class Polyhedron:
                     f"vertices have {d} columns but {name} have {F.shape[1]}; they must agree")
             parts[name] = G
         if not V_rows:
-            return cls.from_inequalities(np.zeros((1, d), dtype=np.int64), [-1], limits=limits)
+            return cls.from_inequalities(np.zeros((1, d), dtype=np.int64), [-1], limits=limits,
+                                         ticket=ticket)
         gens: IntMatrix = [primitive([*v, 1]) for v in V_rows]
         gens += [primitive([*r, 0]) for r in parts["rays"]]
         line_rows = [primitive([*v, 0]) for v in parts["lines"]]
         gens += line_rows + [[-v for v in row] for row in line_rows]
-        polar = Cone.from_inequalities(_int_matrix(gens, d + 1), limits=limits)
+        polar = Cone.from_inequalities(_int_matrix(gens, d + 1), limits=limits, ticket=ticket,
+                                       precompute=_EXACT_VIEWS)
         normals, eq_normals = polar.rays_exact, polar.lines_exact
         assert normals is not None and eq_normals is not None
         eq_rows = [[int(v) for v in row] for row in eq_normals.tolist()]
@@ -399,7 +413,7 @@ class Polyhedron:
         eq = list(range(len(ineq_rows), len(A_rows)))
         A = _int_matrix(A_rows, d)
         b = _int_matrix([[v] for v in b_vals], 1)[:, 0]
-        return cls.from_inequalities(A, b, equalities=eq, limits=limits)
+        return cls.from_inequalities(A, b, equalities=eq, limits=limits, ticket=ticket)
 
     @classmethod
     def from_parts(

@@ -258,6 +258,24 @@ def test_limits_are_passed_to_the_cone():
                                             limits=cc.Limits(max_rays_bound=5))
 
 
+def test_time_limit_child_process_and_ticket_are_the_cones():
+    from conecore.gate import Ticket
+
+    rng = np.random.default_rng(1)
+    N = rng.integers(-50, 51, size=(60, 6))
+    with pytest.raises(cc.ConeTimeoutError, match=r"did not finish within 0\.2 s"):
+        Polyhedron.from_inequalities(N, [100] * 60,
+                                     limits=cc.Limits(timeout=0.2, in_process_seconds=0.0))
+    # in a child process, with a ticket, redundant rows computed in the same run
+    P = Polyhedron.from_inequalities([[1, 0], [2, 0], [-1, 0], [0, 1], [0, -1]], [1, 5, 0, 1, 0],
+                                     ticket=Ticket(owner="test"), precompute=True,
+                                     limits=cc.Limits(in_process_seconds=0.0))
+    assert "redundant_rows" in P.homogenized.__dict__ and P.redundant_rows == (1,)
+    Q = Polyhedron.from_generators([[0, 0], [1, 0], [0, 1]], ticket=Ticket(owner="test"),
+                                   limits=cc.Limits(in_process_seconds=0.0))
+    assert Q.kind == K.POLYTOPE and len(Q.vertices) == 3
+
+
 def test_contains_and_scale():
     P = cube(2, 10, 12)
     assert P.scale == pytest.approx(np.hypot(12, 12))
