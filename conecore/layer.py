@@ -109,6 +109,37 @@ def reduced_precision_matmul(device_type: str) -> bool:
     return torch.get_float32_matmul_precision() != "highest"
 
 
+def _box_(z: torch.Tensor, bound: float) -> torch.Tensor:
+    """``z / max(1, |z|_inf / bound)`` in place, no autograd (inference). One reduction kernel
+    on a GPU; on CPU ``vector_norm(ord=inf)`` is slow, and ``amax``/``amin`` need no
+    temporary."""
+    if z.device.type == "cpu":
+        peak = torch.maximum(z.amax(dim=-1, keepdim=True), z.amin(dim=-1, keepdim=True).neg_())
+    else:
+        peak = torch.linalg.vector_norm(z, ord=float("inf"), dim=-1, keepdim=True)
+    return z.mul_(bound / peak.clamp_(min=bound))
+
+
+def _box_marked_(z: torch.Tensor, bound: float) -> tuple[torch.Tensor, ...]:
+    """:func:`_box_` and what its backward needs: ``1 / s`` per row, the number of coordinates
+    at the peak, and the peak's coordinates marked with the sign of ``z`` (0 elsewhere)."""
+    size = z.abs()
+    peak = size.amax(dim=-1, keepdim=True)
+    inv = bound / torch.clamp(peak, min=bound)
+    at_peak = size.ge_(peak)
+    ties = at_peak.sum(dim=-1, keepdim=True)
+    return z.mul_(inv), inv, ties, at_peak.copysign_(z)
+
+
+def _box_backward(g: torch.Tensor, out: torch.Tensor, inv: torch.Tensor, ties: torch.Tensor,
+                  at_peak: torch.Tensor, bound: float) -> torch.Tensor:
+    r""":math:`g / s - [s > 1]\, \operatorname{sign}(z_j) e_j \langle g, z/s \rangle / (s b)`,
+    the peak's share split between ties (a new tensor)."""
+    dot = torch.linalg.vecdot(g, out).unsqueeze(-1)
+    coef = torch.where(inv < 1.0, dot * inv / (bound * ties), torch.zeros_like(dot))
+    return (g * inv).addcmul_(at_peak, coef, value=-1.0)
+
+
 class _BoxScale(torch.autograd.Function):
     r""":math:`z / s` with :math:`s = \max(1, \|z\|_\infty / b)`, with a short backward:
 
@@ -123,23 +154,50 @@ class _BoxScale(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, z: torch.Tensor, bound: float) -> torch.Tensor:  # type: ignore[override]
-        size = z.abs()
-        peak = size.amax(dim=-1, keepdim=True)
-        inv = bound / torch.clamp(peak, min=bound)  # 1 / s
-        out = z * inv
-        at_peak = size.ge_(peak)
-        ties = at_peak.sum(dim=-1, keepdim=True)
+        out, inv, ties, at_peak = _box_marked_(z.clone(), bound)
         ctx.bound = bound
-        ctx.save_for_backward(out, inv, ties, at_peak.copysign_(z))
+        ctx.save_for_backward(out, inv, ties, at_peak)
         return out
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx: Any, g: torch.Tensor) -> tuple[torch.Tensor, None]:  # type: ignore[override]
-        out, inv, ties, at_peak = ctx.saved_tensors
-        dot = torch.linalg.vecdot(g, out).unsqueeze(-1)
-        coef = torch.where(inv < 1.0, dot * inv / (ctx.bound * ties), torch.zeros_like(dot))
-        return (g * inv).addcmul_(at_peak, coef, value=-1.0), None
+        out = ctx.saved_tensors[0]
+        with torch.autocast(g.device.type, enabled=False):  # as in the forward
+            return _box_backward(g.to(out.dtype), *ctx.saved_tensors, ctx.bound), None
+
+
+class _ProjectedLines(torch.autograd.Function):
+    r"""The projection mode's feasibility steps on the affine maps' outputs, and the box:
+    :math:`z = y + (\mu M - y Q) Q^\top` (:math:`= P y + R^\top \mu`), then
+    :math:`z / s`. Its backward is :math:`\partial_y = P g'`, :math:`\partial_\mu =
+    g' Q M^\top` with :math:`g'` the box's backward of ``g``: ``g' Q`` is formed once, and
+    nothing of size ``n x d`` is allocated but the result (autograd's graph: three more)."""
+
+    @staticmethod
+    def forward(ctx: Any, y: torch.Tensor, mu: torch.Tensor, B: torch.Tensor,  # type: ignore[override]
+                M: torch.Tensor, bound: float | None) -> torch.Tensor:
+        w = torch.addmm(y @ B.T, mu, M, beta=-1) if mu.shape[1] else -(y @ B.T)
+        z = torch.addmm(y, w, B)
+        ctx.bound = bound
+        if bound is None:
+            ctx.save_for_backward(B, M)
+            return z
+        out, inv, ties, at_peak = _box_marked_(z, bound)
+        ctx.save_for_backward(B, M, out, inv, ties, at_peak)
+        return out
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx: Any, g: torch.Tensor) -> tuple[Any, ...]:  # type: ignore[override]
+        B, M, *box = ctx.saved_tensors
+        with torch.autocast(g.device.type, enabled=False):  # as in the forward
+            g = g.to(B.dtype)
+            if box:
+                g = _box_backward(g, *box, ctx.bound)
+            coords = g @ B.T
+            grad_y = g.addmm_(coords, B, alpha=-1) if box else torch.addmm(g, coords, B, alpha=-1)
+            return grad_y, coords @ M.T, None, None, None
 
 
 class ConeLayer(nn.Module):
@@ -222,15 +280,14 @@ class ConeLayer(nn.Module):
             return torch.addmm(W, B.T, B @ W, alpha=-1), torch.addmv(b, B.T, B @ b, alpha=-1)
         return B.T @ W, B.T @ b
 
-    def _line_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
+    def _line_weights(self, line_coef: nn.Linear) -> tuple[torch.Tensor, torch.Tensor]:
         """Folded line weights; cached for eager inference (no autograd) until the weights
         change. Traced code (``torch.compile``, ``torch.export``) folds in the graph."""
-        if torch.compiler.is_compiling() or (
-            torch.is_grad_enabled() and self.line_coef.weight.requires_grad
-        ):
+        W, b = line_coef.weight, line_coef.bias
+        if torch.compiler.is_compiling() or (torch.is_grad_enabled() and W.requires_grad):
             self._folded = None
             return self._fold()
-        W, b, B = self.line_coef.weight, self.line_coef.bias, self.line_basis
+        B = self._buffers["line_basis"]
         key = (W._version, b._version, B._version, W.data_ptr(), b.data_ptr(), B.data_ptr())
         if self._folded is None or self._folded[0] != key:
             with torch.no_grad():
@@ -244,44 +301,57 @@ class ConeLayer(nn.Module):
                 f"got shape {tuple(x.shape)}"
             )
         lead = x.shape[:-1]
-        h = x.reshape(-1, self.in_features)
-        weights = self.ray_coef.weight if self.ray_coef is not None else (
-            self.line_coef.weight if self.line_coef is not None else None)
-        if weights is None:  # the cone is {0}
+        h = x if x.dim() == 2 else x.reshape(-1, self.in_features)
+        modules, rays = self._modules, self._buffers["rays"]  # no nn.Module.__getattr__ per call
+        ray_coef, line_coef = modules.get("ray_coef"), modules.get("line_coef")
+        first = ray_coef if ray_coef is not None else line_coef
+        if first is None:  # the cone is {0}
             return x.new_zeros(*lead, self.out_features)
-        device = h.device.type
+        dtype, device = first.weight.dtype, h.device.type
         autocast = torch.is_autocast_enabled(device)
-        reduced = self.rays.dtype == torch.float32 and reduced_precision_matmul(device)
-        if autocast or reduced or weights.dtype != self.rays.dtype:
-            z = self._forward_projected(h, autocast, reduced).to(weights.dtype)
-        elif self._fold_is_cheaper(h):
+        reduced = rays.dtype == torch.float32 and reduced_precision_matmul(device)
+        if autocast or reduced or dtype != rays.dtype:
+            z = self._forward_projected(h, autocast, reduced).to(dtype)
+        elif line_coef is None or self._fold_is_cheaper(h.shape[0], line_coef.weight):
             z = self._forward_folded(h)
         else:
             z = self._forward_projected(h, False, False)
-        return z.reshape(*lead, self.out_features)
+        return z if x.dim() == 2 else z.reshape(*lead, self.out_features)
 
-    def _fold_is_cheaper(self, h: torch.Tensor) -> bool:
-        """Fold the line map into the weights (``2 d r h`` per call, and its backward) or apply it
-        to the outputs (``2 n d r``)? Folded weights are cached for inference, so there always;
-        in training whichever is cheaper. Traced code folds (no branch on the batch size)."""
-        if self.line_coef is None or not self.line_coef.weight.requires_grad:
+    def _fold_is_cheaper(self, n: int, weight: torch.Tensor) -> bool:
+        """Fold ``P`` into the weights, or apply it to the outputs? Folded weights are cached
+        for inference, so there always (and in traced code, which must not branch on the
+        batch size). In training, by the multiply-adds per output coordinate (forward; the
+        backward's are alike): folding costs ``2 r h`` for ``P W`` and ``n k`` for the rays,
+        the outputs' side ``2 n r`` and ``n k r / d`` (the rays in ``Q``'s coordinates); with
+        the explicit basis ``l h + n k`` against ``n l + n k``."""
+        if not (torch.is_grad_enabled() and weight.requires_grad) or torch.compiler.is_compiling():
             return True
-        if not torch.is_grad_enabled() or torch.compiler.is_compiling():
-            return True
-        return h.shape[0] > self.in_features
+        h, k, d = self.in_features, self.num_rays, self.out_features
+        r = self._buffers["line_basis"].shape[0]
+        if self.line_mode == "project":
+            return 2 * r * h + n * k < 2 * n * r + n * k * r / d
+        return h < n
 
     def _forward_folded(self, h: torch.Tensor) -> torch.Tensor:
         """``z = (P b + R^T mu) + (P W) h``: two products into one buffer, then the box."""
-        mu = self._nonneg(self.ray_coef(h)) if self.ray_coef is not None else None
-        if self.line_coef is None:
-            z = mu @ self.rays
+        ray_coef, rays = self._modules.get("ray_coef"), self._buffers["rays"]
+        mu = (self._nonneg(F.linear(h, ray_coef.weight, ray_coef.bias))
+              if ray_coef is not None else None)
+        line_coef = self._modules.get("line_coef")
+        if line_coef is None:
+            z = mu @ rays
         else:
-            W, b = self._line_weights()
+            W, b = self._line_weights(line_coef)
             if mu is None:
                 z = F.linear(h, W, b)
             else:  # in place is safe: addmm's backward needs its inputs, not its output
-                z = torch.addmm(b, mu, self.rays).addmm_(h, W.T)
-        return self._box(z)
+                z = torch.addmm(b, mu, rays).addmm_(h, W.T)
+        if self.box is None:
+            return z
+        if torch.is_grad_enabled() and z.requires_grad:
+            return _BoxScale.apply(z, self.box)
+        return _box_(z, self.box)
 
     def _forward_projected(self, h: torch.Tensor, autocast: bool, reduced: bool) -> torch.Tensor:
         r"""The affine maps in whatever precision they get (autocast, low-precision weights), then
@@ -289,33 +359,29 @@ class ConeLayer(nn.Module):
         may be rounded: :math:`z = y + (\mu M - y Q) Q^\top` with :math:`M = R Q`, i.e.
         :math:`P y + R^\top \mu` (the rays lie in the row space), or :math:`L^\top t +
         R^\top \mu` with the explicit basis."""
-        u = self.ray_coef(h) if self.ray_coef is not None else None
-        y = self.line_coef(h) if self.line_coef is not None else None
-        exact = torch.float64 if reduced else self.rays.dtype
+        ray_coef, line_coef = self._modules.get("ray_coef"), self._modules.get("line_coef")
+        u = ray_coef(h) if ray_coef is not None else None
+        y = line_coef(h) if line_coef is not None else None
+        exact = torch.float64 if reduced else self._buffers["rays"].dtype
         with torch.autocast(h.device.type, enabled=False) if autocast else nullcontext():
             mu = self._nonneg(u.to(exact)) if u is not None else None
-            B = self.line_basis.to(exact)
+            if y is not None and self.line_mode == "project":
+                if mu is None:
+                    mu = y.new_zeros(y.shape[0], 0, dtype=exact)
+                B, M = self._buffers["line_basis"].to(exact), self._buffers["ray_coords"].to(exact)
+                return _ProjectedLines.apply(y.to(exact), mu, B, M, self.box)
+            R = self._buffers["rays"].to(exact)
             if y is None:
-                z = mu @ self.rays.to(exact)
-            elif self.line_mode == "project":
-                y = y.to(exact)
-                coords = y @ B.T  # the row-space part of y, which P removes
-                w = -coords if mu is None else torch.addmm(coords, mu, self.ray_coords.to(exact),
-                                                           beta=-1)
-                z = torch.addmm(y, w, B)
+                z = mu @ R
             else:
-                z = y.to(exact) @ B
+                z = y.to(exact) @ self._buffers["line_basis"].to(exact)
                 if mu is not None:
-                    z = z.addmm_(mu, self.rays.to(exact))
-            return self._box(z)
-
-    def _box(self, z: torch.Tensor) -> torch.Tensor:
-        if self.box is None:
-            return z
-        if torch.is_grad_enabled() and z.requires_grad:
-            return _BoxScale.apply(z, self.box)
-        peak = z.abs().amax(dim=-1, keepdim=True)  # faster than vector_norm(ord=inf) on CPU
-        return z.mul_(self.box / torch.clamp(peak, min=self.box))
+                    z = z.addmm_(mu, R)
+            if self.box is None:
+                return z
+            if torch.is_grad_enabled() and z.requires_grad:
+                return _BoxScale.apply(z, self.box)
+            return _box_(z, self.box)
 
     # ------------------------------------------------------------------ checkpoints
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
