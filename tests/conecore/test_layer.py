@@ -93,15 +93,17 @@ def test_leading_batch_dimensions():
     assert layer(torch.randn(5)).shape == (3,)
 
 
-@pytest.mark.parametrize("batch", [4, 2], ids=["folded", "projected"])
-def test_gradcheck_float64(batch):
-    """Both ways of applying the line map (folded into the weights when the batch is larger than
-    in_features, applied to the outputs otherwise) and the box's hand-written backward."""
+@pytest.mark.parametrize("batch, folded", [(8, True), (2, False)], ids=["folded", "projected"])
+def test_gradcheck_float64(batch, folded):
+    """Both ways of applying the line map (folded into the weights for larger batches, applied to
+    the outputs for smaller ones) and the box's hand-written backwards."""
     torch.manual_seed(0)
     for nonneg in NONNEGS:
         for name in ["pyramid", "wedge-line", "checkerboard-8"]:
-            for box in [2.0, 0.05]:  # 0.05: most outputs are scaled down
+            for box in [2.0, 0.05, None]:  # 0.05: most outputs are scaled down
                 layer = cc.ConeLayer(cone_of(name), 3, nonneg=nonneg, box=box).double()
+                if layer.line_coef is not None:
+                    assert layer._fold_is_cheaper(batch, layer.line_coef.weight) is folded
                 x = torch.randn(batch, 3, dtype=torch.float64, requires_grad=True)
                 assert torch.autograd.gradcheck(layer, (x,))
                 out = layer(x).sum()
@@ -127,9 +129,11 @@ def test_folded_and_projected_line_maps_agree(line_mode):
     cone = cone_of("checkerboard-8") if line_mode == "project" else cone_of("wedge-line")
     layer = cc.ConeLayer(cone, 12, box=1.5, line_mode=line_mode).double()
     x = torch.randn(5, 12, dtype=torch.float64) * 3
-    projected = layer(x)  # 5 < 12: projected
+    assert not layer._fold_is_cheaper(5, layer.line_coef.weight)
+    assert layer._fold_is_cheaper(60, layer.line_coef.weight)
+    projected = layer(x)
     grads = torch.autograd.grad(projected.square().sum(), list(layer.parameters()))
-    folded = layer(torch.cat([x, x, x]))[:5]  # 15 > 12: folded
+    folded = layer(x.repeat(12, 1))[:5]
     grads_folded = torch.autograd.grad(folded.square().sum(), list(layer.parameters()))
     with torch.no_grad():
         cached = layer(x)
