@@ -95,7 +95,7 @@ with shell.page("steps"):
 
 
     playing = bool(st.session_state.get("dd_playing"))
-    p1, p2, _ = st.columns([1, 1, 3])
+    p1, p2, _ = st.columns([2, 2, 1])  # room for the labels in an 800 px window
     if p1.button("Play all steps", icon=":material/play_arrow:", key="dd_play",
                  disabled=playing, width="stretch",
                  help=f"Shows step 0, then one step every {PLAY_SECONDS:g} s."):
