@@ -40,7 +40,7 @@ def projection_toy(steps: int = 1500, hidden: int = 256, batch: int = 256, lr: f
     else:
         X, _ = digits()
         cone = Cone.from_inequalities(checkerboard(8, 2))
-        data = "scikit-learn digits 8 x 8"
+        data = "8 x 8 digits (conecore/assets)"
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(X))
     n_test = min(max_test, len(X) // 5)

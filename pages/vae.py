@@ -384,7 +384,7 @@ with shell.page("vae"):
     # Plain option names: a bound widget writes its displayed label into the URL.
     source = st.radio("Images", ["digits", "mnist"], horizontal=True, key="vae_source",
                       bind="query-params", disabled=hidden_controls,
-                      captions=["8 × 8, 1,797 images, ship with scikit-learn",
+                      captions=["8 × 8, 1,797 images, ship with conecore",
                                 "28 × 28, from your IDX files"])
     seed = int(st.number_input("Seed", 0, 10_000, 0, key="vae_seed", bind="query-params",
                                disabled=hidden_controls))
