@@ -342,6 +342,12 @@ def _active_set(cone: Cone, Y: torch.Tensor, max_iter: int) -> tuple[torch.Tenso
     return (t @ L + mu @ R).to(out_dtype), it, missed
 
 
+def has_disjoint_rows(cone: Cone) -> bool:
+    """Whether no two rows of ``A`` use the same coordinate: where ``method="blocks"`` applies
+    (the checkerboard cones)."""
+    return bool(((np.asarray(cone.A) != 0).sum(axis=0) <= 1).all())
+
+
 def _check_disjoint_rows(A: np.ndarray) -> None:
     support = A != 0
     shared = np.flatnonzero(support.sum(axis=0) > 1)

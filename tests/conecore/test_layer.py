@@ -183,6 +183,20 @@ def test_weights_inside_a_model_are_refused_with_the_layers_name():
         model.load_state_dict(other.state_dict())
 
 
+def test_the_vae_pages_upload_refuses_another_cones_weights():
+    """VAEExperiment.load_weights (the Constrained VAE page's upload, which catches
+    ConeInputError) passes its key and shape checks, then the layer refuses."""
+    from conecore.vae_experiment import VAEExperiment
+
+    A = cc.preset("checkerboard-8")
+    images = np.random.default_rng(0).uniform(-1, 1, size=(10, 64))
+    mine = VAEExperiment(cc.Cone.from_inequalities(A), images[:8], images[8:])
+    theirs = VAEExperiment(cc.Cone.from_inequalities(-A), images[:8], images[8:])
+    with pytest.raises(cc.ConeInputError, match="saved from a different cone"):
+        mine.load_weights("cone_layer", theirs.weights_bytes())
+    mine.load_weights("cone_layer", mine.weights_bytes())
+
+
 def test_weights_of_a_cone_of_another_size_are_refused_by_name():
     layer = cc.ConeLayer(cone_of("pyramid"), 4)
     other = cc.ConeLayer(cc.Cone.from_inequalities(cc.preset("ice-cream", k=5)), 4)

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import conecore as cc
-from conecore.projection import ProjectionNotConverged, has_full_row_rank
+from conecore.projection import ProjectionNotConverged, has_disjoint_rows, has_full_row_rank
 
 
 def in_cone_and_box(cone, Z, box=None, tol=1e-6, Y=None):
@@ -184,6 +184,8 @@ def test_blocks_with_box_matches_osqp(seed, box, block):
 
 def test_blocks_refuses_rows_that_share_a_column():
     cone = cc.Cone.from_inequalities(cc.preset("pyramid"))
+    assert not has_disjoint_rows(cone)
+    assert has_disjoint_rows(cc.Cone.from_inequalities(cc.preset("checkerboard-8")))
     with pytest.raises(cc.ConeInputError, match="rows 1 and 2 both use column 1"):
         cc.project(cone, np.zeros((1, 3)), "blocks")
 
