@@ -29,25 +29,10 @@ CUT_COLOR = "#e5534b"  # rays the double description cuts off
 
 
 def _clip_to_view(normals: list[np.ndarray], R: float) -> np.ndarray:
-    """The square ``[-R, R]^2`` cut by the half-planes ``a . x <= 0`` (Sutherland-Hodgman), as a
-    closed polygon; empty when nothing but the origin is left."""
-    poly = [np.array(p, dtype=float) for p in ((-R, -R), (R, -R), (R, R), (-R, R))]
-    for a in normals:
-        a = np.asarray(a, dtype=float)
-        if not np.any(a):
-            continue
-        out = []
-        for j, p in enumerate(poly):
-            q = poly[(j + 1) % len(poly)]
-            fp, fq = float(a @ p), float(a @ q)
-            if fp <= 0:
-                out.append(p)
-            if (fp < 0 < fq) or (fq < 0 < fp):
-                out.append(p + (q - p) * fp / (fp - fq))
-        poly = out
-        if len(poly) < 3:
-            return np.zeros((0, 2))
-    return np.array([*poly, poly[0]])
+    """The square ``[-R, R]^2`` cut by the half-planes ``a . x <= 0``, as a closed polygon;
+    empty when nothing but the origin is left."""
+    A = np.asarray(normals, dtype=float).reshape(-1, 2)
+    return _clip_to_box(A, np.zeros(len(A)), np.array([-R, -R]), np.array([R, R]))
 
 
 def right_angle_marks(cone: Cone, size: float = 0.12) -> np.ndarray:
