@@ -17,6 +17,9 @@ with 25 % to spare (no flapping at a boundary). Views that stop say so (``forget
 that vanishes (a closed tab) is dropped after ``window`` seconds without a tick.
 
 Pure Python and thread-safe (the server runs each session's script in its own thread).
+
+``RunGuard`` (below) is the live view's other half: a timer's tick must not make the server
+drop the end of a click's page run (Streamlit's race, README "Load: a class without browsers").
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ import math
 import statistics
 import threading
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, MutableMapping
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -129,3 +133,43 @@ LIVE = Pacer(share=0.5, solo_share=0.9)
 of the server's one Python core (one session alone 90 %). With more sessions each redraws less
 often (alone: four times a second; ten: every 2 s; thirty: every 8 s) and clicks stay quick for
 everyone. Shared on purpose, and thread-safe."""
+
+
+class RunGuard:
+    """Keeps a live view's timer from swallowing the end of a click's page run.
+
+    Streamlit (1.67) runs a session's scripts in one thread per *runner*; a runner runs the
+    requests that reach it while it works, one after the other, and stops when none is left.
+    Its messages reach the browser through the server's event loop, later. A fragment tick
+    that the event loop handles after the runner stopped but before the loop has passed on
+    that runner's last messages starts a new runner, and from then on the event loop drops
+    every message the old runner still had queued (``AppSession.request_rerun``, then
+    ``_handle_scriptrunner_event_on_event_loop``: "non-current ScriptRunner"), the page run's
+    ``script_finished`` among them: the click's run never ends in the browser.
+
+    Such a tick is the first tick to run on another thread than the click's run. So a page
+    run that a visitor caused is *guarded* (its thread kept in ``state``), and the first live
+    tick on another thread answers with a full page run instead (``cut`` is True), which sends
+    the whole page, and its end, again. That run is the page's own (``own=True``), and the
+    page's own runs (this one, a new timer, training's end) guard nothing new: one rerun at
+    most per click. When no message was lost (a tick on an idle server also starts a runner)
+    the rerun costs one page run and shows the same page.
+    """
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def page_run(self, state: MutableMapping[str, Any], *, own: bool) -> None:
+        """A full page run: guard it, unless it is the page's own rerun (which runs on the
+        guarded run's thread, or after the guard was spent)."""
+        if not own:
+            state[self.key] = threading.current_thread()
+
+    def cut(self, state: MutableMapping[str, Any]) -> bool:
+        """In a live tick (a fragment run): whether to rerun the whole page because the
+        guarded page run's end may have been dropped. True once per guarded run."""
+        runner = state.get(self.key)
+        if runner is None or runner is threading.current_thread():
+            return False
+        state[self.key] = None
+        return True

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 
+# Streamlit's st.dataframe imports pandas when first called, and Plotly's validators use
+# whatever sys.modules holds: thirty sessions pressing Play on a fresh server drew figures while
+# another thread was still importing pandas ("partially initialized module 'pandas' has no
+# attribute 'Series'", 5 of 30 sessions once). An import statement waits for another thread's.
+import pandas  # noqa: F401
 import streamlit as st
 import torch
 
@@ -13,7 +19,7 @@ from conecore import plotting
 from conecore.layer import NONNEG
 from conecore.training import METHOD_TITLES, METHODS, TASKS, LiveTraining, TrainConfig
 from explorer import session, shell
-from explorer.pacing import LIVE, Tick
+from explorer.pacing import LIVE, RunGuard, Tick
 
 # Tiny models gain nothing from intra-op threads, and on a small shared server (2 cores, a
 # browser, other sessions) OpenMP threads spin against each other: one thread per op.
@@ -21,6 +27,7 @@ torch.set_num_threads(1)
 
 RETIME_SECONDS = 3.0  # a live session changes its redraw timer at most this often
 CURVE_POINTS = 300  # a line's points per redraw: less to build, send and draw, four times a second
+GUARD = RunGuard("train_guard")  # a live tick must not swallow the end of a click's page run
 
 
 def config_from_controls(disabled: bool) -> TrainConfig:
@@ -175,8 +182,15 @@ def pace() -> float | None:
     return st.session_state["train_interval"]
 
 
-@st.fragment(run_every=pace())
+def rerun_page() -> None:
+    """The page's own full rerun from a live tick (not a click: ``GUARD`` leaves it alone)."""
+    st.session_state["train_own_rerun"] = threading.current_thread()
+    st.rerun()
+
+
 def live_view() -> None:
+    if not st.session_state.get("train_full_run") and GUARD.cut(st.session_state):
+        rerun_page()  # this tick may have cut off the end of a click's run: send the page again
     run = st.session_state.get("train_run")
     if run is None:
         return
@@ -186,13 +200,25 @@ def live_view() -> None:
         advance(run, tick.train_seconds)
         if not st.session_state.get("train_playing"):
             LIVE.forget(live_key())
-            st.rerun()  # training ended: redefine the fragment without a timer
+            rerun_page()  # training ended: redefine the fragment without a timer
     started = time.thread_time()
     show_progress(run, tick)
     if tick is not None:
         LIVE.record(live_key(), time.thread_time() - started)
         if retime(tick.interval):
-            st.rerun()  # a full run redefines the fragment with the new timer
+            rerun_page()  # a full run redefines the fragment with the new timer
+
+
+def show_live_view() -> None:
+    """Draw the live view as a fragment with this session's timer, under a name of its own
+    for this page run. Streamlit derives a fragment's id from its function's name, and ignores
+    a tick whose fragment the last page run did not draw (``AppSession.request_rerun``: "does
+    not exist anymore"). So the ticks of the timer a click's run replaced, still on their way
+    when it ends, are dropped instead of starting a new script runner, which would make the
+    server drop the end of the click's run (``RunGuard``)."""
+    st.session_state["train_view"] = view = st.session_state.get("train_view", 0) + 1
+    live_view.__qualname__ = f"live_view_{view}"
+    st.fragment(run_every=pace())(live_view)()
 
 
 def retime(interval: float) -> bool:
@@ -239,8 +265,10 @@ with shell.page("train"):
     if "train_error" in st.session_state:
         st.error(st.session_state["train_error"])
     settings_notice(st.session_state.get("train_run"), config)
+    own = st.session_state.pop("train_own_rerun", None) is threading.current_thread()
+    GUARD.page_run(st.session_state, own=own)
     st.session_state["train_full_run"] = True
-    live_view()
+    show_live_view()
     st.session_state["train_full_run"] = False
     with st.expander("Explain", expanded=False):
         st.markdown(EXPLAIN)

@@ -14,11 +14,14 @@ and times it, presses Step ``--reruns`` times (``--think`` seconds apart) and ti
 from the click to the server's ``script_finished``, then opens Build a cone without a cone in
 the link and checks that the sidebar's share link holds its own cone (isolation). Exceptions,
 ``st.error`` alerts and runs that never finish are errors. The server's RSS and CPU are sampled
-as in load_test.py (:class:`scripts.harness.Sampler`).
+as in load_test.py (:class:`scripts.harness.Sampler`). The sessions are
+:class:`scripts.harness.Client`; the report counts the page runs that a fragment run cut off
+(Streamlit dropped their end, and Train live reran the page: scripts/runner_race.py), and with
+``--watch`` the server logs each script-runner event Streamlit dropped.
 
 Usage (from the repository root; ``make class-load`` runs the defaults):
     .venv/bin/python -m scripts.class_load                    # 10 sessions
-    .venv/bin/python -m scripts.class_load --sessions 30 --json class30.json
+    .venv/bin/python -m scripts.class_load --sessions 30 --json class30.json --watch
     .venv/bin/python -m scripts.class_load --url http://host:8501 --pid 1234
 
 Exit status 1 on any error, isolation failure, a Step p95 over ``--p95-limit`` s, a Pause
@@ -32,175 +35,25 @@ import asyncio
 import json
 import re
 import sys
-import time
-from collections import deque
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import unquote
 
 from scripts.harness import (
     PAUSE,
     PLAY,
     STEP,
+    Client,
     Sampler,
     Server,
     cone_for,
     cpu_lines,
     latency_stats,
+    race_counts,
     seconds,
     wait_healthy,
 )
 
 SHARE_A = re.compile(r"[?&]A=([^&\s]+)")
-
-
-@dataclass
-class Client:
-    """One session: a websocket to the server and what it has seen."""
-
-    name: str
-    base: str
-    cone: str
-    query: str = ""
-    page_hash: str = ""
-    buttons: dict[str, str] = field(default_factory=dict)
-    texts: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    runs: list[tuple[float, float]] = field(default_factory=list)  # full runs: (start, end)
-    fragment_runs: int = 0
-    run_start: float = 0.0
-    timers: dict[str, tuple[float, asyncio.Task]] = field(default_factory=dict)
-    result: dict[str, Any] = field(default_factory=dict)
-    # The last lifecycle messages sent and received, reported for a session that fails.
-    trace: deque = field(default_factory=lambda: deque(maxlen=60))
-
-    # ------------------------------------------------------------------ the wire
-    async def connect(self) -> None:
-        import websockets
-
-        url = self.base.replace("http", "ws", 1) + "/_stcore/stream"
-        self.ws = await websockets.connect(url, origin=self.base, subprotocols=["streamlit"],
-                                           max_size=None, ping_interval=None)
-        self.receiver = asyncio.create_task(self._receive())
-
-    async def close(self) -> None:
-        for _, task in self.timers.values():
-            task.cancel()
-        self.receiver.cancel()
-        await self.ws.close()
-
-    async def _send(self, page: str = "", fragment_id: str = "", trigger: str = "") -> None:
-        from streamlit.proto.BackMsg_pb2 import BackMsg
-
-        msg = BackMsg()
-        state = msg.rerun_script
-        state.query_string = self.query
-        state.page_script_hash = self.page_hash if not page else ""
-        state.page_name = page
-        state.context_info.url = f"{self.base}/{page}"
-        if fragment_id:
-            state.fragment_id = fragment_id
-            state.is_auto_rerun = True
-        if trigger:
-            widget = state.widget_states.widgets.add()
-            widget.id = trigger
-            widget.trigger_value = True
-        self.trace.append((round(time.monotonic(), 3), "sent", page or "",
-                           "fragment" if fragment_id else "", "click" if trigger else ""))
-        await self.ws.send(msg.SerializeToString())
-
-    async def _receive(self) -> None:
-        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
-        async for frame in self.ws:
-            self.dispatch(ForwardMsg.FromString(frame))
-
-    def dispatch(self, msg: Any) -> None:
-        """Take in one message from the server, as the browser's App does."""
-        from streamlit.proto.Alert_pb2 import Alert
-        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
-        kind = msg.WhichOneof("type")
-        fragment = bool(msg.metadata.run.fragment_ids)
-        if kind in ("new_session", "script_finished", "auto_rerun", "stop_auto_rerun",
-                    "session_status_changed", "session_event"):
-            self.trace.append((round(time.monotonic(), 3), kind,
-                               "fragment" if fragment else "",
-                               msg.script_finished if kind == "script_finished" else "",
-                               msg.auto_rerun.interval if kind == "auto_rerun" else ""))
-        if kind == "new_session" and not fragment:
-            self.run_start = time.monotonic()
-            self.page_hash = msg.new_session.page_script_hash
-            for _, task in self.timers.values():  # as the browser: a full run resets timers
-                task.cancel()
-            self.timers.clear()
-        elif kind == "navigation":
-            # With pages (the pages/ folder too) every run starts in the main script, whose
-            # hash new_session carries; the page that ran is the navigation's, and the browser
-            # sends that one back with each click (else the click would rerun Home).
-            self.page_hash = msg.navigation.page_script_hash
-        elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
-            el = msg.delta.new_element
-            what = el.WhichOneof("type")
-            if what == "button":
-                self.buttons[el.button.label] = el.button.id
-            elif what == "exception":
-                self.errors.append(f"exception: {el.exception.message[:200]}")
-            elif what == "alert" and el.alert.format == Alert.ERROR:
-                self.errors.append(f"error alert: {el.alert.body[:200]}")
-            elif what == "code":
-                self.texts.append(el.code.code_text)
-        elif kind == "auto_rerun":
-            self._timer(msg.auto_rerun.fragment_id, msg.auto_rerun.interval)
-        elif kind == "stop_auto_rerun":
-            for fid in msg.stop_auto_rerun.fragment_ids:
-                if fid in self.timers:
-                    self.timers.pop(fid)[1].cancel()
-        elif kind == "script_finished":
-            if msg.script_finished == ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY:
-                self.fragment_runs += 1
-            elif msg.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY:
-                self.runs.append((self.run_start, time.monotonic()))
-
-    def _timer(self, fragment_id: str, interval: float) -> None:
-        old = self.timers.get(fragment_id)
-        if old is not None and old[0] == interval:
-            return  # the browser keeps a timer whose interval did not change
-        if old is not None:
-            old[1].cancel()
-
-        async def tick() -> None:
-            while True:
-                await asyncio.sleep(interval)
-                await self._send(fragment_id=fragment_id)
-
-        self.timers[fragment_id] = (interval, asyncio.create_task(tick()))
-
-    # ------------------------------------------------------------------ actions
-    async def finished_after(self, t: float, timeout: float) -> float:
-        """Seconds from ``t`` to the end of the first full run that started after ``t``."""
-        deadline = time.monotonic() + timeout
-        while True:
-            ends = [end for start, end in self.runs if start >= t]
-            if ends:
-                return ends[0] - t
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{self.name}: no run finished within {timeout:.0f} s")
-            await asyncio.sleep(0.01)
-
-    async def open(self, page: str, query: str, timeout: float) -> float:
-        self.query, self.texts = query, []
-        t = time.monotonic()
-        await self._send(page=page)
-        return await self.finished_after(t, timeout)
-
-    async def click(self, label: str, timeout: float) -> float:
-        if label not in self.buttons:
-            raise RuntimeError(f"{self.name}: no button {label!r} on the page")
-        t = time.monotonic()
-        await self._send(trigger=self.buttons[label])
-        return await self.finished_after(t, timeout)
 
 
 async def session(c: Client, args: argparse.Namespace, phase: dict[str, asyncio.Event]) -> None:
@@ -229,6 +82,9 @@ async def session(c: Client, args: argparse.Namespace, phase: dict[str, asyncio.
         c.errors.append(f"{type(exc).__name__}: {exc}")
         r["trace"] = list(c.trace)
     finally:
+        r["page_runs_cut"] = len(c.cut_runs)
+        if c.cut_runs:
+            r.setdefault("trace", list(c.trace))
         if hasattr(c, "ws"):
             await c.close()
 
@@ -263,6 +119,7 @@ def summarise(args: argparse.Namespace, clients: list[Client], sampler: Sampler)
         "open": latency_stats(opens),
         "ticks_per_s": {"min": min(ticks, default=0.0), "max": max(ticks, default=0.0),
                         "total": sum(ticks)},
+        "page_runs_cut": sum(c.result.get("page_runs_cut", 0) for c in clients),
         "rss_peak_mb": round(peak, 1), "rss_peak_phase": peak_phase,
         "cpu_by_phase": sampler.phase_cpu(),
         "errors": {c.name: c.errors for c in clients if c.errors},
@@ -302,6 +159,11 @@ def report(out: dict) -> None:
           f"max {seconds(p['max_s'])}")
     print(f"  Step rerun (click -> script_finished), {s['n']} reruns: p50 {seconds(s['p50_s'])}"
           f"  p95 {seconds(s['p95_s'])}  max {seconds(s['max_s'])}")
+    print(f"  page runs cut off by a tick (Streamlit dropped their end; the page reran): "
+          f"{out['page_runs_cut']}")
+    if "server_race" in out:
+        print("  server (--watch): " + ", ".join(f"{k} {v}"
+                                                for k, v in out["server_race"].items()))
     print(f"  server peak RSS {out['rss_peak_mb']:.0f} MB (phase {out['rss_peak_phase']})")
     for line in cpu_lines(out["cpu_by_phase"], "the clients"):
         print("  " + line)
@@ -324,13 +186,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rss-limit-mb", type=float, default=1500)
     p.add_argument("--timeout", type=float, default=120, help="for any one run (default 120)")
     p.add_argument("--json", help="write the full results here")
+    p.add_argument("--watch", action="store_true",
+                   help="start the server through scripts/runner_race.py, which logs each "
+                        "script-runner event Streamlit drops (reported at the end)")
     args = p.parse_args(argv)
     server = None
     try:
         if args.url:
             base, pid = args.url.rstrip("/"), args.pid
         else:
-            server = Server()
+            server = Server(module="scripts.runner_race" if args.watch else "streamlit")
             base, pid = server.url, server.pid
         wait_healthy(base, 60, server)
     except RuntimeError as exc:
@@ -345,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
         if server is not None:
             server.stop()
     out = summarise(args, clients, sampler)
+    if args.watch and server is not None:
+        out["server_race"] = race_counts(server.log())
     report(out)
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1, default=str))

@@ -1,6 +1,7 @@
 """What the load scripts share (and the browser tests' harness reads): a ``streamlit run``
-server on a free port, what a server frame says about script runs, the sessions' cones, the
-app's caps, the server's memory and CPU from /proc, and the statistics of the reports.
+server on a free port, what a server frame says about script runs, a session that speaks
+Streamlit's websocket protocol (``Client``), the sessions' cones, the app's caps, the server's
+memory and CPU from /proc, and the statistics of the reports.
 
 Import it as ``from scripts.harness import ...`` with the repository root on ``sys.path``
 (``python -m scripts.<name>`` from the root; pytest puts the root there itself).
@@ -8,6 +9,7 @@ Import it as ``from scripts.harness import ...`` with the repository root on ``s
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -16,6 +18,8 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections import deque
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -150,20 +154,30 @@ def free_port() -> int:
 
 class Server:
     """``streamlit run <script>`` (the app by default) on a free port, as
-    tests/browser/conftest.py starts it; its output goes to ``log_path``."""
+    tests/browser/conftest.py starts it; its output goes to ``log_path``. ``module`` is the
+    module that ``python -m`` runs with ``run <script> <options>``: Streamlit's own CLI, or
+    ``scripts.runner_race``, which runs it with a watch on the script runners."""
 
-    def __init__(self, script: str = "app.py") -> None:
+    def __init__(self, script: str = "app.py", module: str = "streamlit",
+                 env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = Path(tempfile.mkdtemp(prefix="cone_explorer_server_")) / "server.log"
-        cmd = [sys.executable, "-m", "streamlit", "run", script,
+        cmd = [sys.executable, "-m", module, "run", script,
                "--server.headless", "true",
                "--server.port", str(self.port),
                "--browser.gatherUsageStats", "false",
                "--server.fileWatcherType", "none"]  # others may edit the tree meanwhile
         with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                         env=None if env is None else {**os.environ, **env})
         self.pid = self.proc.pid
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
 
     def log_tail(self, n: int = 40) -> str:
         try:
@@ -203,6 +217,196 @@ def wait_healthy(url: str, timeout: float, server: Server | None = None,
             tail = server.log_tail() if server else ""
             raise RuntimeError(f"{url} not healthy after {timeout:.0f} s\n{tail}")
         time.sleep(poll)
+
+
+# ---------------------------------------------------------------------- a protocol session
+@dataclass
+class Client:
+    """One session: a websocket to the server and what it has seen."""
+
+    name: str
+    base: str
+    cone: str
+    query: str = ""
+    page_hash: str = ""
+    buttons: dict[str, str] = field(default_factory=dict)
+    texts: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    runs: list[tuple[float, float]] = field(default_factory=list)  # full runs: (start, end)
+    fragment_runs: int = 0
+    run_start: float = 0.0
+    page_run_open: bool = False  # a page run started and has not ended yet
+    # Page runs (their start times) that a fragment run came in the middle of: Streamlit
+    # dropped the rest of them (scripts/runner_race.py). Lost: a fragment run then ended while
+    # the page run still had not, so the page ticked on and the run never ends (unless a
+    # later page run happens to end). Train live reruns the page at once instead.
+    cut_runs: list[float] = field(default_factory=list)
+    lost_runs: list[float] = field(default_factory=list)
+    timers: dict[str, tuple[float, asyncio.Task]] = field(default_factory=dict)
+    result: dict[str, Any] = field(default_factory=dict)
+    # The last lifecycle messages sent and received, reported for a session that fails.
+    trace: deque = field(default_factory=lambda: deque(maxlen=60))
+
+    # ------------------------------------------------------------------ the wire
+    async def connect(self) -> None:
+        import websockets
+
+        url = self.base.replace("http", "ws", 1) + "/_stcore/stream"
+        self.ws = await websockets.connect(url, origin=self.base, subprotocols=["streamlit"],
+                                           max_size=None, ping_interval=None)
+        self.receiver = asyncio.create_task(self._receive())
+
+    async def close(self) -> None:
+        for _, task in self.timers.values():
+            task.cancel()
+        self.receiver.cancel()
+        await self.ws.close()
+
+    async def _send(self, page: str = "", fragment_id: str = "", trigger: str = "",
+                    hashes: tuple[str, ...] = ()) -> None:
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+
+        msg = BackMsg()
+        state = msg.rerun_script
+        state.query_string = self.query
+        state.page_script_hash = self.page_hash if not page else ""
+        state.page_name = page
+        state.context_info.url = f"{self.base}/{page}"
+        if fragment_id:
+            state.fragment_id = fragment_id
+            state.is_auto_rerun = True
+        if trigger:
+            widget = state.widget_states.widgets.add()
+            widget.id = trigger
+            widget.trigger_value = True
+        state.cached_message_hashes.extend(hashes)
+        self.trace.append((round(time.monotonic(), 3), "sent", page or "",
+                           "fragment" if fragment_id else "", "click" if trigger else ""))
+        await self.ws.send(msg.SerializeToString())
+
+    async def _receive(self) -> None:
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        async for frame in self.ws:
+            self.dispatch(ForwardMsg.FromString(frame))
+
+    def dispatch(self, msg: Any) -> None:
+        """Take in one message from the server, as the browser's App does."""
+        from streamlit.proto.Alert_pb2 import Alert
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        kind = msg.WhichOneof("type")
+        fragment = bool(msg.metadata.run.fragment_ids)
+        if kind in ("new_session", "script_finished", "auto_rerun", "stop_auto_rerun",
+                    "session_status_changed", "session_event"):
+            self.trace.append((round(time.monotonic(), 3), kind,
+                               "fragment" if fragment else "",
+                               msg.script_finished if kind == "script_finished" else "",
+                               msg.auto_rerun.interval if kind == "auto_rerun" else ""))
+        if kind == "new_session" and fragment and self.page_run_open and \
+                self.run_start not in self.cut_runs:
+            self.cut_runs.append(self.run_start)
+        if kind == "new_session" and not fragment:
+            self.page_run_open = True
+            self.run_start = time.monotonic()
+            self.page_hash = msg.new_session.page_script_hash
+            for _, task in self.timers.values():  # as the browser: a full run resets timers
+                task.cancel()
+            self.timers.clear()
+        elif kind == "navigation":
+            # With pages (the pages/ folder too) every run starts in the main script, whose
+            # hash new_session carries; the page that ran is the navigation's, and the browser
+            # sends that one back with each click (else the click would rerun Home).
+            self.page_hash = msg.navigation.page_script_hash
+        elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
+            el = msg.delta.new_element
+            what = el.WhichOneof("type")
+            if what == "button":
+                self.buttons[el.button.label] = el.button.id
+            elif what == "exception":
+                self.errors.append(f"exception: {el.exception.message[:200]}")
+            elif what == "alert" and el.alert.format == Alert.ERROR:
+                self.errors.append(f"error alert: {el.alert.body[:200]}")
+            elif what == "code":
+                self.texts.append(el.code.code_text)
+        elif kind == "auto_rerun":
+            self._timer(msg.auto_rerun.fragment_id, msg.auto_rerun.interval)
+        elif kind == "stop_auto_rerun":
+            for fid in msg.stop_auto_rerun.fragment_ids:
+                if fid in self.timers:
+                    self.timers.pop(fid)[1].cancel()
+        elif kind == "script_finished":
+            if not fragment:
+                self.page_run_open = False
+            if msg.script_finished == ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY:
+                self.fragment_runs += 1
+                if self.page_run_open and self.run_start not in self.lost_runs:
+                    self.lost_runs.append(self.run_start)
+            elif msg.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY:
+                self.runs.append((self.run_start, time.monotonic()))
+
+    def _timer(self, fragment_id: str, interval: float) -> None:
+        old = self.timers.get(fragment_id)
+        if old is not None and old[0] == interval:
+            return  # the browser keeps a timer whose interval did not change
+        if old is not None:
+            old[1].cancel()
+
+        async def tick() -> None:
+            while True:
+                await asyncio.sleep(interval)
+                await self._send(fragment_id=fragment_id)
+
+        self.timers[fragment_id] = (interval, asyncio.create_task(tick()))
+
+    # ------------------------------------------------------------------ actions
+    async def finished_after(self, t: float, timeout: float) -> float:
+        """Seconds from ``t`` to the end of the first full run that started after ``t``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            ends = [end for start, end in self.runs if start >= t]
+            if ends:
+                return ends[0] - t
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.name}: no run finished within {timeout:.0f} s")
+            await asyncio.sleep(0.01)
+
+    async def open(self, page: str, query: str, timeout: float) -> float:
+        self.query, self.texts = query, []
+        t = time.monotonic()
+        await self._send(page=page)
+        return await self.finished_after(t, timeout)
+
+    def lost_since(self, t: float) -> bool:
+        """Whether a page run that started after ``t`` was lost (``lost_runs``)."""
+        return any(start >= t for start in self.lost_runs)
+
+    async def click(self, label: str, timeout: float) -> float:
+        """Seconds from pressing ``label`` to the end of a page run that started after it. A
+        click whose run was lost is an error even when a later page run ended."""
+        if label not in self.buttons:
+            raise RuntimeError(f"{self.name}: no button {label!r} on the page")
+        t = time.monotonic()
+        await self._send(trigger=self.buttons[label])
+        seconds = await self.finished_after(t, timeout)
+        if self.lost_since(t):
+            self.errors.append(f"{label}: its page run was cut off by a tick and never ended "
+                               f"(a later page run ended after {seconds:.1f} s)")
+        return seconds
+
+
+# What scripts/runner_race.py's server writes to its log (class_load.py --watch counts it).
+RACE_FORCE = "force-race"  # in a tick's cached-message hashes: hold it until the run ends
+RACE_HELD, RACE_CUT, RACE_DROPPED = "RACE held", "RACE new runner", "RACE dropped"
+
+
+def race_counts(log: str) -> dict[str, int]:
+    """From a runner_race server's log: ticks it held, runners it made for a tick after the
+    last one had stopped, page runs whose end it dropped (``SCRIPT_STOPPED_WITH_SUCCESS``
+    of a replaced runner) and runner events it dropped in all."""
+    return {"held": log.count(RACE_HELD), "new_runner_for_tick": log.count(RACE_CUT),
+            "dropped_page_run_ends": log.count(f"{RACE_DROPPED} SCRIPT_STOPPED_WITH_SUCCESS"),
+            "dropped_events": log.count(RACE_DROPPED)}
 
 
 # ---------------------------------------------------------------------- /proc

@@ -101,4 +101,45 @@ def test_page_paces_itself_when_many_sessions_train():
             LIVE.forget(k)
 
 
+def test_run_guard_reruns_the_page_once_after_a_tick_on_another_runner():
+    """explorer.pacing.RunGuard: a click's page run is guarded; a tick on its own runner's
+    thread is fine; the first tick on another thread (a new runner: the click's run may have
+    lost its end) asks for a page run, once; the page's own runs guard nothing new."""
+    import threading
+
+    from explorer.pacing import RunGuard
+
+    guard, state = RunGuard("g"), {}
+
+    def on_thread(fn):
+        out = []
+        t = threading.Thread(target=lambda: out.append(fn()))
+        t.start()
+        t.join()
+        return out[0]
+
+    assert not guard.cut(state)  # nothing guarded yet
+    guard.page_run(state, own=False)  # a click's run, on this thread
+    assert not guard.cut(state)  # a tick on the same runner
+    assert on_thread(lambda: guard.cut(state))  # the first tick on another runner: rerun
+    assert not on_thread(lambda: guard.cut(state))  # once
+    guard.page_run(state, own=True)  # the page's own rerun: not guarded
+    assert not on_thread(lambda: guard.cut(state))
+    on_thread(lambda: guard.page_run(state, own=False))  # a click's run on another runner
+    assert guard.cut(state) and not guard.cut(state)
+
+
+def test_each_page_run_draws_the_live_view_as_a_new_fragment():
+    """The live view's fragment gets a fresh name (so a fresh id) in every page run: the
+    ticks of a timer that a click's run replaced then name a fragment the server no longer
+    has, and it drops them instead of letting them cut off the click's run."""
+    at = train_page()
+    first = at.session_state["train_view"]
+    at.button(key="train_step").click().run()
+    at.button(key="train_play").click().run()
+    assert at.session_state["train_view"] == first + 2
+    at.button(key="train_pause").click().run()
+    assert at.session_state["train_view"] == first + 3 and not at.exception
+
+
 # ---------------------------------------------------------------------- the live view's curves

@@ -1,5 +1,7 @@
 """scripts.class_load against a real server: two protocol-level sessions train, pause,
 step and keep their own cones (the script's own checks), and its report reads its numbers.
+scripts.runner_race forces Streamlit's lost-run race (a tick that cuts off a click's run):
+Train live loses no click to it, and a plain app with a timer does.
 
 The limits are loose on purpose (CI shares two cores with the other tests): this checks that
 the script and the server's protocol still fit together, not the latency goals (README)."""
@@ -42,6 +44,41 @@ def test_two_sessions_train_pause_step_and_stay_isolated(tmp_path):
         assert d["ticks_per_s"] > 0  # the fragment timer was answered: training ticked
         assert d["ticks_after_pause"] <= 1  # at most a tick in flight when Pause landed
     assert "RESULT: OK" in report
+
+
+def race(tmp_path, *args: str) -> dict:
+    out = tmp_path / "race.json"
+    proc = subprocess.run([sys.executable, "-m", "scripts.runner_race", "--json", str(out),
+                           *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.exists(), proc.stdout + proc.stderr
+    return json.loads(out.read_text())
+
+
+def test_a_tick_that_cuts_off_a_click_run_loses_no_click(tmp_path):
+    """Play, and a tick of the new timer while Play's run works; later Pause, and a tick of
+    the old timer. The server holds each tick until the run in front of it has ended, as a
+    busy event loop does: Streamlit then drops the rest of that run (its end too). The page
+    must still finish a page run after each click (issue 14, item 11)."""
+    result = race(tmp_path, "--timeout", "90")
+    clicks = {c["click"]: c for c in result["clicks"]}
+    assert set(clicks) == {"Play", "Pause"}
+    assert all(c["tick_sent"] for c in clicks.values()), clicks
+    assert result["server"]["held"] == 2, result["server"]  # both ticks raced their click
+    # Play's tick found Play's runner stopped and started another, which cut Play's run off:
+    # the race happened, and the page sent a whole page run again.
+    assert result["server"]["new_runner_for_tick"] >= 1, result["server"]
+    assert clicks["Play"]["cut"], clicks
+    assert result["lost"] == [], clicks
+    assert all(c["finished_s"] is not None for c in clicks.values())
+
+
+def test_the_race_is_streamlits_a_plain_app_loses_its_click(tmp_path):
+    """The same race in a ten-line app (a button and a fragment with a timer): the click's
+    run never ends. If this fails, Streamlit no longer drops the run, and pages/train.py's
+    guard (explorer.pacing.RunGuard) may go."""
+    result = race(tmp_path, "--tiny", "--timeout", "8")
+    assert result["server"]["dropped_page_run_ends"] == 1, result
+    assert result["lost"] == ["Click"], result
 
 
 def test_cones_for_a_large_class_are_distinct_and_read_back():
