@@ -50,7 +50,7 @@ PAGES: tuple[PageInfo, ...] = (
     PageInfo("steps", "pages/steps.py", "Double description, step by step",
              ":material/stairs:", ("plotly.graph_objects",)),
     PageInfo("train", "pages/train.py", "Train live", ":material/model_training:",
-             ("plotly.graph_objects", "torch", "conecore.training")),
+             ("pandas", "plotly.graph_objects", "torch", "conecore.training")),
     PageInfo("samples", "pages/samples.py", "Samples", ":material/scatter_plot:",
              ("plotly.graph_objects", "torch", "conecore.samples")),
     PageInfo("vae", "pages/vae.py", "Constrained VAE", ":material/grid_on:",
@@ -65,6 +65,7 @@ PAGE = {p.name: p for p in PAGES}
 
 # One lock per heavy module, taken in PAGES order (no two threads wait on each other in turn).
 _IMPORT_LOCKS = {name: threading.Lock() for p in PAGES for name in p.heavy}
+_IMPORTED: set[str] = set()  # grows only, under the module's lock: which imports have finished
 
 
 def warm_up(modules: tuple[str, ...]) -> None:
@@ -73,10 +74,11 @@ def warm_up(modules: tuple[str, ...]) -> None:
     torch in thirty threads at once: some pages failed with "partially initialized module
     'pandas'" and some never finished. Home needs none of torch, so it does not wait for it."""
     for name in modules:
-        if name in sys.modules:
+        if name in _IMPORTED:  # fully imported (sys.modules also holds half-imported ones)
             continue
         with _IMPORT_LOCKS[name]:
             importlib.import_module(name)
+            _IMPORTED.add(name)
 
 
 class PageEnd(Exception):

@@ -47,3 +47,29 @@ def test_too_many_uploaded_files_are_refused_by_count():
         uploader.upload(f"f{i}.idx", b"\0\0\x08\x01\0\0\0\x01\x07")
     uploader.run()
     assert any("5 files were uploaded; at most 4" in e.value for e in at.error)
+
+
+def test_a_page_waits_for_a_heavy_import_another_session_has_begun(monkeypatch):
+    """Thirty first visitors: a module in sys.modules may be half-imported by another thread;
+    warm_up waits for that import's lock instead of using the half module."""
+    import sys
+    import threading
+    import time
+
+    from explorer import shell
+
+    name = "pandas"
+    monkeypatch.setattr(shell, "_IMPORTED", set())
+    lock = shell._IMPORT_LOCKS[name]
+    assert name in sys.modules  # as for a module another thread has begun importing
+    done = []
+    lock.acquire()
+    try:
+        t = threading.Thread(target=lambda: (shell.warm_up((name,)), done.append(True)))
+        t.start()
+        time.sleep(0.2)
+        assert not done  # it waits for the importing thread
+    finally:
+        lock.release()
+    t.join(5)
+    assert done and name in shell._IMPORTED
