@@ -483,7 +483,8 @@ def caps_suite(limits: Limits) -> dict:
     return out
 
 
-def _machine() -> str:
+def machine() -> str:
+    """One line about this machine for a benchmark's header (CPU, Python, torch, GPU)."""
     import os
 
     text = f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
@@ -633,7 +634,7 @@ def main(argv: list[str] | None = None) -> int:
         configs = configs_from_args(args, suites)
     except ValueError as exc:
         parser.error(str(exc))
-    out: dict[str, object] = {"machine": _machine()}
+    out: dict[str, object] = {"machine": machine()}
     for name in suites:
         out[name] = RUNNERS[name](configs[name])
     if args.json:

@@ -29,7 +29,6 @@ import contextlib
 import io
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -39,6 +38,7 @@ from functools import partial
 
 import numpy as np
 
+from conecore.bench import machine
 from conecore.polyhedron import Polyhedron
 
 CASES: dict[str, str] = {
@@ -246,19 +246,6 @@ def print_rows(rows: list[PolyhedronRow]) -> None:
               f"{r.max_violation:9.1e}  {r.note}")
 
 
-def _machine() -> str:
-    text = f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
-    try:
-        import torch
-
-        text += f", torch {torch.__version__}"
-        if torch.cuda.is_available():
-            text += f", {torch.cuda.get_device_name(0)}"
-    except ImportError:
-        pass
-    return text
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m conecore.polyhedron_bench",
@@ -282,10 +269,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc))
     rows = polyhedron_suite(config, quiet_solvers=True)
     if args.json:
-        print(json.dumps({"machine": _machine(), "config": asdict(config),
+        print(json.dumps({"machine": machine(), "config": asdict(config),
                           "rows": [asdict(r) for r in rows]}))
     else:
-        print(f"machine: {_machine()}")
+        print(f"machine: {machine()}")
         print_rows(rows)
     return 0
 
