@@ -8,7 +8,7 @@ import conecore as cc
 from conecore import plotting
 from conecore.presets import POLYHEDRA
 from explorer import shell
-from explorer.limits import APP_LIMITS
+from explorer.limits import APP_LIMITS, MAX_UPLOAD_BYTES
 
 MODES = ["Example", "Text", "Upload"]
 N_OUTPUTS = 400
@@ -56,6 +56,10 @@ def source() -> tuple[str, bytes] | None:
         return f"typed{kind}", text.encode()
     file = st.file_uploader("A cddlib .ine or .ext file, JSON, or CSV rows a₁ … a_d b",
                             type=["ine", "ext", "json", "csv", "txt"], key="poly_upload")
+    if file is not None and file.size > MAX_UPLOAD_BYTES:  # refused before its bytes are read
+        st.error(f"{file.name}: {file.size:,} bytes; files up to {MAX_UPLOAD_BYTES:,} bytes are "
+                 "read.")
+        return None
     return None if file is None else (file.name, file.getvalue())
 
 

@@ -48,3 +48,10 @@ def test_a_cddlib_file_with_b_uploads_as_it_is():
     at = open_page("polyhedra", poly_mode="Upload")
     at.file_uploader(key="poly_upload").upload("tri.ine", POLYHEDRA["triangle"][2].encode()).run()
     assert metrics(at)["vertices"] == "3" and not at.exception
+
+
+def test_an_oversized_upload_is_refused_by_its_size():
+    at = open_page("polyhedra", poly_mode="Upload")
+    at.file_uploader(key="poly_upload").upload("big.csv", b"1," * 600_000).run()
+    assert any("big.csv" in e.value and "bytes" in e.value for e in at.error)
+    assert not at.exception
