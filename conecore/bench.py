@@ -63,6 +63,7 @@ DEVICES = ("auto", "cpu", "cuda", "all")
 """``auto``: CUDA if present, else CPU; ``all``: CPU, and CUDA if present."""
 
 MAX_BATCH = 65536
+DEFAULT_LAYER_CONE = "checkerboard-28"
 CAPS_LIMITS = ("max_dim", "max_rows", "max_elimination", "max_bit_work", "max_rays_bound",
                "timeout")
 """The fields of :class:`Limits` the ``caps`` suite's CLI takes as ``--max-dim`` etc."""
@@ -77,6 +78,12 @@ def _at_least_one(**values: int) -> None:
 def _device(device: str) -> None:
     if device not in DEVICES:
         raise ValueError(f"device has to be one of {', '.join(DEVICES)}. Got {device!r}")
+
+
+def _cone_or_none(cone: object) -> None:
+    if cone is not None and not isinstance(cone, Cone):
+        raise ValueError(f"cone has to be a Cone or None (load_cone reads names and files). "
+                         f"Got {type(cone).__name__}")
 
 
 @dataclass(frozen=True)
@@ -130,34 +137,44 @@ class ToyBench:
     steps: int = 1500
     device: str = "auto"
     mnist: str | None = None
+    cone: Cone | None = None  # default: the checkerboard of the images' side
 
     def __post_init__(self) -> None:
         _at_least_one(steps=self.steps)
         _device(self.device)
+        _cone_or_none(self.cone)
 
 
 @dataclass(frozen=True)
 class TrainBench:
-    """The ``train`` suite: ``steps`` of the Train-live loop to time, on ``device``."""
+    """The ``train`` suite: ``steps`` of the Train-live loop to time, on ``device``, on
+    ``cone`` (default: the 2-D wedge and the pyramid, the page's own sizes)."""
 
     steps: int = 1000
     device: str = "auto"
+    cone: Cone | None = None
 
     def __post_init__(self) -> None:
         _at_least_one(steps=self.steps)
         _device(self.device)
+        _cone_or_none(self.cone)
 
 
 @dataclass(frozen=True)
 class VaeBench:
     """The ``vae`` suite: ``epochs`` timed after a warm-up one; ``mnist`` as in
-    :class:`ToyBench`."""
+    :class:`ToyBench`; ``cone`` (default: the checkerboard of the images' side) must have one
+    coordinate per pixel; both models train on ``device``."""
 
     epochs: int = 5
     mnist: str | None = None
+    device: str = "auto"
+    cone: Cone | None = None
 
     def __post_init__(self) -> None:
         _at_least_one(epochs=self.epochs)
+        _device(self.device)
+        _cone_or_none(self.cone)
 
 
 @dataclass
@@ -281,19 +298,65 @@ class LayerRow:
     fastest_projection_speedup: float
     max_violation: float
     note: str
+    converged: bool = True  # False: a projection stopped before every point met its rule
+
+
+EXACT_PROJECTIONS = ("nnls", "active-set", "blocks")
+"""Projections that are exact (up to round-off): "fastest exact projection" is the fastest of
+these that ran and converged (OSQP and the batched dual stop at a tolerance)."""
+
+SOLVER_BUDGET_S = 5.0
+"""Per-sample CPU solvers (OSQP, NNLS) and the batched dual are timed with a plain loop that
+stops after ``repeat`` runs or this many seconds, whichever comes first (never less than one
+run after the warm-up)."""
+
+
+def _bounded(fn: Callable[[], object], repeat: int, budget_s: float = SOLVER_BUDGET_S,
+             sync: Callable[[], None] = lambda: None) -> tuple[float, float, object]:
+    """Median and best ms of up to ``repeat`` runs after a warm-up, stopping once ``budget_s``
+    seconds were spent (the warm-up counts): slow solvers finish in bounded time."""
+    t_start = time.perf_counter()
+    out = fn()
+    sync()
+    times: list[float] = []
+    while len(times) < repeat and (not times or time.perf_counter() - t_start < budget_s):
+        t0 = time.perf_counter()
+        out = fn()
+        sync()
+        times.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(times), min(times), out
+
+
+def _projection_methods(cone: Cone, box: float | None) -> list[str]:
+    """The projections to time for ``cone`` (with ``box``), in the table's order."""
+    from conecore.projection import BOX_METHODS, has_disjoint_rows
+
+    methods = ["osqp", "nnls", "active-set", "blocks", "dual"]
+    if not has_disjoint_rows(cone):
+        methods.remove("blocks")
+    if box is not None:
+        methods = [m for m in methods if m in BOX_METHODS]
+    return methods
 
 
 def layer_suite(config: LayerBench,
-                progress: Callable[[float, str], None] | None = None) -> list[LayerRow]:
+                progress: Callable[[float, str], None] | None = None,
+                report: Callable[[list[LayerRow]], None] | None = None) -> list[LayerRow]:
     """The layer against projections, one row per device, batch size and method;
-    ``progress(fraction, label)`` is called as each batch size finishes (the Benchmark page's
-    progress bar)."""
+    ``progress(fraction, label)`` is called before each measurement (the Benchmark page's
+    progress bar, the CLI's running line) and ``report(rows)`` with each batch size's rows as
+    soon as they are measured.
+
+    Per-sample CPU solvers (OSQP, NNLS) run on at most ``max_solver_samples`` samples, with a
+    bounded loop (:data:`SOLVER_BUDGET_S`), and are scaled to the batch. Projections run with
+    ``strict=False``: a row whose projection stopped before converging says so
+    (``converged=False``) and never counts as the fastest exact projection."""
     import torch
     from torch import nn
 
     from conecore.baselines import ClosedFormHead
     from conecore.layer import ConeLayer
-    from conecore.projection import project
+    from conecore.projection import TORCH_METHODS, project
     from conecore.training import init_parameters_
     from conecore.violation import relative_violation
 
@@ -306,10 +369,19 @@ def layer_suite(config: LayerBench,
     # and reseeding torch's global generator would change other sessions' draws.
     inputs = torch.Generator().manual_seed(0)
     devices = _devices(config.device)
-    total, done = len(devices) * len(config.batches), 0
+    methods = _projection_methods(cone, box)
+    steps_per_batch = 2 + len(methods)
+    total, done = len(devices) * len(config.batches) * steps_per_batch, 0
+
+    def tick(label: str) -> None:
+        nonlocal done
+        if progress is not None:
+            progress(done / total, label)
+        done += 1
+
     for device in devices:
         timed = _timer(device)
-        slow = _timer(device) if device == "cuda" else _time  # per-sample solvers: few runs
+        sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
         head = init_parameters_(nn.Linear(h, d), seed=0).to(device)
         layer = init_parameters_(ConeLayer(cone, h, box=box), seed=0).to(device)
         closed: nn.Module | None = None
@@ -321,41 +393,54 @@ def layer_suite(config: LayerBench,
             closed = init_parameters_(closed, seed=0).to(device)
         for batch in config.batches:
             x = torch.randn(batch, h, generator=inputs).to(device)
-            found: list[tuple[str, float, float, str]] = []
+            where = f"{device}, batch {batch}"
+            found: list[tuple[str, float, float, str, bool]] = []
             with torch.no_grad():
+                tick(f"{where}: plain head")
                 t_head, _, Yt = timed(partial(head, x), repeat)
                 found.append(("plain head (no constraint)", t_head,
-                              float(relative_violation(layer.A, Yt).max()), ""))
+                              float(relative_violation(layer.A, Yt).max()), "", True))
+                tick(f"{where}: ConeLayer and closed form")
                 models = [("ConeLayer", layer)]
                 if closed is not None:
                     models.append(("closed form (no box)", closed))
                 for name, module in models:
                     t, _, Z = timed(partial(module, x), repeat)
                     found.append((name, t, float(relative_violation(layer.A, Z.double()).max()),
-                                  ""))
+                                  "", True))
                 Y = Yt.double().cpu().numpy()
-                methods = ["osqp", "dual"] + (["nnls"] if box is None else [])
                 for method in methods:
-                    n = batch if method == "dual" else min(batch, config.max_solver_samples)
-                    Yin = Yt[:n] if method == "dual" else Y[:n]
-                    reps = repeat if method == "dual" else max(1, min(repeat, 3))
-                    clock = timed if method == "dual" else slow
-                    t, _, Zp = clock(partial(project, cone, Yin, method, box=box), reps)
+                    tick(f"{where}: head + {method} projection")
+                    on_device = method in TORCH_METHODS
+                    n = batch if on_device else min(batch, config.max_solver_samples)
+                    Yin = Yt[:n] if on_device else Y[:n]
+                    run = partial(project, cone, Yin, method, box=box, strict=False,
+                                  return_info=True)
+                    t, _, (Zp, info) = _bounded(run, repeat, sync=sync)
                     Zc = Zp.double().cpu().numpy() if isinstance(Zp, torch.Tensor) else Zp
                     # A projection of a y in the polar cone lands near 0: judged against |y|.
                     viol = float(relative_violation(
                         A, Zc, floor=np.linalg.norm(Y[:n], axis=1)).max())
-                    note = f"timed on {n} of {batch}, scaled" if n < batch else ""
+                    notes = [f"timed on {n} of {batch}, scaled"] if n < batch else []
+                    if not info.converged:
+                        notes.append(f"NOT CONVERGED: {info.unconverged} of {n} points"
+                                     + (f" after {info.iterations} iterations"
+                                        if info.iterations is not None else ""))
                     found.append((f"head + {method} projection", t_head + t * batch / n, viol,
-                                  note))
-            done += 1
-            if progress is not None:
-                progress(done / total, f"{device}, batch {batch}")
-            t_osqp = next(t for name, t, _, _ in found if "osqp" in name)
-            t_fastest = min(t for name, t, _, _ in found if "projection" in name)
-            for name, t, viol, note in found:
-                rows.append(LayerRow(device, batch, name, t, 1e3 * t / batch, t / t_head,
-                                     t_osqp / t, t_fastest / t, viol, note))
+                                  "; ".join(notes), info.converged))
+            t_osqp = next(t for name, t, *_ in found if "osqp" in name)
+            exact = [t for name, t, _, _, ok in found
+                     if ok and any(name == f"head + {m} projection" for m in EXACT_PROJECTIONS)]
+            fallback = [t for name, t, _, _, ok in found if ok and "projection" in name]
+            t_fastest = min(exact or fallback or [math.nan])
+            batch_rows = [LayerRow(device, batch, name, t, 1e3 * t / batch, t / t_head,
+                                   t_osqp / t, t_fastest / t, viol, note, ok)
+                          for name, t, viol, note, ok in found]
+            rows.extend(batch_rows)
+            if report is not None:
+                report(batch_rows)
+    if progress is not None:
+        progress(1.0, "done")
     return rows
 
 
@@ -363,7 +448,7 @@ def toy_suite(config: ToyBench) -> dict:
     from conecore.experiments import projection_toy
 
     return projection_toy(steps=config.steps, mnist_dir=config.mnist,
-                          device=_devices(config.device)[0], seed=0)
+                          device=_devices(config.device)[0], seed=0, cone=config.cone)
 
 
 @contextlib.contextmanager
@@ -381,15 +466,17 @@ def _one_thread() -> Iterator[None]:
 
 def train_suite(config: TrainBench) -> dict:
     """Steps per second of the Train-live loop: the default tiny model (width 64, batch 128)
-    with all methods on, on the 2-D wedge and the pyramid, one intra-op thread as the app uses."""
+    with all methods on, on the 2-D wedge and the pyramid (or ``config.cone``), one intra-op
+    thread as the app uses."""
     from conecore.presets import preset
     from conecore.training import LiveTraining, TrainConfig
 
     out: dict[str, object] = {}
+    cones = ({"your cone": config.cone} if config.cone is not None else
+             {name: Cone.from_inequalities(preset(name)) for name in ("wedge", "pyramid")})
     with _one_thread():
-        for name in ("wedge", "pyramid"):
-            run = LiveTraining(Cone.from_inequalities(preset(name)),
-                               TrainConfig(device=_devices(config.device)[0]))
+        for name, cone in cones.items():
+            run = LiveTraining(cone, TrainConfig(device=_devices(config.device)[0]))
             run.run(20)
             t0 = time.perf_counter()
             run.run(config.steps)
@@ -406,10 +493,14 @@ def vae_suite(config: VaeBench) -> dict:
     from conecore.painting import Painting
     from conecore.vae_experiment import VAEExperiment, load_images
 
+    device = _devices(config.device)[0]
     with _one_thread():
         train, test, side = load_images(config.mnist)
-        cone = Cone.from_inequalities(Painting.checkerboard(side).rows())
-        exp = VAEExperiment(cone, train, test)
+        cone = config.cone or Cone.from_inequalities(Painting.checkerboard(side).rows())
+        if cone.dim != side * side:
+            raise ValueError(f"the VAE's cone must have d = {side * side} (one coordinate per "
+                             f"pixel); this one has d = {cone.dim}")
+        exp = VAEExperiment(cone, train, test, device=device)
         exp.train_epoch()  # warm-up
         times = []
         for _ in range(config.epochs):
@@ -419,7 +510,7 @@ def vae_suite(config: VaeBench) -> dict:
         ev = exp.evaluate(64)
     cost = ev["seconds_per_sample"]
     return {
-        "data": f"{len(train)} train / {len(test)} test images of {side}x{side}",
+        "data": f"{len(train)} train / {len(test)} test images of {side}x{side}, on {device}",
         "steps per epoch (each model)": exp.steps_per_epoch,
         "seconds per epoch, both models (median)": round(statistics.median(times), 3),
         "seconds per epoch, both models (max)": round(max(times), 3),
@@ -506,16 +597,28 @@ def _print_convert(results: list[Result]) -> None:
         print(f"{r.case:{width}s}  {r.median_ms:10.2f}  {r.best_ms:9.2f}  {r.detail}")
 
 
-def _print_layer(rows: list[LayerRow], config: LayerBench, label: str) -> None:
-    print(f"cone: {label} ({config.cone.summary()}), in_features = {config.in_features}, "
-          f"box = {config.box or 'none'}")
-    width = max(len(r.method) for r in rows)
-    print(f"{'device':6s} {'batch':>5s}  {'method':{width}s}  {'ms/batch':>9s}  {'us/sample':>9s}"
-          f"  {'x head':>7s}  {'OSQP/this':>9s}  {'best proj/this':>14s}  {'max viol':>9s}  note")
-    for r in rows:
-        print(f"{r.device:6s} {r.batch:5d}  {r.method:{width}s}  {r.batch_ms:9.3f}  "
-              f"{r.per_sample_us:9.2f}  {r.vs_head:7.2f}  {r.osqp_speedup:9.1f}  "
-              f"{r.fastest_projection_speedup:14.1f}  {r.max_violation:9.1e}  {r.note}")
+class _LayerPrinter:
+    """The layer table, printed a batch size at a time as the suite measures it."""
+
+    def __init__(self, config: LayerBench, label: str) -> None:
+        self.width = 28  # "head + active-set projection" and shorter
+        print(f"cone: {label} ({config.cone.summary()}), in_features = {config.in_features}, "
+              f"box = {config.box or 'none'}")
+        print("x head: time over the plain head's; OSQP/this, exact/this: how many times faster "
+              "than per-sample OSQP\nand than the fastest exact projection (NNLS, active-set or "
+              "blocks; converged); max viol: worst\nrelative violation, <= 0 means inside "
+              "(negative: strictly inside)", flush=True)
+        w = self.width
+        print(f"{'device':6s} {'batch':>5s}  {'method':{w}s}  {'ms/batch':>9s}  {'us/sample':>9s}"
+              f"  {'x head':>7s}  {'OSQP/this':>9s}  {'exact/this':>10s}  {'max viol':>9s}  note",
+              flush=True)
+
+    def rows(self, rows: list[LayerRow]) -> None:
+        for r in rows:
+            print(f"{r.device:6s} {r.batch:5d}  {r.method:{self.width}s}  {r.batch_ms:9.3f}  "
+                  f"{r.per_sample_us:9.2f}  {r.vs_head:7.2f}  {r.osqp_speedup:9.1f}  "
+                  f"{r.fastest_projection_speedup:10.1f}  {r.max_violation:9.1e}  {r.note}",
+                  flush=True)
 
 
 def _print_mapping(result: dict) -> None:
@@ -543,17 +646,20 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--repeat", type=int, default=LayerBench.repeat,
                         help=f"convert/layer: timed runs per case (default {LayerBench.repeat})")
     parser.add_argument("--device", choices=DEVICES, default="auto",
-                        help="layer/toy/train: auto = CUDA if present, else CPU; all = CPU and "
-                             "CUDA (layer)")
+                        help="layer/toy/train/vae: auto = CUDA if present, else CPU; all = CPU "
+                             "and CUDA (layer; the others take the first)")
+    parser.add_argument("--cone", default=None,
+                        help="layer/toy/train/vae: a preset name or a cone file (.json as "
+                             "written by cone_to_json needs no double description; .ine, .csv"
+                             f"); layer default {DEFAULT_LAYER_CONE}, toy/vae default the "
+                             "checkerboard of the images, train default the wedge and the "
+                             "pyramid")
     parser.add_argument("--mnist", default=None,
                         help="toy/vae: folder with the MNIST IDX files (default: 8 x 8 digits)")
     group = parser.add_argument_group("convert")
     group.add_argument("--no-baselines", action="store_true",
                        help="skip plain pycddlib (its exact run takes seconds)")
     group = parser.add_argument_group("layer")
-    group.add_argument("--cone", default="checkerboard-28",
-                       help="a preset name or a cone file (.json, .ine, .csv); "
-                            "default checkerboard-28")
     batches = ",".join(str(b) for b in LayerBench.batches)
     group.add_argument("--batch", default=batches,
                        help=f"comma-separated batch sizes (default {batches})")
@@ -589,8 +695,9 @@ def configs_from_args(args: argparse.Namespace, suites: list[str]) -> dict[str, 
         ValueError: an argument is out of range (the message names it).
     """
     configs: dict[str, object] = {}
-    if args.device == "cuda" and set(suites) & {"layer", "toy", "train"}:
+    if args.device == "cuda" and set(suites) & {"layer", "toy", "train", "vae"}:
         _devices("cuda")  # raises on a machine without one, before any suite runs
+    given = load_cone(args.cone) if args.cone is not None else None
     for name in suites:
         if name == "convert":
             configs[name] = ConvertBench(repeat=args.repeat, baselines=not args.no_baselines)
@@ -600,16 +707,19 @@ def configs_from_args(args: argparse.Namespace, suites: list[str]) -> dict[str, 
             except ValueError:
                 raise ValueError(f"--batch has to be comma-separated integers. "
                                  f"Got {args.batch!r}") from None
-            configs[name] = LayerBench(load_cone(args.cone), in_features=args.in_features,
+            configs[name] = LayerBench(given or load_cone(DEFAULT_LAYER_CONE),
+                                       in_features=args.in_features,
                                        box=args.box, batches=batches, device=args.device,
                                        repeat=args.repeat,
                                        max_solver_samples=args.max_solver_samples)
         elif name == "toy":
-            configs[name] = ToyBench(steps=args.toy_steps, device=args.device, mnist=args.mnist)
+            configs[name] = ToyBench(steps=args.toy_steps, device=args.device, mnist=args.mnist,
+                                     cone=given)
         elif name == "train":
-            configs[name] = TrainBench(steps=args.train_steps, device=args.device)
+            configs[name] = TrainBench(steps=args.train_steps, device=args.device, cone=given)
         elif name == "vae":
-            configs[name] = VaeBench(epochs=args.vae_epochs, mnist=args.mnist)
+            configs[name] = VaeBench(epochs=args.vae_epochs, mnist=args.mnist,
+                                     device=args.device, cone=given)
         elif name == "caps":
             values = {f: getattr(args, f) for f in CAPS_LIMITS}
             bad = [f for f, v in values.items() if not v > 0]
@@ -635,25 +745,39 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     out: dict[str, object] = {"machine": machine()}
+    tables = not args.json
+    if tables:
+        print(f"machine: {out['machine']}", flush=True)
     for name in suites:
-        out[name] = RUNNERS[name](configs[name])
+        started = time.perf_counter()
+        if tables:
+            print(f"\n== {name} ==", flush=True)
+        if name == "layer":
+            config = configs[name]
+            label = args.cone or DEFAULT_LAYER_CONE
+            printer = _LayerPrinter(config, label) if tables else None
+            out[name] = layer_suite(config, progress=_progress_line,
+                                    report=printer.rows if printer else None)
+        else:
+            try:
+                out[name] = RUNNERS[name](configs[name])
+            except ValueError as exc:  # e.g. a --cone of the wrong size for the images
+                parser.error(f"{name}: {exc}")
+            if tables:
+                (_print_convert if name == "convert" else _print_mapping)(out[name])
+        print(f"[{name}: {time.perf_counter() - started:.1f} s]", file=sys.stderr, flush=True)
     if args.json:
         def encode(obj: object) -> object:
             return asdict(obj) if hasattr(obj, "__dataclass_fields__") else str(obj)
 
         json.dump(out, sys.stdout, indent=2, default=encode)
         print()
-        return 0
-    print(f"machine: {out['machine']}")
-    for name in suites:
-        print(f"\n== {name} ==")
-        if name == "convert":
-            _print_convert(out[name])
-        elif name == "layer":
-            _print_layer(out[name], configs[name], args.cone)
-        else:
-            _print_mapping(out[name])
     return 0
+
+
+def _progress_line(fraction: float, label: str) -> None:
+    """What the layer suite measures now, on stderr (a run on a slow solver is never silent)."""
+    print(f"  [{fraction:4.0%}] {label}", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

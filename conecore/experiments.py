@@ -28,19 +28,29 @@ def _net(in_features: int, hidden: int, head: nn.Module) -> nn.Module:
 
 def projection_toy(steps: int = 1500, hidden: int = 256, batch: int = 256, lr: float = 1e-3,
                    mnist_dir: str | None = None, device: str = "cpu", seed: int = 0,
-                   max_test: int = 1000) -> dict[str, float | int | str]:
-    """Train both models for ``steps`` steps; return test errors, times and steps per second."""
+                   max_test: int = 1000, cone: Cone | None = None
+                   ) -> dict[str, float | int | str]:
+    """Train both models for ``steps`` steps; return test errors, times and steps per second.
+
+    ``cone``: the constraint (default: the checkerboard of the images' side, built here); one
+    read from a file (:func:`conecore.cone_from_json`) needs no double description. Its
+    dimension must be the images' (64 for the 8 x 8 digits, 784 for MNIST)."""
     from conecore.data import digits, load_mnist
 
     if mnist_dir:
         X, _ = load_mnist(mnist_dir, "train")
         X = X[:20000]
-        cone = Cone.from_inequalities(checkerboard(28, 7))
+        side, block = 28, 7
         data = "MNIST 28 x 28 (first 20,000 training images)"
     else:
         X, _ = digits()
-        cone = Cone.from_inequalities(checkerboard(8, 2))
+        side, block = 8, 2
         data = "8 x 8 digits (conecore/assets)"
+    if cone is None:
+        cone = Cone.from_inequalities(checkerboard(side, block))
+    elif cone.dim != side * side:
+        raise ValueError(f"the toy experiment's cone must have d = {side * side} (the {data}'s "
+                         f"pixels); this one has d = {cone.dim}")
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(X))
     n_test = min(max_test, len(X) // 5)

@@ -223,7 +223,16 @@ def _osqp(A: np.ndarray, Y: np.ndarray, box: float | None, tol: float
     solver = osqp_solver(A, box, tol)
     Z = np.empty_like(Y)
     failed = 0
+    # A point already in the cone (and the box) is its own projection: no solve. Besides the
+    # time, this keeps OSQP 1.x quiet: with no active constraint at the optimum it prints
+    # "Polishing not needed" to stdout even with verbose=False (osqp/osqp#785).
+    inside = (Y @ A.T <= 0).all(axis=1)
+    if box is not None:
+        inside &= (np.abs(Y) <= box).all(axis=1)
     for i, y in enumerate(Y):
+        if inside[i]:
+            Z[i] = y
+            continue
         solver.update(q=-y)
         result = solver.solve(raise_error=False)
         if result.info.status_val != osqp.SolverStatus.OSQP_SOLVED or result.x is None:

@@ -86,8 +86,11 @@ class VAEExperiment:
     """The constrained VAE and its unconstrained twin, trained on the same batches."""
 
     def __init__(self, cone: Cone, train: np.ndarray, test: np.ndarray,
-                 config: VAEConfig | None = None) -> None:
+                 config: VAEConfig | None = None, device: str = "cpu") -> None:
+        """Both models, their optimisers and the images live on ``device`` (``"cuda"``: a GPU);
+        everything returned is numpy, on the CPU."""
         self.config = (config or VAEConfig()).validated()
+        self.device = torch.device(device)
         train = np.asarray(train, dtype=np.float32)
         test = np.asarray(test, dtype=np.float32)
         if train.ndim != 2 or test.ndim != 2 or train.shape[1] != cone.dim != test.shape[1]:
@@ -98,8 +101,8 @@ class VAEExperiment:
                                  f"and {len(test)}")
         self.cone = cone
         self.side = round(math.sqrt(cone.dim))
-        self.train_x = torch.as_tensor(train)
-        self.test_x = torch.as_tensor(test)
+        self.train_x = torch.as_tensor(train, device=self.device)
+        self.test_x = torch.as_tensor(test, device=self.device)
         c = self.config
         self.models = {
             "cone_layer": VAE(cone.dim, c.latent, c.hidden, cone=cone, seed=c.seed,
@@ -113,7 +116,8 @@ class VAEExperiment:
             return (recon + kl).mean()
 
         self.trainers = {name: Trainer(m, self.train_x, self.train_x, loss=loss, batch=c.batch,
-                                       lr=c.lr, seed=c.seed) for name, m in self.models.items()}
+                                       lr=c.lr, seed=c.seed, device=str(self.device))
+                         for name, m in self.models.items()}
         self.history: list[dict[str, dict[str, float]]] = []
         self.seconds = 0.0
         self._floor: dict[str, np.ndarray] | None = None
@@ -152,21 +156,22 @@ class VAEExperiment:
         if not 1 <= n <= 4096:
             raise ConeInputError(f"the number of samples must be from 1 to 4096; got {n}")
         z = torch.randn(n, self.config.latent, generator=torch.Generator().manual_seed(seed))
+        z = z.to(self.device)
         out = {}
         for name, model in self.models.items():
             model.eval()
             with torch.no_grad():
-                out[name] = model.decode(z).numpy()
+                out[name] = model.decode(z).cpu().numpy()
         return out
 
     def reconstructions(self, n: int = 8) -> dict[str, np.ndarray]:
         """The first ``n`` test images and both models' reconstructions (posterior means)."""
         x = self.test_x[:n]
-        out = {"data": x.numpy()}
+        out = {"data": x.cpu().numpy()}
         for name, model in self.models.items():
             model.eval()
             with torch.no_grad():
-                out[name] = model.decode(model.encode(x)[0]).numpy()
+                out[name] = model.decode(model.encode(x)[0]).cpu().numpy()
         return out
 
     def evaluate(self, n: int = 64, seed: int = 0, project_method: str = "osqp"
@@ -174,13 +179,14 @@ class VAEExperiment:
         """Samples, the share in the cone, block sums and cost per sample for the ConeLayer,
         the twin, and the twin's samples projected onto the cone and the box (the baseline)."""
         z = torch.randn(n, self.config.latent, generator=torch.Generator().manual_seed(seed))
+        z = z.to(self.device)
         samples, cost = {}, {}
         for name, model in self.models.items():
             model.eval()
             with torch.no_grad():
                 model.decode(z[:2])  # warm up (folds the line weights once)
                 t0 = time.perf_counter()
-                samples[name] = model.decode(z).numpy()
+                samples[name] = model.decode(z).cpu().numpy()
                 cost[name] = (time.perf_counter() - t0) / n
         t0 = time.perf_counter()
         samples["projection"] = np.asarray(
@@ -217,7 +223,7 @@ class VAEExperiment:
         the data and the cone only."""
         if self._floor is None:
             n = max(64, COST_PIXELS // self.cone.dim)
-            x = self.test_x[:n].numpy().astype(np.float64)
+            x = self.test_x[:n].cpu().numpy().astype(np.float64)
             p = np.asarray(project(self.cone, x, method=project_method, box=1.0, strict=False))
             self._floor = {"images": x, "projected": p, "sq_error": np.square(p - x).sum(axis=1)}
         return self._floor
@@ -234,12 +240,12 @@ class VAEExperiment:
         ``images_inside``: the share of these test images that meet the constraint;
         ``rows_violated``: the share of their (image, row) pairs broken."""
         fl = self.floor(project_method)
-        x = torch.as_tensor(fl["images"], dtype=self.test_x.dtype)
+        x = torch.as_tensor(fl["images"], dtype=self.test_x.dtype, device=self.device)
         rec = {}
         for name, model in self.models.items():
             model.eval()
             with torch.no_grad():
-                rec[name] = model.decode(model.encode(x)[0]).numpy().astype(np.float64)
+                rec[name] = model.decode(model.encode(x)[0]).cpu().numpy().astype(np.float64)
         rec["projection"] = np.asarray(project(self.cone, rec["unconstrained"],
                                                method=project_method, box=1.0, strict=False))
         errors = {k: float(np.square(v - fl["images"]).sum(axis=1).mean())
@@ -257,7 +263,7 @@ class VAEExperiment:
     # ------------------------------------------------------------------ weights
     def weights_bytes(self, name: str = "cone_layer") -> bytes:
         buf = io.BytesIO()
-        torch.save(self.models[name].state_dict(), buf)
+        torch.save({k: v.cpu() for k, v in self.models[name].state_dict().items()}, buf)
         return buf.getvalue()
 
     def load_weights(self, name: str, raw: bytes) -> None:
@@ -386,6 +392,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--weights", metavar="PATH", help="also save the ConeLayer VAE's state dict")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (tiny models "
                    "run fastest on one)")
+    p.add_argument("--device", default="cpu", help="where both models train: cpu (default), "
+                   "cuda, cuda:1, ...")
     args = p.parse_args(argv)
     torch.set_num_threads(max(1, args.threads))
     if not 1 <= args.epochs <= 10_000:
@@ -397,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
         cone = Cone.from_inequalities(painting.rows())
         config = replace(VAEConfig(), latent=args.latent, hidden=args.hidden, batch=args.batch,
                          lr=args.lr, seed=args.seed, nonneg=args.nonneg)
-        exp = VAEExperiment(cone, train, test, config)
+        exp = VAEExperiment(cone, train, test, config, device=args.device)
     except ConeInputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

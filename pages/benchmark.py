@@ -31,7 +31,7 @@ with shell.page("benchmark"):
                             device="auto", repeat=3, max_solver_samples=SOLVER_SAMPLES)
         bar = st.progress(0.0, text="starting…")
         st.session_state["bench_rows"] = layer_suite(
-            config, progress=lambda fraction, label: bar.progress(fraction, text=f"done: {label}"))
+            config, progress=lambda fraction, label: bar.progress(fraction, text=label))
         st.session_state["bench_cone"] = session.cone_key()
     rows = st.session_state.get("bench_rows")
     if rows:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from conecore import bench
 
 ROOT = Path(__file__).resolve().parents[2]
 BOX_METHODS = {"plain head (no constraint)", "ConeLayer", "closed form (no box)",
-               "head + osqp projection", "head + dual projection"}
+               "head + osqp projection", "head + blocks projection", "head + dual projection"}
 
 
 def run_json(capsys, *argv: str) -> dict:
@@ -38,7 +39,7 @@ def test_layer_suite_reports_every_method(capsys, tmp_path):
     out = run_json(capsys, "--suite", "layer", "--cone", str(cone_file), "--batch", "1,3",
                    "--repeat", "1", "--in-features", "8", "--max-solver-samples", "2")
     rows = out["layer"]
-    for batch in (1, 3):  # with the box, every method but NNLS (it cannot keep a box)
+    for batch in (1, 3):  # with the box: OSQP, the blocks (disjoint rows) and the dual
         assert {r["method"] for r in rows if r["batch"] == batch} == BOX_METHODS
     assert {r["batch"] for r in rows} == {1, 3}
     layer_rows = [r for r in rows if r["method"] == "ConeLayer"]
@@ -51,7 +52,12 @@ def test_layer_suite_without_box_adds_nnls(capsys):
     out = run_json(capsys, "--suite", "layer", "--cone", "pyramid", "--batch", "2", "--box", "0",
                    "--repeat", "1", "--in-features", "4")
     methods = {r["method"] for r in out["layer"]}
-    assert "head + nnls projection" in methods
+    assert {"head + nnls projection", "head + active-set projection"} <= methods
+    assert "head + blocks projection" not in methods  # the pyramid's rows overlap
+    rows = {r["method"]: r for r in out["layer"]}
+    fastest_exact = min(rows[f"head + {m} projection"]["batch_ms"] for m in ("nnls", "active-set"))
+    for r in out["layer"]:  # the speed-up against the fastest exact projection is against it
+        assert r["fastest_projection_speedup"] == pytest.approx(fastest_exact / r["batch_ms"])
     assert not any("nnls" in r["method"] for r in run_json(
         capsys, "--suite", "layer", "--cone", "pyramid", "--batch", "2", "--repeat", "1",
         "--in-features", "4")["layer"])
@@ -64,11 +70,77 @@ def test_layer_suite_from_its_configuration_reports_progress():
                               repeat=1, max_solver_samples=2)
     assert config.batches == (1, 4)
     seen: list[tuple[float, str]] = []
-    rows = bench.layer_suite(config, progress=lambda f, label: seen.append((f, label)))
-    assert seen == [(0.5, "cpu, batch 1"), (1.0, "cpu, batch 4")]
+    reported: list[list[bench.LayerRow]] = []
+    rows = bench.layer_suite(config, progress=lambda f, label: seen.append((f, label)),
+                             report=reported.append)
+    # Before each measurement, what it is; the methods: head, layer, 4 projections.
+    assert seen[0] == (0.0, "cpu, batch 1: plain head") and seen[-1] == (1.0, "done")
+    assert [f for f, _ in seen] == sorted(f for f, _ in seen) and len(seen) == 2 * 6 + 1
+    assert "cpu, batch 4: head + active-set projection" in [label for _, label in seen]
+    assert [{r.batch for r in group} for group in reported] == [{1}, {4}]  # as measured
+    assert [r for group in reported for r in group] == rows
     assert {(r.device, r.batch) for r in rows} == {("cpu", 1), ("cpu", 4)}
     head = {r.batch: r for r in rows if r.method == "plain head (no constraint)"}
     assert all(r.vs_head == 1.0 for r in head.values())
+
+
+def test_an_unconverged_projection_is_flagged_and_never_the_fastest_exact(monkeypatch):
+    """The dual stopped after 2 iterations: its row says NOT CONVERGED, and the speed-ups are
+    against the fastest exact projection that converged, however fast the dual was."""
+    from conecore import projection
+
+    real = projection.project
+
+    def hurried(cone, Y, method, **kw):
+        return real(cone, Y, method, **kw, **({"max_iter": 2} if method == "dual" else {}))
+
+    monkeypatch.setattr(projection, "project", hurried)
+    cone = cc.Cone.from_inequalities(cc.preset("ice-cream", k=16))
+    rows = bench.layer_suite(bench.LayerBench(cone, in_features=4, box=0.0, batches=(64,),
+                                              device="cpu", repeat=1))
+    by = {r.method: r for r in rows}
+    dual = by["head + dual projection"]
+    assert not dual.converged and "NOT CONVERGED" in dual.note and dual.max_violation > 1e-5
+    assert all(r.converged for name, r in by.items() if "dual" not in name)
+    exact = min(by[f"head + {m} projection"].batch_ms for m in ("nnls", "active-set"))
+    assert by["ConeLayer"].fastest_projection_speedup == pytest.approx(
+        exact / by["ConeLayer"].batch_ms)
+
+
+def test_slow_solvers_are_timed_in_bounded_time():
+    calls = []
+
+    def slow():
+        calls.append(1)
+        time.sleep(0.05)
+
+    median, best, _ = bench._bounded(slow, repeat=1000, budget_s=0.2)
+    assert 3 <= len(calls) <= 6 and best >= 50 and median >= best  # warm-up + about 3 runs
+    calls.clear()
+    bench._bounded(slow, repeat=2, budget_s=100)
+    assert len(calls) == 3  # the warm-up and the 2 asked for
+
+
+def test_every_torch_suite_takes_a_cone_file_and_a_device(capsys, tmp_path):
+    """--cone FILE.json reaches toy, train and vae (no double description is needed), and so
+    does --device; a cone of the wrong size for the images is refused by name."""
+    cb8 = tmp_path / "cb8.json"
+    cb8.write_text(cc.cone_to_json(cc.Cone.from_inequalities(cc.preset("checkerboard-8"))))
+    wedge = tmp_path / "wedge.json"
+    wedge.write_text(cc.cone_to_json(cc.Cone.from_inequalities([[1, -2], [-3, 1]])))
+    toy = run_json(capsys, "--suite", "toy", "--toy-steps", "2", "--cone", str(cb8),
+                   "--device", "cpu")["toy"]
+    assert toy["max_violation_cone_layer"] < 1e-5
+    train = run_json(capsys, "--suite", "train", "--train-steps", "3", "--cone", str(wedge),
+                     "--device", "cpu")["train"]
+    assert list(train) == ["your cone: methods", "your cone: steps per second"]
+    vae = run_json(capsys, "--suite", "vae", "--vae-epochs", "1", "--cone", str(cb8),
+                   "--device", "cpu")["vae"]
+    assert vae["data"].endswith("on cpu")
+    with pytest.raises(SystemExit) as exc:
+        bench.main(["--suite", "toy", "--cone", str(wedge), "--toy-steps", "1"])
+    assert exc.value.code == 2 and "toy: the toy experiment's cone must have d = 64" in (
+        capsys.readouterr().err)
 
 
 @pytest.mark.parametrize(("field", "value", "words"), [
