@@ -276,6 +276,37 @@ def test_cuda_round_trip():
     layer = cc.ConeLayer(cone, 6).cuda()
     z = layer(torch.randn(100, 6, device="cuda"))
     assert z.device.type == "cuda" and worst_violation(cone, z.cpu()) < 1e-5
+    boxed = cc.ConeLayer(cone, 6, box=0.5).cuda()  # inference with the box: the stacked path
+    x = torch.randn(300, 6, device="cuda") * 100
+    with torch.no_grad():
+        z = boxed(x)
+        assert torch.allclose(z, boxed._forward_folded(x), atol=1e-6)
+    assert z.is_contiguous() and z.abs().max() <= 0.5 + 1e-6
+    assert worst_violation(cone, z.cpu()) < 1e-5
+
+
+@pytest.mark.parametrize("name", ["checkerboard-8", "wedge-line", "half-space"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_stacked_inference_path_matches_and_follows_the_weights(name, dtype):
+    """The GPU's eager inference path (one product for the lines and the ray coefficients, run
+    here on the CPU directly): the same outputs as the folded path, in the cone and the box,
+    contiguous, and recomputed after the weights change."""
+    cone = cone_of(name)
+    layer = cc.ConeLayer(cone, 5, box=2.0).to(dtype)
+    x = torch.randn(64, 5, dtype=dtype) * 10
+    with torch.no_grad():
+        if layer.line_coef is None or layer.ray_coef is None:
+            pytest.skip("the stacked path needs rays and lines")
+        z = layer._forward_stacked(x, layer.line_coef, layer.ray_coef)
+        tol = 1e-5 if dtype == torch.float32 else 1e-12
+        assert torch.allclose(z, layer._forward_folded(x), atol=tol)
+        assert z.is_contiguous() and z.shape == (64, cone.dim) and z.abs().max() <= 2 + tol
+        assert worst_violation(cone, z) < (1e-5 if dtype == torch.float32 else 1e-10)
+        layer.ray_coef.weight.add_(1.0)  # an in-place update (an optimiser's step)
+        layer.line_coef.bias.mul_(3.0)
+        again = layer._forward_stacked(x, layer.line_coef, layer.ray_coef)
+        assert not torch.allclose(again, z) and torch.allclose(again, layer._forward_folded(x),
+                                                                atol=tol)
 
 
 def test_torch_compile_matches_eager():
