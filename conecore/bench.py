@@ -12,6 +12,9 @@ Suites (``--suite NAME``; ``all``, the default, runs them in this order):
 * ``train`` — steps per second of the Train-live loop (the default tiny model, every method).
 * ``vae`` — seconds per epoch of the Constrained VAE page's training, and the ConeLayer decoder's
   cost per sample against decoding with its twin and projecting (OSQP).
+* ``polyhedron`` — the PolyhedronLayer (``A x <= b``) against a plain head, OSQP and an exact
+  batched projection, on the simplex in 784-D and a random 3-D polytope
+  (:mod:`conecore.polyhedron_bench`; ``--batch``, ``--in-features``, ``--device`` apply).
 * ``caps`` — the slowest inputs found at the 1 MB text cap: seconds to parse them, then to build
   or refuse the cone under the limits given.
 
@@ -55,6 +58,7 @@ SUITES: dict[str, str] = {
     "toy": "the paper's toy experiment: learn the projection onto the checkerboard cone",
     "train": "steps per second of the Train-live loop (default tiny model, every method)",
     "vae": "seconds per epoch of the Constrained VAE page; decoder vs twin + OSQP per sample",
+    "polyhedron": "PolyhedronLayer vs plain head, OSQP, exact projection (simplex 784-D, 3-D)",
     "caps": "slowest inputs at the 1 MB text cap: parse, then build or refuse under --max-* limits",
 }
 """Every suite, with the one line ``--help`` shows for it."""
@@ -688,6 +692,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _batches(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(b) for b in text.split(",") if b.strip())
+    except ValueError:
+        raise ValueError(f"--batch has to be comma-separated integers. Got {text!r}") from None
+
+
 def configs_from_args(args: argparse.Namespace, suites: list[str]) -> dict[str, object]:
     """The configuration of each suite in ``suites`` from parsed command-line arguments.
 
@@ -695,18 +706,14 @@ def configs_from_args(args: argparse.Namespace, suites: list[str]) -> dict[str, 
         ValueError: an argument is out of range (the message names it).
     """
     configs: dict[str, object] = {}
-    if args.device == "cuda" and set(suites) & {"layer", "toy", "train", "vae"}:
+    if args.device == "cuda" and set(suites) & {"layer", "toy", "train", "vae", "polyhedron"}:
         _devices("cuda")  # raises on a machine without one, before any suite runs
     given = load_cone(args.cone) if args.cone is not None else None
     for name in suites:
         if name == "convert":
             configs[name] = ConvertBench(repeat=args.repeat, baselines=not args.no_baselines)
         elif name == "layer":
-            try:
-                batches = tuple(int(b) for b in args.batch.split(",") if b.strip())
-            except ValueError:
-                raise ValueError(f"--batch has to be comma-separated integers. "
-                                 f"Got {args.batch!r}") from None
+            batches = _batches(args.batch)
             configs[name] = LayerBench(given or load_cone(DEFAULT_LAYER_CONE),
                                        in_features=args.in_features,
                                        box=args.box, batches=batches, device=args.device,
@@ -720,6 +727,13 @@ def configs_from_args(args: argparse.Namespace, suites: list[str]) -> dict[str, 
         elif name == "vae":
             configs[name] = VaeBench(epochs=args.vae_epochs, mnist=args.mnist,
                                      device=args.device, cone=given)
+        elif name == "polyhedron":
+            from conecore.polyhedron_bench import PolyhedronBench
+
+            configs[name] = PolyhedronBench(in_features=args.in_features,
+                                            batches=_batches(args.batch), device=args.device,
+                                            repeat=args.repeat,
+                                            max_solver_samples=args.max_solver_samples)
         elif name == "caps":
             values = {f: getattr(args, f) for f in CAPS_LIMITS}
             bad = [f for f, v in values.items() if not v > 0]
@@ -732,8 +746,14 @@ def configs_from_args(args: argparse.Namespace, suites: list[str]) -> dict[str, 
 
 RUNNERS: dict[str, Callable[[object], object]] = {
     "convert": convert_suite, "layer": layer_suite, "toy": toy_suite, "train": train_suite,
-    "vae": vae_suite, "caps": caps_suite,
+    "vae": vae_suite, "polyhedron": lambda config: _polyhedron_suite(config), "caps": caps_suite,
 }
+
+
+def _polyhedron_suite(config: object) -> list:
+    from conecore.polyhedron_bench import polyhedron_suite
+
+    return polyhedron_suite(config, quiet_solvers=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -764,7 +784,7 @@ def main(argv: list[str] | None = None) -> int:
             except ValueError as exc:  # e.g. a --cone of the wrong size for the images
                 parser.error(f"{name}: {exc}")
             if tables:
-                (_print_convert if name == "convert" else _print_mapping)(out[name])
+                _PRINTERS.get(name, _print_mapping)(out[name])
         print(f"[{name}: {time.perf_counter() - started:.1f} s]", file=sys.stderr, flush=True)
     if args.json:
         def encode(obj: object) -> object:
@@ -773,6 +793,16 @@ def main(argv: list[str] | None = None) -> int:
         json.dump(out, sys.stdout, indent=2, default=encode)
         print()
     return 0
+
+
+def _print_polyhedron(rows: list) -> None:
+    from conecore.polyhedron_bench import print_rows
+
+    print_rows(rows)
+
+
+_PRINTERS: dict[str, Callable[[object], None]] = {"convert": _print_convert,
+                                                  "polyhedron": _print_polyhedron}
 
 
 def _progress_line(fraction: float, label: str) -> None:

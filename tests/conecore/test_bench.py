@@ -242,3 +242,16 @@ def test_caps_suite_takes_its_limits():
     for its rows (the row limit is 5,000), so the verdicts follow the limits passed."""
     out = bench.caps_suite(cc.Limits())
     assert "limit is 400" not in out["distinct small fractions, 300 a row"]
+
+
+def test_polyhedron_suite_runs_from_the_one_cli(capsys):
+    """``--suite polyhedron``: the PolyhedronLayer's rows on both cases, inside its polyhedron,
+    next to the head (outside) and the projections (inside)."""
+    out = run_json(capsys, "--suite", "polyhedron", "--batch", "2", "--repeat", "1",
+                   "--in-features", "4", "--max-solver-samples", "2", "--device", "cpu")
+    rows = out["polyhedron"]
+    assert {r["case"] for r in rows} == {"simplex-784", "polytope-3d"}
+    for r in rows:
+        if r["method"] == "PolyhedronLayer" or "projection" in r["method"]:
+            assert r["max_violation"] < 1e-5, r
+    assert max(r["max_violation"] for r in rows if r["method"].startswith("plain")) > 1e-3
