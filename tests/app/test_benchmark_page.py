@@ -25,7 +25,10 @@ def test_benchmark_table_leads_with_the_largest_batch_and_explains_its_columns()
     at.button(key="bench_go").click().run()
     table = at.dataframe[0].value
     assert table["batch"].iloc[0] == 16 and table["method"].iloc[0] == "ConeLayer"
-    assert {"× plain head", "OSQP ÷ this", "worst violation"} <= set(table.columns)
+    assert {"× plain head", "OSQP ÷ this", "exact ÷ this", "worst violation",
+            "converged"} <= set(table.columns)
+    assert set(table["converged"]) == {"yes"}  # every projection of this wedge converged
+    assert table.loc[table["method"] == "ConeLayer", "exact ÷ this"].min() > 0
     assert all(float(v) >= 0 for v in table["worst violation"])  # one sign: 0 is inside
     assert any("OSQP ÷ this" in c.value and "worst violation" in c.value for c in at.caption)
     fig = json.loads(at.get("plotly_chart")[0].proto.spec)
