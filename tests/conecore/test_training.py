@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import conecore as cc
-from conecore.training import METHODS, LiveTraining, TrainConfig
+from conecore.training import CONE_METHODS, LiveTraining, TrainConfig
 
 
 @pytest.mark.parametrize("task", ["regression", "projection"])
@@ -42,7 +42,7 @@ def test_closed_form_is_skipped_without_full_row_rank():
     cone = cc.Cone.from_inequalities(cc.preset("pyramid"))  # 4 rows in 3-D
     run = LiveTraining(cone, TrainConfig())
     assert "closed_form" not in run.methods and "full row rank" in run.skipped["closed_form"]
-    assert set(run.methods) == set(METHODS) - {"closed_form"}
+    assert set(run.methods) == set(CONE_METHODS) - {"closed_form"}
 
 
 @pytest.mark.parametrize(
