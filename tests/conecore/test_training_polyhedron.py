@@ -93,7 +93,7 @@ def test_an_empty_polyhedron_or_another_object_is_a_clear_error():
     empty = cc.Polyhedron.from_inequalities([[1, 0], [-1, 0]], [-1, -1])
     with pytest.raises(cc.ConeInputError, match="empty"):
         LiveTraining(empty)
-    with pytest.raises(cc.ConeInputError, match="Cone or a conecore.Polyhedron"):
+    with pytest.raises(cc.ConeInputError, match=r"Cone or a conecore\.Polyhedron"):
         LiveTraining(np.eye(2))  # type: ignore[arg-type]
 
 
