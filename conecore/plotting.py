@@ -964,4 +964,7 @@ def figure_polyhedron_sample_animation(poly, frames, titles: dict[str, str] | No
     the page says that the view is a shadow)."""
     everything = np.concatenate([S.reshape(-1, poly.dim) for S in frames.samples.values()])
     base, P = _polyhedron_base(poly, everything, coords)
-    return _sample_animation(base, P, frames, titles, False, "the polyhedron")
+    fig = _sample_animation(base, P, frames, titles, False, "the polyhedron")
+    # This plane has tick labels (the cone's view has none): the legend goes below them.
+    fig.update_layout(legend=dict(y=-0.08))
+    return fig
