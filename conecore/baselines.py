@@ -26,9 +26,14 @@ class UnconstrainedHead(nn.Linear):
         super().__init__(in_features, cone.dim)
 
 
-def penalty(A: torch.Tensor, z: torch.Tensor, weight: float) -> torch.Tensor:
-    r""":math:`\lambda\, \mathrm{mean}_n \|\operatorname{relu}(A z_n)\|^2`."""
-    return weight * torch.relu(z @ A.to(z.dtype).T).square().sum(dim=-1).mean()
+def penalty(A: torch.Tensor, z: torch.Tensor, weight: float,
+            b: torch.Tensor | None = None) -> torch.Tensor:
+    r""":math:`\lambda\, \mathrm{mean}_n \|\operatorname{relu}(A z_n - b)\|^2` (``b = 0``, a
+    cone, when not given; a polyhedron's equalities as two rows each)."""
+    excess = z @ A.to(z.dtype).T
+    if b is not None:
+        excess = excess - b.to(z.dtype)
+    return weight * torch.relu(excess).square().sum(dim=-1).mean()
 
 
 class ProjectedHead(nn.Linear):

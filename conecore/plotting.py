@@ -7,7 +7,8 @@ One builder per view:
   of an image-shaped cone);
 * the double description: :func:`figure_dd_step`;
 * training and samples: :func:`figure_curves`, :func:`figure_outputs`,
-  :func:`figure_sample_animation`;
+  :func:`figure_sample_animation`, and on a polyhedron :func:`figure_polyhedron_outputs`,
+  :func:`figure_polyhedron_sample_animation`;
 * the VAE: :func:`figure_painting`, :func:`figure_block_sums`;
 * the benchmark: :func:`figure_benchmark`.
 """
@@ -379,10 +380,12 @@ def image_grid(vectors: np.ndarray, side: int, titles: list[str], cols: int = 8)
 
 
 # ---------------------------------------------------------------------- training
-METHOD_COLORS = {"cone_layer": "#1f6feb", "unconstrained": "#cf222e", "penalty": "#bf8700",
-                 "projection": "#8250df", "closed_form": "#1a7f37"}
-METHOD_DASHES = {"cone_layer": "solid", "unconstrained": "dot", "penalty": "dashdot",
-                 "projection": "dash", "closed_form": "longdash"}
+METHOD_COLORS = {"cone_layer": "#1f6feb", "polyhedron_layer": "#1f6feb",
+                 "unconstrained": "#cf222e", "penalty": "#bf8700", "projection": "#8250df",
+                 "closed_form": "#1a7f37"}
+METHOD_DASHES = {"cone_layer": "solid", "polyhedron_layer": "solid", "unconstrained": "dot",
+                 "penalty": "dashdot", "projection": "dash", "closed_form": "longdash"}
+FEASIBLE_LAYERS = ("cone_layer", "polyhedron_layer")  # drawn last and thickest
 
 
 def figure_curves(history: list[dict[str, dict[str, float]]], metric: str, title: str,
@@ -400,14 +403,14 @@ def figure_curves(history: list[dict[str, dict[str, float]]], metric: str, title
         kept = history[::stride]
         # The ConeLayer last, so it is drawn on top: its line at 0 must not hide under another
         # method's (the closed form's is at 0 too). Each method its own dash as well as colour.
-        order = sorted(history[0], key=lambda m: m == "cone_layer")
+        order = sorted(history[0], key=lambda m: m in FEASIBLE_LAYERS)
         for method in order:
             values = np.array([h[method][metric] for h in kept], dtype=float)
             if log:
                 values = np.maximum(values, 1e-8)
             style = dict(color=METHOD_COLORS.get(method, "#888"),
                          dash=METHOD_DASHES.get(method, "solid"),
-                         width=4 if method == "cone_layer" else 2)
+                         width=4 if method in FEASIBLE_LAYERS else 2)
             data.append(dict(type="scatter", x=steps[::stride], y=values, mode="lines",
                              name=(titles or {}).get(method, method), line=style))
     # Log axes: one label per power of ten (Plotly's default labels read "10, 5, 2, 1, 5, 2").
@@ -474,8 +477,15 @@ def figure_sample_animation(cone: Cone, frames, titles: dict[str, str] | None = 
     else:
         P = projection_basis(d, seed=0, k=2) if P is None else P
         base = figure_projected(cone, P)
+    return _sample_animation(base, P, frames, titles, three, "the cone")
+
+
+def _sample_animation(base: go.Figure, P: np.ndarray, frames, titles: dict[str, str] | None,
+                      three: bool, where: str) -> go.Figure:
+    """The animation of :func:`figure_sample_animation` over the figure ``base`` of the set
+    (``where``, in the frames' titles), the samples mapped by ``P``."""
     names = list(frames.samples)
-    colors = {"cone_layer": "#1f6feb", "unconstrained": "#bf8700"}
+    colors = {"cone_layer": "#1f6feb", "polyhedron_layer": "#1f6feb", "unconstrained": "#bf8700"}
 
     def traces(i: int) -> list:
         out = []
@@ -495,7 +505,7 @@ def figure_sample_animation(cone: Cone, frames, titles: dict[str, str] | None = 
     def title(i: int) -> str:
         counts = ", ".join(f"{(titles or {}).get(m, m)}: {int(frames.outside[m][i].sum())}"
                            for m in names)
-        return f"step {frames.steps[i]} — samples outside the cone: {counts}"
+        return f"step {frames.steps[i]} — samples outside {where}: {counts}"
 
     n_base = len(base.data)
     fig = go.Figure(data=list(base.data) + traces(0), layout=base.layout)
@@ -867,4 +877,94 @@ def figure_polyhedron_3d(poly, points: np.ndarray | None = None,
                                            mode="markers", marker=style, name=name))
     fig.update_layout(scene=dict(aspectmode="data"), margin=dict(l=0, r=0, t=10, b=0),
                       height=520, uirevision="polyhedron3d", legend=dict(orientation="h"))
+    return fig
+
+
+# ---------------------------------------------------------------------- polyhedra: train, samples
+_VIEW = "(view)"  # the points figure_polyhedron_2d sizes its view by; not drawn here
+
+
+def coordinate_shadow(poly, coords: tuple[int, int] = (0, 1)):
+    r"""The projection of ``poly`` onto the coordinates ``coords`` (its shadow in that plane),
+    a 2-D :class:`~conecore.Polyhedron`: :math:`\operatorname{conv}(V') + \operatorname{cone}(R')
+    + \operatorname{lin}(L')` with every generator projected (Minkowski-Weyl: the projection of
+    a sum is the sum of the projections). A point of the shadow need not come from a point of
+    ``poly`` with the other coordinates it has: inside the shadow is not inside ``poly``."""
+    from conecore.polyhedron import Polyhedron
+
+    d = poly.dim
+    if len(coords) != 2 or len(set(coords)) != 2 or not all(0 <= c < d for c in coords):
+        raise ValueError(f"coords must be two different coordinates of R^{d}; got {coords}")
+    cols = list(coords)
+
+    def nonzero(M) -> np.ndarray:
+        M = np.asarray(M, dtype=float).reshape(-1, d)[:, cols]
+        return M[np.linalg.norm(M, axis=1) > 1e-12]
+
+    return Polyhedron.from_generators(np.asarray(poly.vertices, dtype=float)[:, cols],
+                                      nonzero(poly.rays), nonzero(poly.lines))
+
+
+def _polyhedron_base(poly, points: np.ndarray, coords: tuple[int, int]
+                     ) -> tuple[go.Figure, np.ndarray]:
+    """The plane figure of ``poly`` (d = 2) or of its shadow on ``coords`` (d > 2), its view
+    sized to hold ``points`` too, and the ``(2, d)`` map from R^d to the figure's plane."""
+    d = poly.dim
+    P = np.zeros((2, d))
+    P[0, coords[0]] = P[1, coords[1]] = 1.0
+    shown = poly if d == 2 else coordinate_shadow(poly, coords)
+    fig = figure_polyhedron_2d(shown, points=np.asarray(points, dtype=float).reshape(-1, d) @ P.T,
+                               points_name=_VIEW)
+    fig.data = [t for t in fig.data if not (t.name or "").startswith(_VIEW)]
+    if d > 2:
+        x, y = (f"x{c + 1}" for c in coords)
+        for trace in fig.data:
+            if trace.name == "the polyhedron":
+                trace.name = f"its shadow on ({x}, {y})"
+            elif trace.name == "vertices":
+                trace.name = "vertices of the shadow"
+        fig.update_layout(
+            title=dict(text=f"Coordinates {x} and {y} of points in R^{d}: the polyhedron's "
+                            "shadow; outside (red x) is judged in R^" + str(d),
+                       font=dict(size=13)),
+            margin=dict(t=40), xaxis_title=x, yaxis_title=y)
+    return fig, P
+
+
+def figure_polyhedron_outputs(poly, outputs: dict[str, np.ndarray],
+                              violating: dict[str, np.ndarray],
+                              titles: dict[str, str] | None = None,
+                              coords: tuple[int, int] = (0, 1)) -> go.Figure:
+    """Model outputs over a polyhedron (:func:`figure_outputs` for a cone): in the plane for
+    d = 2 (:func:`figure_polyhedron_2d`), else coordinates ``coords`` of the outputs over the
+    polyhedron's shadow on them (:func:`coordinate_shadow`, the title says so). Whether a point
+    is outside is ``violating`` (judged in R^d), drawn as a red x."""
+    everything = np.vstack([np.asarray(Z, dtype=float).reshape(-1, poly.dim)
+                            for Z in outputs.values()]) if outputs else np.zeros((0, poly.dim))
+    fig, P = _polyhedron_base(poly, everything, coords)
+    for method, Z in outputs.items():
+        Q = np.asarray(Z, dtype=float) @ P.T
+        bad = np.asarray(violating[method], dtype=bool)
+        name = (titles or {}).get(method, method)
+        fig.add_trace(go.Scatter(x=Q[~bad, 0], y=Q[~bad, 1], mode="markers", name=name,
+                                 marker=dict(size=5, color=METHOD_COLORS.get(method),
+                                             opacity=0.7)))
+        if bad.any():
+            fig.add_trace(go.Scatter(x=Q[bad, 0], y=Q[bad, 1], mode="markers",
+                                     name=f"{name}: outside",
+                                     marker=dict(size=8, color="red", symbol="x")))
+    fig.update_layout(height=480, showlegend=True, legend=dict(orientation="h", y=-0.15))
+    return fig
+
+
+def figure_polyhedron_sample_animation(poly, frames, titles: dict[str, str] | None = None,
+                                       coords: tuple[int, int] = (0, 1)) -> go.Figure:
+    """:func:`figure_sample_animation` over a polyhedron: in the plane for d = 2, else
+    coordinates ``coords`` over its shadow (outside judged in R^d; the title is the frame's, so
+    the page says that the view is a shadow)."""
+    everything = np.concatenate([S.reshape(-1, poly.dim) for S in frames.samples.values()])
+    base, P = _polyhedron_base(poly, everything, coords)
+    fig = _sample_animation(base, P, frames, titles, False, "the polyhedron")
+    # This plane has tick labels (the cone's view has none): the legend goes below them.
+    fig.update_layout(legend=dict(y=-0.08))
     return fig

@@ -2,8 +2,13 @@
 
 :class:`Trainer` holds a model, its optimiser, a seeded sampler of mini-batches and a loss;
 ``step()`` does one optimiser step and returns its metrics. :class:`LiveTraining` trains the
-ConeLayer and the methods it is compared with side by side, for the Train live page, the CLI
-and the tests. Nothing here knows about a UI.
+layer that is feasible by construction and the methods it is compared with side by side, for the
+Train live page, the CLI and the tests, on a constraint set that is a :class:`~conecore.Cone`
+(the ConeLayer) or a :class:`~conecore.Polyhedron` (the PolyhedronLayer). A cone is the
+polyhedron with ``b = 0`` and one vertex at the origin, so the loop is the same for both: only
+the layer, the rows ``(A, b)`` the penalty and the violations use, and the test-time projection
+differ (:func:`feasible_layer`, :func:`constraint_rows`, :func:`violation`, :func:`projector`).
+Nothing here knows about a UI.
 """
 
 from __future__ import annotations
@@ -23,10 +28,15 @@ from conecore.baselines import ClosedFormHead, penalty
 from conecore.cone import Cone
 from conecore.errors import ConeInputError
 from conecore.layer import ConeLayer
+from conecore.polyhedron import Polyhedron
+from conecore.polyhedron_layer import PolyhedronLayer, polyhedron_rows, polyhedron_violation
+from conecore.polyhedron_projection import Projector
 from conecore.projection import has_full_row_rank, project
 from conecore.violation import VIOLATION_TOL, relative_violation
 
 Loss = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
+Constraint = Cone | Polyhedron
+"""A set the outputs must stay in: a cone ``A z <= 0`` or a polyhedron ``A z <= b``."""
 
 
 def mse_to_target(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -105,10 +115,81 @@ class Trainer:
         return self.steps / self.seconds if self.seconds else 0.0
 
 
+# ---------------------------------------------------------------------- the constraint set
+def constraint_rows(constraint: Constraint) -> tuple[np.ndarray, np.ndarray]:
+    """``(A, b)`` with the set ``{z : A z <= b}``, float64: ``b = 0`` for a cone; a
+    polyhedron's equalities written both ways (:func:`conecore.polyhedron_rows`)."""
+    if isinstance(constraint, Cone):
+        return np.array(constraint.A), np.zeros(constraint.A.shape[0])
+    return polyhedron_rows(constraint)
+
+
+def feasible_layer(constraint: Constraint, in_features: int, nonneg: str = "softplus"
+                   ) -> nn.Module:
+    """The head whose outputs are in the set by construction: the ConeLayer for a cone, the
+    PolyhedronLayer for a polyhedron."""
+    if isinstance(constraint, Cone):
+        return ConeLayer(constraint, in_features, nonneg=nonneg)
+    return PolyhedronLayer(constraint, in_features, nonneg=nonneg)
+
+
+def layer_method(constraint: Constraint) -> str:
+    """The method name of :func:`feasible_layer`'s head: ``"cone_layer"`` or
+    ``"polyhedron_layer"``."""
+    return "cone_layer" if isinstance(constraint, Cone) else "polyhedron_layer"
+
+
+def violation(constraint: Constraint, Z: Any, floor: Any = 0.0) -> Any:
+    r"""The library's relative violation of ``A z <= b`` for outputs ``Z`` (``(..., d)``):
+    :func:`conecore.relative_violation` for a cone, :func:`conecore.polyhedron_violation` for a
+    polyhedron (``b != 0``: the distance past the farthest violated hyperplane over
+    :math:`\max(\|z\|, \mathrm{floor})`). 0 inside; an output is outside when it exceeds
+    ``VIOLATION_TOL``."""
+    if isinstance(constraint, Cone):
+        return relative_violation(constraint.A, Z, floor)
+    return polyhedron_violation(constraint, Z, floor)
+
+
+def projector(constraint: Constraint) -> Callable[[np.ndarray], np.ndarray]:
+    """The test-time projection onto the set, set up once: ``(n, d)`` float64 in and out.
+
+    A cone: non-negative least squares on its rays (:func:`conecore.project`, ``"nnls"``). A
+    polyhedron: the exact batched projection over the faces of a polytope of dimension at most 3
+    (few faces), else OSQP, one QP per sample (:mod:`conecore.polyhedron_projection`); only the
+    rows outside are projected (a feasible point is its own projection, and OSQP would print a
+    line for each: "Polishing not needed")."""
+    if isinstance(constraint, Cone):
+        return lambda Y: project(constraint, Y, "nnls")
+    poly = constraint
+    solve = Projector(poly, "faces" if poly.is_bounded and poly.dim <= 3 else "osqp")
+
+    def project_outside(Y: np.ndarray) -> np.ndarray:
+        Z = np.array(Y, dtype=np.float64)
+        outside = polyhedron_violation(poly, Z) > 0
+        if outside.any():
+            Z[outside] = solve(Z[outside])
+        return Z
+
+    return project_outside
+
+
+def generators(constraint: Constraint) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(V, R, L)``, float64: vertices, extreme rays and lines (Minkowski-Weyl). A cone has
+    one vertex, the origin."""
+    if isinstance(constraint, Cone):
+        return np.zeros((1, constraint.dim)), np.array(constraint.rays), np.array(constraint.lines)
+    return (np.array(constraint.vertices), np.array(constraint.rays),
+            np.array(constraint.lines))
+
+
 # ---------------------------------------------------------------------- several methods at once
-METHODS = ("cone_layer", "unconstrained", "penalty", "projection", "closed_form")
+METHODS = ("cone_layer", "polyhedron_layer", "unconstrained", "penalty", "projection",
+           "closed_form")
+CONE_METHODS = ("cone_layer", "unconstrained", "penalty", "projection", "closed_form")
+POLYHEDRON_METHODS = ("polyhedron_layer", "unconstrained", "penalty", "projection")
 METHOD_TITLES = {
     "cone_layer": "ConeLayer",
+    "polyhedron_layer": "PolyhedronLayer",
     "unconstrained": "unconstrained",
     "penalty": "penalty",
     "projection": "unconstrained + test-time projection",
@@ -119,14 +200,22 @@ LIMITS = {"width": (4, 512), "batch": (1, 4096), "max_steps": (1, 100_000),
           "n_train": (16, 20_000)}
 
 
+def methods_for(constraint: Constraint) -> tuple[str, ...]:
+    """The methods that apply to this constraint set: ``CONE_METHODS`` for a cone,
+    ``POLYHEDRON_METHODS`` for a polyhedron (the ConeLayer and the closed form need ``b = 0``)."""
+    return CONE_METHODS if isinstance(constraint, Cone) else POLYHEDRON_METHODS
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """What to train. ``task``: ``"regression"`` (targets from a known feasible function plus
-    noise that pushes some outside the cone) or ``"projection"`` (learn ``P_C``, the paper's toy).
-    Bounded by ``LIMITS``; :meth:`validated` names the field that is out of range."""
+    noise that pushes some outside the set) or ``"projection"`` (learn ``P_C``, the paper's toy).
+    ``methods``: ``None`` for every method that applies to the constraint set
+    (:func:`methods_for`). Bounded by ``LIMITS``; :meth:`validated` names the field that is out
+    of range."""
 
     task: str = "regression"
-    methods: tuple[str, ...] = METHODS
+    methods: tuple[str, ...] | None = None
     nonneg: str = "softplus"
     width: int = 64
     lr: float = 1e-2
@@ -142,10 +231,11 @@ class TrainConfig:
     def validated(self) -> TrainConfig:
         if self.task not in TASKS:
             raise ConeInputError(f"task must be one of {', '.join(TASKS)}; got {self.task!r}")
-        unknown = [m for m in self.methods if m not in METHODS]
-        if unknown or not self.methods:
-            raise ConeInputError(f"methods must be a non-empty subset of {', '.join(METHODS)}; "
-                                 f"got {list(self.methods)}")
+        if self.methods is not None:
+            unknown = [m for m in self.methods if m not in METHODS]
+            if unknown or not self.methods:
+                raise ConeInputError(f"methods must be a non-empty subset of "
+                                     f"{', '.join(METHODS)}; got {list(self.methods)}")
         for name, (lo, hi) in LIMITS.items():
             value = getattr(self, name)
             if not isinstance(value, int) or not lo <= value <= hi:
@@ -160,64 +250,96 @@ class TrainConfig:
 class LiveTraining:
     r"""Several heads trained side by side on the same data, one :meth:`step` at a time.
 
-    Every method is ``Linear(d, width) -> tanh -> head`` with its own head (the ConeLayer, a plain
-    linear head, the same with the penalty :math:`\lambda \|\operatorname{relu}(Az)\|^2`, a plain
-    head projected onto the cone at test time, the closed form). Their parameters are disjoint,
-    so one Adam over all of them on the sum of their losses is exactly one Adam per method, at a
-    fraction of the overhead. Metrics per step and method: loss, share of batch outputs outside
-    the cone, worst relative violation, and the method's forward time. For the projection method
-    the batch metrics are before projection (projection happens at test time: :meth:`evaluate`).
+    ``constraint`` is a :class:`~conecore.Cone` or a :class:`~conecore.Polyhedron`
+    ``{z : A z <= b}``. Every method is ``Linear(d, width) -> tanh -> head`` with its own head:
+    the layer feasible by construction (the ConeLayer, or the PolyhedronLayer), a plain linear
+    head, the same with the penalty :math:`\lambda \|\operatorname{relu}(Az - b)\|^2`, a plain
+    head projected onto the set at test time, and for a cone the closed form. Their parameters
+    are disjoint, so one Adam over all of them on the sum of their losses is exactly one Adam per
+    method, at a fraction of the overhead. Metrics per step and method: loss, share of batch
+    outputs outside the set, worst relative violation (:func:`violation`), and the method's
+    forward time. For the projection method the batch metrics are before projection (projection
+    happens at test time: :meth:`evaluate`). Methods that do not apply to the set are left out,
+    with the reason in ``skipped``.
     """
 
-    def __init__(self, cone: Cone, config: TrainConfig | None = None) -> None:
-        self.cone = cone
+    def __init__(self, constraint: Constraint, config: TrainConfig | None = None) -> None:
+        if not isinstance(constraint, (Cone, Polyhedron)):
+            raise ConeInputError("LiveTraining trains on a conecore.Cone or a conecore.Polyhedron;"
+                                 f" got {type(constraint).__name__}")
+        if isinstance(constraint, Polyhedron) and constraint.is_empty:
+            raise ConeInputError("the polyhedron is empty (its constraints contradict each "
+                                 "other): no output can satisfy them")
+        self.constraint = constraint
         self.config = cfg = (config or TrainConfig()).validated()
-        methods = list(cfg.methods)
-        if "closed_form" in methods and not has_full_row_rank(cone):
-            methods.remove("closed_form")  # its outputs would leave the cone
-            self.skipped = {"closed_form": "A does not have full row rank"}
-        else:
-            self.skipped = {}
+        applicable = methods_for(constraint)
+        self.skipped: dict[str, str] = {}
+        methods = []
+        for m in (cfg.methods if cfg.methods is not None else applicable):
+            if m not in applicable:
+                self.skipped[m] = ("needs a cone (b = 0); use the PolyhedronLayer"
+                                   if m in CONE_METHODS else "needs a polyhedron")
+            elif m == "closed_form" and not has_full_row_rank(constraint):
+                self.skipped[m] = "A does not have full row rank"  # it would leave the cone
+            else:
+                methods.append(m)
         if not methods:
-            raise ConeInputError("no method left to train")
+            raise ConeInputError("no method left to train: "
+                                 + "; ".join(f"{m} {why}" for m, why in self.skipped.items()))
         self.methods = tuple(methods)
         self.device = torch.device(cfg.device)
-        d = cone.dim
+        d = constraint.dim
         gen = torch.Generator().manual_seed(cfg.seed)
+        self._project = projector(constraint)
         self.X, self.Y = self._data(cfg.n_train, gen)
         self.X_eval, self.Y_eval = self._data(cfg.n_eval, gen)
         heads = {
-            "cone_layer": lambda: ConeLayer(cone, cfg.width, nonneg=cfg.nonneg),
+            "cone_layer": lambda: feasible_layer(constraint, cfg.width, nonneg=cfg.nonneg),
+            "polyhedron_layer": lambda: feasible_layer(constraint, cfg.width, nonneg=cfg.nonneg),
             "unconstrained": lambda: nn.Linear(cfg.width, d),
             "penalty": lambda: nn.Linear(cfg.width, d),
             "projection": lambda: nn.Linear(cfg.width, d),
-            "closed_form": lambda: ClosedFormHead(cone, cfg.width),
+            "closed_form": lambda: ClosedFormHead(constraint, cfg.width),
         }
         self.models = init_parameters_(nn.ModuleDict({
             m: nn.Sequential(nn.Linear(d, cfg.width), nn.Tanh(), heads[m]()) for m in self.methods
         }), cfg.seed).to(self.device)
-        self.A = torch.as_tensor(np.array(cone.A), dtype=torch.float32, device=self.device)
-        self.norm_floor = float(torch.linalg.vector_norm(self.Y, dim=1).mean())
+        A, b = constraint_rows(constraint)
+        self.A = torch.as_tensor(A, dtype=torch.float32, device=self.device)
+        self.b = torch.as_tensor(b, dtype=torch.float32, device=self.device)
+        # Round-off is judged at the targets' size, and at least at the polyhedron's.
+        self.norm_floor = max(float(torch.linalg.vector_norm(self.Y, dim=1).mean()),
+                              getattr(constraint, "scale", 0.0))
         self.models.train()
         self.optimizer = torch.optim.Adam(self.models.parameters(), lr=cfg.lr, fused=True)
         self.generator = gen
         self.history: list[dict[str, dict[str, float]]] = []
         self.seconds = 0.0
 
+    @property
+    def layer_method(self) -> str:
+        """``"cone_layer"`` or ``"polyhedron_layer"``: the head feasible by construction."""
+        return layer_method(self.constraint)
+
     def _data(self, n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """Inputs in R^d and targets: a feasible function plus noise, or the projection."""
-        cone, cfg, d = self.cone, self.config, self.cone.dim
+        cfg, d = self.config, self.constraint.dim
         X = torch.randn(n, d, generator=gen) * 1.5
         if cfg.task == "projection":
-            Y = torch.as_tensor(project(cone, X.double().numpy(), "nnls"), dtype=torch.float32)
+            Y = torch.as_tensor(self._project(X.double().numpy()), dtype=torch.float32)
         else:
-            # z(x) = R^T softplus(B x) + L^T (C x): in the cone for every x.
-            k, ell = cone.rays.shape[0], cone.lines.shape[0]
-            B = torch.randn(k, d, generator=gen)
-            C = torch.randn(ell, d, generator=gen)
-            R = torch.as_tensor(np.array(cone.rays), dtype=torch.float32)
-            L = torch.as_tensor(np.array(cone.lines), dtype=torch.float32)
+            # z(x) = V^T softmax(G x) + R^T softplus(B x) + L^T (C x): in the set for every x
+            # (a cone: one vertex, the origin, and no G).
+            V, R, L = (torch.as_tensor(M, dtype=torch.float32)
+                       for M in generators(self.constraint))
+            B = torch.randn(len(R), d, generator=gen)
+            C = torch.randn(len(L), d, generator=gen)
             Y = F.softplus(X @ B.T) @ R + (X @ C.T) @ L
+            if len(V) > 1:
+                G = torch.randn(len(V), d, generator=gen)
+                Y = Y + torch.softmax(X @ G.T, dim=-1) @ V
+            else:
+                Y = Y + V[0]
             Y = Y + cfg.noise * torch.randn(n, d, generator=gen)
         return X.to(self.device), Y.to(self.device)
 
@@ -230,10 +352,14 @@ class LiveTraining:
         return self.steps >= self.config.max_steps
 
     def _violations(self, Z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        r"""Which outputs are outside the cone, and their relative violations
-        (:func:`conecore.relative_violation`, ``Z``: ``(..., n, d)``). The floor is the targets'
-        mean norm: float32 round-off on outputs near the origin is not a violation."""
-        v = relative_violation(self.A, Z, floor=self.norm_floor)
+        r"""Which outputs are outside the set, and their relative violations
+        (:func:`violation`, ``Z``: ``(..., n, d)``). The floor is the targets' mean norm (and
+        the polyhedron's scale): float32 round-off on outputs near the origin is not a
+        violation."""
+        if isinstance(self.constraint, Cone):
+            v = relative_violation(self.A, Z, floor=self.norm_floor)  # A kept on the device
+        else:
+            v = violation(self.constraint, Z, floor=self.norm_floor)
         return v > VIOLATION_TOL, v
 
     def step(self) -> dict[str, dict[str, float]]:
@@ -255,7 +381,7 @@ class LiveTraining:
         total = losses.sum()
         if "penalty" in self.methods:
             total = total + penalty(self.A, Z[self.methods.index("penalty")],
-                                    self.config.penalty_weight)
+                                    self.config.penalty_weight, self.b)
         total.backward()
         self.optimizer.step()
         with torch.no_grad():
@@ -286,13 +412,13 @@ class LiveTraining:
     @torch.no_grad()
     def evaluate(self) -> dict[str, dict[str, Any]]:
         """Test-time outputs on the held-out inputs (the projection method projected), with
-        which are outside the cone, their loss and violations."""
+        which are outside the set, their loss and violations."""
         self.models.eval()
         out: dict[str, dict[str, Any]] = {}
         for name in self.methods:
             z = self.models[name](self.X_eval)
             if name == "projection":
-                z = torch.as_tensor(project(self.cone, z.double().cpu().numpy(), "nnls"),
+                z = torch.as_tensor(self._project(z.double().cpu().numpy()),
                                     dtype=torch.float32, device=self.device)
             outside, v = self._violations(z)
             out[name] = {"outputs": z.cpu().numpy(), "outside": outside.cpu().numpy(),

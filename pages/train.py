@@ -1,4 +1,5 @@
-"""Train live: the ConeLayer and the methods it is compared with, trained side by side."""
+"""Train live: the ConeLayer (or, on a polyhedron, the PolyhedronLayer) and the methods it is
+compared with, trained side by side."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ import torch
 import conecore as cc
 from conecore import plotting
 from conecore.layer import NONNEG
-from conecore.training import METHOD_TITLES, METHODS, TASKS, LiveTraining, TrainConfig
-from explorer import session, shell
+from conecore.training import METHOD_TITLES, TASKS, LiveTraining, TrainConfig, methods_for
+from explorer import constraint_set, shell
+from explorer.constraint_set import ConstraintSet
 from explorer.pacing import LIVE, RunGuard, Tick
 
 # Tiny models gain nothing from intra-op threads, and on a small shared server (2 cores, a
@@ -30,17 +32,24 @@ CURVE_POINTS = 300  # a line's points per redraw: less to build, send and draw, 
 GUARD = RunGuard("train_guard")  # a live tick must not swallow the end of a click's page run
 
 
-def config_from_controls(disabled: bool) -> TrainConfig:
+def config_from_controls(disabled: bool, chosen: ConstraintSet) -> TrainConfig:
     c1, c2, c3 = st.columns(3)
+    cone = isinstance(chosen.value, cc.Cone)
     # Plain option names: a bound widget writes its displayed label into the URL.
     task = c1.selectbox("Task", TASKS, key="train_task", disabled=disabled, bind="query-params",
-                        help="regression: fit noisy targets, some outside the cone; projection: "
-                             "learn to map points to their projection onto the cone.")
-    nonneg = c2.selectbox("ConeLayer's non-negative map", list(NONNEG), index=2,
-                          key="train_nonneg", disabled=disabled, bind="query-params")
+                        help=f"regression: fit noisy targets, some outside {chosen.where}; "
+                             f"projection: learn to map points to their projection onto "
+                             f"{chosen.where}.")
+    nonneg = c2.selectbox("ConeLayer's non-negative map" if cone else
+                          "PolyhedronLayer's non-negative map (for its rays)", list(NONNEG),
+                          index=2, key="train_nonneg", disabled=disabled, bind="query-params")
     seed = c3.number_input("Seed", 0, 10_000, 0, key="train_seed", disabled=disabled,
                            bind="query-params")
-    methods = st.multiselect("Methods", METHODS, default=list(METHODS), key="train_methods",
+    # One multiselect per kind of set: their options differ (the ConeLayer and the closed form
+    # need b = 0), and each keeps its own choice in the URL.
+    options = methods_for(chosen.value)
+    methods = st.multiselect("Methods", options, default=list(options),
+                             key="train_methods" if cone else "train_poly_methods",
                              format_func=METHOD_TITLES.get, disabled=disabled,
                              bind="query-params")
     c4, c5, c6, c7 = st.columns(4)
@@ -59,10 +68,12 @@ def config_from_controls(disabled: bool) -> TrainConfig:
                        max_steps=int(steps))
 
 
-def get_run() -> LiveTraining | None:
+def get_run(chosen: ConstraintSet) -> LiveTraining | None:
     run = st.session_state.get("train_run")
-    if run is not None and st.session_state.get("train_cone") != session.cone_key():
-        st.info("The current cone changed since this model was trained; reset to train on it.")
+    if run is not None and st.session_state.get("train_constraint") != chosen.key:
+        st.info("The constraint set changed since this model was trained (it is still trained "
+                f"on {constraint_set.where(run.constraint)}); press Reset to train on "
+                f"{chosen.where} now.")
     return run
 
 
@@ -76,12 +87,13 @@ def settings_notice(run: LiveTraining | None, config: TrainConfig) -> None:
 
 
 def new_run(config: TrainConfig) -> None:
+    chosen: ConstraintSet = st.session_state["train_chosen"]
     try:
-        st.session_state["train_run"] = LiveTraining(session.current_cone(), config)
+        st.session_state["train_run"] = LiveTraining(chosen.value, config)
     except cc.ConeError as exc:
         st.session_state["train_error"] = str(exc)
         return
-    st.session_state["train_cone"] = session.cone_key()
+    st.session_state["train_constraint"] = chosen.key
     st.session_state.pop("train_error", None)
 
 
@@ -96,6 +108,13 @@ def play() -> None:
 
 def pause() -> None:
     st.session_state["train_playing"] = False
+
+
+def reset() -> None:
+    """A callback too: the page that follows draws the new run, with no "changed since" note
+    left over from the old one."""
+    st.session_state["train_playing"] = False
+    new_run(st.session_state["train_config"])
 
 
 def advance(run: LiveTraining, seconds: float | None = None) -> None:
@@ -135,11 +154,13 @@ def show_progress(run: LiveTraining, tick: Tick | None = None) -> None:
     if run.skipped:
         st.caption("Skipped: " + "; ".join(f"{METHOD_TITLES[m]} ({why})"
                                             for m, why in run.skipped.items()))
-    if "cone_layer" in last:
-        never = all(h["cone_layer"]["violating"] == 0 for h in run.history)
-        st.success("The ConeLayer's outputs have never left the cone: 0 violations in "
+    layer, where = run.layer_method, constraint_set.where(run.constraint)
+    if layer in last:
+        never = all(h[layer]["violating"] == 0 for h in run.history)
+        st.success(f"The {titles[layer]}'s outputs have never left {where}: 0 violations in "
                    f"{run.steps} steps." if never else
-                   "The ConeLayer reported a violation above round-off: please report this.")
+                   f"The {titles[layer]} reported a violation above round-off: please report "
+                   "this.")
     left, right = st.columns(2)
     left.plotly_chart(plotting.figure_curves(run.history, "loss", "training loss", titles,
                                              max_points=CURVE_POINTS),
@@ -147,16 +168,22 @@ def show_progress(run: LiveTraining, tick: Tick | None = None) -> None:
     right.caption("Batch outputs during training; for the test-time projection method these are "
                   "before projection (its projected test outputs are in the table below).")
     right.plotly_chart(plotting.figure_curves(run.history, "violating",
-                                              "share of outputs outside the cone", titles,
+                                              f"share of outputs outside {where}", titles,
                                               log=False, max_points=CURVE_POINTS),
                        key="train_viol", width="stretch")
     evaluation = run.evaluate()
     outputs = {m: e["outputs"] for m, e in evaluation.items()}
     violating = {m: e["outside"] for m, e in evaluation.items()}
-    st.plotly_chart(plotting.figure_outputs(run.cone, outputs, violating, titles),
-                    key="train_outputs", width="stretch")
+    if isinstance(run.constraint, cc.Cone):
+        figure = plotting.figure_outputs(run.constraint, outputs, violating, titles)
+    else:
+        figure = plotting.figure_polyhedron_outputs(run.constraint, outputs, violating, titles)
+        note = constraint_set.shadow_note(run.constraint)
+        if note:
+            st.caption(note)
+    st.plotly_chart(figure, key="train_outputs", width="stretch")
     st.dataframe([{"method": METHOD_TITLES[m], "test loss": round(e["loss"], 4),
-                   "outside the cone (%)": round(100 * e["violating"], 1),
+                   f"outside {where} (%)": round(100 * e["violating"], 1),
                    "worst relative violation": float(e["worst"])}
                   for m, e in evaluation.items()], hide_index=True)
 
@@ -239,15 +266,30 @@ zero from the first step. The **unconstrained** head follows the targets out of 
 weight has to be tuned; **test-time projection** repairs outputs afterwards, one small
 optimisation per sample; the **closed form** $f - A^+\mathrm{relu}(Af)$ is feasible only when $A$
 has full row rank.
+
+On a **polyhedron** $\{z : A z \le b\}$ (probability vectors, a box, a hexagon from a cddlib
+file) the **PolyhedronLayer** outputs $V^\top \mathrm{softmax}(w) + R^\top \mu + L^\top t$: a
+convex combination of the vertices $V$, plus non-negative multiples of the rays $R$, plus any
+multiple of the lines $L$ (Minkowski–Weyl), so every output is in the polyhedron, again by
+construction. It is compared with the unconstrained head, the penalty
+$\lambda \|\mathrm{relu}(A z - b)\|^2$ and test-time projection onto the polyhedron (exact over
+the faces of a small polytope, OSQP otherwise); the targets are
+$V^\top \mathrm{softmax}(G x) + R^\top \mathrm{softplus}(B x) + L^\top C x$ plus noise. For
+probability vectors (an equality, $p_1 + p_2 + p_3 = 1$) an unconstrained output is almost never
+exactly on the plane, so nearly all of them count as outside.
 """
 
 with shell.page("train"):
     st.title("Train live")
-    cone = session.current_cone()
-    st.caption(f"Cone: {cone.summary()} · device: {shell.compute_device()}")
     playing = bool(st.session_state.get("train_playing"))
-    with st.expander("Settings", expanded=get_run() is None and not shell.controls_hidden()):
-        config = config_from_controls(disabled=playing or shell.controls_hidden())
+    chosen = constraint_set.choose("train", disabled=playing or shell.controls_hidden())
+    if chosen is None:
+        shell.end_page()
+    st.session_state["train_chosen"] = chosen  # for play(), which runs before the next run
+    st.caption(f"{chosen.caption()} · device: {shell.compute_device()}")
+    with st.expander("Settings", expanded=get_run(chosen) is None
+                     and not shell.controls_hidden()):
+        config = config_from_controls(playing or shell.controls_hidden(), chosen)
     b1, b2, b3, b4 = st.columns(4)
     st.session_state["train_config"] = config  # for play(), which runs before the next run
     b1.button("Play", icon=":material/play_arrow:", disabled=playing, key="train_play",
@@ -259,9 +301,7 @@ with shell.page("train"):
             new_run(config)
         if "train_run" in st.session_state and not st.session_state["train_run"].done:
             advance(st.session_state["train_run"])
-    if b4.button("Reset", key="train_reset", width="stretch"):
-        st.session_state["train_playing"] = False
-        new_run(config)
+    b4.button("Reset", key="train_reset", width="stretch", on_click=reset)
     if "train_error" in st.session_state:
         st.error(st.session_state["train_error"])
     settings_notice(st.session_state.get("train_run"), config)

@@ -143,3 +143,87 @@ def test_each_page_run_draws_the_live_view_as_a_new_fragment():
 
 
 # ---------------------------------------------------------------------- the live view's curves
+
+
+# ---------------------------------------------------------------------- on a polyhedron
+def polyhedron(name: str) -> cc.Polyhedron:
+    from conecore.presets import POLYHEDRA
+
+    return cc.read_polyhedron_file(f"{name}.ine", POLYHEDRA[name][2].encode())
+
+
+def test_page_trains_on_a_polyhedron_from_the_link_and_draws_the_polygon():
+    """?train_set=polyhedron&train_poly=triangle: the PolyhedronLayer next to the other methods,
+    its outputs all in the triangle, the unconstrained head's escapes all outside, and the
+    triangle itself shaded in the outputs figure."""
+    at = open_page("train", A="1,-2;-3,1", train_set="polyhedron", train_poly="triangle")
+    assert at.radio(key="train_set").value == "polyhedron"
+    assert at.selectbox(key="train_poly").value == "triangle"
+    assert at.multiselect(key="train_poly_methods").value == [
+        "polyhedron_layer", "unconstrained", "penalty", "projection"]
+    for _ in range(3):
+        at.button(key="train_step").click().run()
+    assert not at.exception
+    run = at.session_state["train_run"]
+    assert isinstance(run.constraint, cc.Polyhedron) and run.steps == 3
+    assert any("PolyhedronLayer's outputs have never left the polyhedron" in s.value
+               for s in at.success)
+    tri = polyhedron("triangle")
+    fig = chart(at, "train_outputs")
+    traces = {t.get("name"): t for t in fig["data"]}
+    region = points(traces["the polyhedron"])  # the shaded triangle, closed
+    assert np.allclose(region[0], region[-1]) and len(region) == 4
+    assert {tuple(np.round(p, 9)) for p in region} == {(0, 0), (1, 0), (0, 1)}
+    inside = points(traces["PolyhedronLayer"])
+    assert len(inside) == 256 and np.all(tri.contains(inside, atol=1e-6))
+    assert "PolyhedronLayer: outside" not in traces
+    escaped = points(traces["unconstrained: outside"])
+    assert len(escaped) and not np.any(tri.contains(escaped, atol=1e-9))
+    projected = points(traces["unconstrained + test-time projection"])
+    assert np.all(tri.contains(projected, atol=1e-6))
+    table = at.dataframe[0].value
+    assert "outside the polyhedron (%)" in table.columns
+    assert list(table["method"]) == ["PolyhedronLayer", "unconstrained", "penalty",
+                                     "unconstrained + test-time projection"]
+
+
+def test_page_on_probability_vectors_draws_a_shadow_and_says_so():
+    """d = 3: the outputs figure shows coordinates x1, x2 over the triangle the probability
+    vectors cast there, the page says that inside the picture is not inside, and every
+    unconstrained output is outside (it never sums to 1 exactly)."""
+    at = open_page("train", A="1,-2;-3,1", train_set="polyhedron", train_poly="probability")
+    at.button(key="train_step").click().run()
+    assert not at.exception
+    assert any("shadow" in c.value and "R^3" in c.value for c in at.caption)
+    fig = chart(at, "train_outputs")
+    traces = {t.get("name"): t for t in fig["data"]}
+    shadow = points(traces["its shadow on (x1, x2)"])
+    assert {tuple(np.round(p, 9)) for p in shadow} == {(0, 0), (1, 0), (0, 1)}
+    assert "R^3" in fig["layout"]["title"]["text"]
+    run = at.session_state["train_run"]
+    evaluation = run.evaluate()
+    assert evaluation["polyhedron_layer"]["violating"] == 0
+    assert evaluation["unconstrained"]["violating"] == 1.0
+    xy = points(traces["PolyhedronLayer"])
+    assert np.allclose(xy, evaluation["polyhedron_layer"]["outputs"][:, :2], atol=1e-6)
+
+
+def test_switching_the_set_keeps_the_old_run_until_reset():
+    at = train_page()
+    at.button(key="train_step").click().run()
+    at.radio(key="train_set").set_value("polyhedron").run()
+    assert not at.exception
+    assert isinstance(at.session_state["train_run"].constraint, cc.Cone)
+    assert any("constraint set changed" in i.value for i in at.info)
+    at.button(key="train_reset").click().run()
+    assert isinstance(at.session_state["train_run"].constraint, cc.Polyhedron)
+    assert not any("constraint set changed" in i.value for i in at.info)
+
+
+def test_an_unknown_example_in_the_link_is_named_and_falls_back_without_a_traceback():
+    at = open_page("train", A="1,-2;-3,1", train_set="polyhedron", train_poly="nonsense")
+    assert not at.exception
+    assert at.selectbox(key="train_poly").value == "square"
+    assert any("train_poly='nonsense'" in w.value and "triangle" in w.value for w in at.warning)
+    at.button(key="train_step").click().run()
+    assert not at.exception and at.session_state["train_run"].steps == 1

@@ -25,7 +25,9 @@ CASES = [
     ("train", A2, "number_input", "train_seed", "7", 7, 9),
     ("train", A2, "number_input", "train_width", "32", 32, 16),
     ("train", A2, "slider", "train_penalty", "3.5", 3.5, 20.0),
+    ("train", A2, "radio", "train_set", "polyhedron", "polyhedron", "cone"),
     ("samples", A2, "number_input", "samples_steps", "100", 100, 200),
+    ("samples", A2, "radio", "samples_set", "polyhedron", "polyhedron", "cone"),
     ("samples", A2, "number_input", "samples_seed", "3", 3, 4),
     ("benchmark", A2, "number_input", "bench_width", "32", 32, 128),
     ("vae", A2, "radio", "vae_source", "mnist", "mnist", "digits"),
@@ -53,6 +55,13 @@ def test_url_sets_the_widget(page, A, kind, key, text, value, other):
     assert param(at, "A") == A  # the cone stays in the link
     # Without the parameter the page shows something else: the link is what set it.
     assert getattr(page_at(page, A=A), kind)(key=key).value != value
+
+
+@pytest.mark.parametrize("page", ["train", "samples"])
+def test_url_names_the_polyhedron_example(page):
+    at = page_at(page, A=A2, **{f"{page}_set": "polyhedron", f"{page}_poly": "hexagon"})
+    assert at.selectbox(key=f"{page}_poly").value == "hexagon"
+    assert any(c.value.startswith("Polyhedron: Hexagon") for c in at.caption)
 
 
 def painted_caption(at: AppTest) -> str:

@@ -282,6 +282,29 @@ def test_train_live_plays_and_pauses(app_url, page, idle):
     no_errors(page)
 
 
+
+def test_train_live_on_a_polyhedron_from_the_link(app_url, page, idle):
+    """?train_set=polyhedron&train_poly=triangle: the choice comes from the link, a step draws the
+    PolyhedronLayer's outputs over the shaded triangle, and choosing "cone" drops the choice from
+    the link and says the run on screen is still the triangle's."""
+    open_page(page, idle, f"{app_url}/train?A=1,-2;-3,1&train_set=polyhedron&train_poly=triangle",
+              "Train live")
+    expect(page.get_by_text("Polyhedron: Triangle")).to_be_visible(timeout=WAIT)
+    page.get_by_role("button", name="Step", exact=True).click()
+    idle(page, timeout=IDLE)
+    expect(page.get_by_text("never left the polyhedron")).to_be_visible(timeout=WAIT)
+    outputs = page.get_by_test_id("stPlotlyChart").filter(has_text="vertices")  # the polygon's
+    expect(outputs.locator(".legendtext", has_text="the polyhedron")).to_be_visible(timeout=WAIT)
+    expect(outputs.locator(".legendtext", has_text=re.compile("^PolyhedronLayer$"))).to_be_visible(
+        timeout=WAIT)
+    expect(outputs.locator(".legendtext", has_text="unconstrained: outside")).to_be_visible(
+        timeout=WAIT)
+    page.get_by_test_id("stRadio").get_by_text("cone", exact=True).click()
+    idle(page, timeout=IDLE)
+    expect_param(page, "train_set", None)  # the default is dropped from the link
+    expect(page.get_by_text("The constraint set changed")).to_be_visible(timeout=WAIT)
+    no_errors(page)
+
 # ------------------------------------------------------------------------------ 5. VAE
 def test_vae_trains_an_epoch(app_url, page, idle):
     open_page(page, idle, f"{app_url}/vae", "Constrained VAE")

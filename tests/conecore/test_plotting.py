@@ -183,3 +183,69 @@ def test_polyhedron_2d_shades_exactly_the_region_and_marks_vertices():
     region = polygon(trace(fig, "the polyhedron"))
     assert np.all(quadrant.contains(region, atol=1e-9)) and area(region) > 1
     assert len(trace(fig, "outputs: outside").x) == 1  # (0, 0) has x < 1
+
+
+# ---------------------------------------------------------------------- polyhedra: train, samples
+def _example(name: str) -> cc.Polyhedron:
+    from conecore.presets import POLYHEDRA
+
+    return cc.read_polyhedron_file(f"{name}.ine", POLYHEDRA[name][2].encode())
+
+
+def test_coordinate_shadow_of_the_cube_is_the_square_and_of_probability_the_triangle():
+    from conecore.plotting import coordinate_shadow
+
+    square = coordinate_shadow(_example("cube"), (0, 2))
+    assert square.dim == 2 and square.same_as(_example("square"))
+    tri = coordinate_shadow(_example("probability"))
+    assert tri.same_as(_example("triangle"))
+    with pytest.raises(ValueError, match="two different coordinates"):
+        coordinate_shadow(_example("cube"), (1, 1))
+
+
+def test_polyhedron_outputs_figure_marks_what_it_is_told_and_views_every_point():
+    from conecore.plotting import figure_polyhedron_outputs
+
+    P = _example("triangle")
+    inside = np.array([[0.2, 0.2], [0.5, 0.4]])
+    far = np.array([[3.0, -2.0]])
+    fig = figure_polyhedron_outputs(P, {"polyhedron_layer": inside, "unconstrained": far},
+                                    {"polyhedron_layer": np.array([False, False]),
+                                     "unconstrained": np.array([True])},
+                                    {"polyhedron_layer": "PL", "unconstrained": "U"})
+    traces = {t.name: t for t in fig.data}
+    assert "(view)" not in " ".join(traces)  # the points that size the view are not drawn
+    assert np.allclose(np.column_stack([traces["PL"].x, traces["PL"].y]), inside)
+    assert len(traces["U"].x) == 0 and np.allclose([traces["U: outside"].x[0],
+                                                    traces["U: outside"].y[0]], far[0])
+    lo, hi = fig.layout.xaxis.range
+    assert lo < 0 and hi > 3  # the far point is in view
+    region = np.column_stack([traces["the polyhedron"].x, traces["the polyhedron"].y])
+    assert P.contains(region, atol=1e-9).all()
+
+
+def test_polyhedron_outputs_in_3d_are_drawn_over_the_shadow_with_a_title_that_says_so():
+    from conecore.plotting import figure_polyhedron_outputs
+
+    P = _example("cube")
+    Z = np.array([[0.5, 0.5, 3.0]])  # over the square, outside the cube
+    fig = figure_polyhedron_outputs(P, {"unconstrained": Z}, {"unconstrained": np.array([True])})
+    traces = {t.name: t for t in fig.data}
+    assert "its shadow on (x1, x2)" in traces and "R^3" in fig.layout.title.text
+    assert (traces["unconstrained: outside"].x[0], traces["unconstrained: outside"].y[0]) == (
+        0.5, 0.5)
+
+
+def test_polyhedron_sample_animation_has_the_polygon_and_a_frame_per_checkpoint():
+    from conecore.plotting import figure_polyhedron_sample_animation
+    from conecore.samples import sample_frames
+
+    P = _example("hexagon")
+    frames = sample_frames(P, steps=30, frames=3, n_samples=50, seed=0)
+    fig = figure_polyhedron_sample_animation(P, frames, {"polyhedron_layer": "PL",
+                                                         "unconstrained": "U"})
+    assert "the polyhedron" in {t.name for t in fig.data} and len(fig.frames) == 3
+    for frame, samples in zip(fig.frames, frames.samples["polyhedron_layer"], strict=True):
+        pl = next(t for t in frame.data if t.name == "PL")
+        assert np.allclose(np.column_stack([pl.x, pl.y]), samples)
+        assert "samples outside the polyhedron: PL: 0" in frame.layout.title.text

@@ -43,3 +43,44 @@ def test_mmd_is_zero_for_equal_samples_and_bounds_are_named():
         sample_frames(cc.Cone.from_inequalities(cc.preset("wedge")), frames=100)
 
 
+
+
+# ---------------------------------------------------------------------- on a polyhedron
+def example(name: str) -> cc.Polyhedron:
+    from conecore.presets import POLYHEDRA
+
+    return cc.read_polyhedron_file(f"{name}.ine", POLYHEDRA[name][2].encode())
+
+
+@pytest.mark.parametrize("name", ["square", "quadrant", "probability"])
+def test_polyhedron_layer_samples_stay_inside_and_the_twin_escapes(name):
+    P = example(name)
+    frames = sample_frames(P, steps=120, frames=4, n_samples=200, seed=0)
+    assert set(frames.samples) == {"polyhedron_layer", "unconstrained"}
+    for frame in frames.samples["polyhedron_layer"]:
+        assert P.contains(frame, atol=1e-5).all()
+    assert not frames.outside["polyhedron_layer"].any()
+    assert frames.outside["unconstrained"][-1].sum() > 20
+
+
+def test_the_target_sits_on_a_facet_inside_the_affine_hull():
+    from conecore.samples import boundary_point, target_distribution
+
+    P = example("probability")
+    centre, H, _ = boundary_point(P)
+    assert np.allclose(H @ np.ones(3), 0)  # the hull's directions sum to 0
+    assert P.contains(centre[None])[0] and np.isclose(centre.sum(), 1)
+    assert np.isclose(centre.min(), 0)  # on a facet p_i = 0
+    T = target_distribution(P, 2000, seed=1)
+    assert np.allclose(T.sum(axis=1), 1, atol=1e-5)  # probability vectors' plane
+    share = P.contains(T, atol=1e-6).mean()
+    assert 0.2 < share < 0.8  # part inside, part outside (negative entries)
+    square = example("square")
+    c, _, _ = boundary_point(square)
+    assert np.isclose(np.abs(c).max(), 1)  # on an edge of the square
+
+
+def test_an_empty_polyhedron_has_nothing_to_sample():
+    empty = cc.Polyhedron.from_inequalities([[1, 0], [-1, 0]], [-1, -1])
+    with pytest.raises(cc.ConeInputError, match="empty"):
+        sample_frames(empty, steps=5, frames=2, n_samples=10)
