@@ -10,14 +10,19 @@ from conecore.presets import POLYHEDRA
 from explorer import shell
 from explorer.limits import APP_LIMITS, MAX_UPLOAD_BYTES
 
-MODES = ["Example", "Text", "Upload"]
+MODES = ["Example", "Text", "A and b", "Upload"]
 N_OUTPUTS = 400
 
 
 @st.cache_resource(max_entries=128, show_spinner=False)
-def polyhedron_of(name: str, raw: bytes) -> cc.Polyhedron:
-    """Pure result, shared: the polyhedron of a file (or text) named ``name``."""
-    return cc.read_polyhedron_file(name, raw, limits=APP_LIMITS)
+def polyhedron_of(reader: str, first: str | bytes, second: str = "") -> cc.Polyhedron:
+    """Pure result, shared: the polyhedron of typed text (``reader`` "text" or "A and b") or of
+    a file named ``reader``."""
+    if reader == "text":
+        return cc.polyhedron_from_text(first, limits=APP_LIMITS)
+    if reader == "A and b":
+        return cc.polyhedron_from_A_b(first, second, limits=APP_LIMITS)
+    return cc.read_polyhedron_file(reader, first, limits=APP_LIMITS)
 
 
 def layer_outputs(poly: cc.Polyhedron, scale: float, seed: int) -> np.ndarray:
@@ -35,8 +40,20 @@ def layer_outputs(poly: cc.Polyhedron, scale: float, seed: int) -> np.ndarray:
         return layer(h).numpy()
 
 
-def source() -> tuple[str, bytes] | None:
-    """The file name and bytes the user chose (an example, typed text, or an upload)."""
+def _typed(label: str, key: str, default: str, **kw) -> str:
+    """A text area whose text outlives a mode switch or a page switch (a widget's own state is
+    dropped when it is not drawn): the draft is kept under ``<key>_draft``."""
+    draft = f"{key}_draft"
+    st.session_state.setdefault(draft, default)
+
+    def keep() -> None:
+        st.session_state[draft] = st.session_state[key]
+
+    return st.text_area(label, value=st.session_state[draft], key=key, on_change=keep, **kw)
+
+
+def source() -> tuple[str, str | bytes, str] | None:
+    """What the user chose, as (reader, text or bytes, b text) for :func:`polyhedron_of`."""
     mode = st.radio("Enter the constraints by", MODES, horizontal=True, key="poly_mode",
                     bind="query-params")
     if mode == "Example":
@@ -45,22 +62,35 @@ def source() -> tuple[str, bytes] | None:
         st.caption(f"**{POLYHEDRA[name][0]}.** {POLYHEDRA[name][1]}")
         with st.expander("As a cddlib file"):
             st.code(POLYHEDRA[name][2], language=None)
-        return f"{name}.ine", POLYHEDRA[name][2].encode()
+        return f"{name}.ine", POLYHEDRA[name][2].encode(), ""
     if mode == "Text":
-        st.session_state.setdefault("poly_text", POLYHEDRA["hexagon"][2])
-        text = st.text_area("A cddlib .ine file (rows b −a), or rows a₁ … a_d b (A x ≤ b)",
-                            key="poly_text", height=200,
-                            help="cddlib's own files load as they are. Plain rows: each row is "
-                                 "a_1, ..., a_d, b for a·x ≤ b; rows end at a newline or ';'.")
-        kind = ".ine" if "begin" in text else ".csv"
-        return f"typed{kind}", text.encode()
+        text = _typed("Rows b −a₁ … −a_d, meaning b − a·x ≥ 0 (cddlib's order [b | −A]), or a "
+                      "whole cddlib file", "poly_text", POLYHEDRA["hexagon"][2], height=200,
+                      help="cddlib's .ine (and .ext) files load as they are. Bare rows are read "
+                           "in cddlib's order: the first entry is b, then −a: the row 1 −1 0 is "
+                           "1 − x₁ ≥ 0, i.e. x₁ ≤ 1. Rows end at a newline or ';'.")
+        return "text", text, ""
+    if mode == "A and b":
+        a_col, b_col = st.columns([3, 1])
+        with a_col:
+            A_text = _typed("A (one row a per constraint a·x ≤ b)", "poly_A",
+                            "1 0\n-1 0\n0 1\n0 -1", height=200,
+                            help="Any layout Build reads: rows end at a newline or ';', entries "
+                                 "are separated by spaces or commas; fractions like 1/2.")
+        with b_col:
+            b_text = _typed("b (optional)", "poly_b", "1\n1\n1\n1", height=200,
+                            help="One number per row of A, one a line (or in one row). Empty: "
+                                 "b = 0, the cone A x ≤ 0.")
+        if not b_text.strip():
+            st.caption("b is empty, so b = 0: the cone A x ≤ 0.")
+        return "A and b", A_text, b_text
     file = st.file_uploader("A cddlib .ine or .ext file, JSON, or CSV rows a₁ … a_d b",
                             type=["ine", "ext", "json", "csv", "txt"], key="poly_upload")
     if file is not None and file.size > MAX_UPLOAD_BYTES:  # refused before its bytes are read
         st.error(f"{file.name}: {file.size:,} bytes; files up to {MAX_UPLOAD_BYTES:,} bytes are "
                  "read.")
         return None
-    return None if file is None else (file.name, file.getvalue())
+    return None if file is None else (file.name, file.getvalue(), "")
 
 
 def show(poly: cc.Polyhedron) -> None:
@@ -114,7 +144,8 @@ with shell.page("polyhedra"):
         try:
             poly = polyhedron_of(*chosen)
         except cc.ConeError as exc:
-            left.error(f"{chosen[0]}: {exc}", icon=":material/error:")
+            where = {"text": "Text: ", "A and b": ""}.get(chosen[0], f"{chosen[0]}: ")
+            left.error(f"{where}{exc}", icon=":material/error:")
             poly = st.session_state.get("poly_last")
         else:
             st.session_state["poly_last"] = poly

@@ -1,4 +1,5 @@
-"""The Polyhedra page (AppTest): examples, typed rows [A | b], cddlib files, the layer demo."""
+"""The Polyhedra page (AppTest): examples, typed rows [b | -A] (cddlib's order), A and b typed
+apart, cddlib files, the layer demo; Build's offer to open a polyhedron here."""
 
 from __future__ import annotations
 
@@ -31,17 +32,64 @@ def test_every_example_renders():
         assert metrics(at)["vertices"] != "0" or name == "strip"
 
 
-def test_typed_rows_a_then_b_and_errors_keep_the_last_polyhedron():
+def test_typed_rows_in_cddlibs_order_and_errors_keep_the_last_polyhedron():
     at = open_page("polyhedra", poly_mode="Text")
     assert metrics(at)["vertices"] == "6"  # the hexagon, as a cddlib file
-    at.text_area(key="poly_text").input("1 0 1; -1 0 1; 0 1 1; 0 -1 0").run()
+    # Rows b, -a: 1 - x >= 0, 1 + x >= 0, 1 - y >= 0, y >= 0: the box [-1, 1] x [0, 1].
+    at.text_area(key="poly_text").input("1 -1 0; 1 1 0; 1 0 -1; 0 0 1").run()
     assert metrics(at)["vertices"] == "4" and not at.error
-    at.text_area(key="poly_text").input("1 0 1; -1 x 1").run()
-    assert any("typed.csv" in e.value for e in at.error)
+    assert sorted(r["x2"] for r in at.dataframe[0].value.to_dict("records")) == \
+        ["0", "0", "1", "1"]
+    at.text_area(key="poly_text").input("1 -1 0; 1 x 0").run()
+    assert [e.value for e in at.error] == ["Text: line 1 (row 2), column 2: 'x' is not a number"]
     assert metrics(at)["vertices"] == "4"  # the last good one stays
-    at.text_area(key="poly_text").input("1 0 -1; -1 0 -1").run()  # x <= -1 and x >= 1
+    assert at.text_area(key="poly_text").value == "1 -1 0; 1 x 0"  # and what was typed too
+    at.text_area(key="poly_text").input("-1 1 0; -1 -1 0").run()  # x >= 1 and x <= -1
     assert metrics(at)["vertices"] == "0"
     assert any("contradict" in i.value for i in at.info)
+
+
+def test_a_and_b_typed_apart_b_optional_and_errors_name_the_box():
+    at = open_page("polyhedra", poly_mode="A and b")
+    assert metrics(at)["vertices"] == "4" and not at.error  # the square |x|, |y| <= 1
+    at.text_area(key="poly_A").input("1 0\n0 1\n-1 -1").run()
+    assert [e.value for e in at.error] == ["b: 4 entries for 3 rows of A (entry 4 of b has no "
+                                           "row of A)"]
+    assert metrics(at)["vertices"] == "4"  # the last good one stays
+    at.text_area(key="poly_b").input("1; 1; 0").run()  # x <= 1, y <= 1, x + y >= 0
+    assert metrics(at)["vertices"] == "3" and not at.error
+    at.text_area(key="poly_b").input("").run()  # b = 0: the cone A x <= 0
+    assert any("b = 0" in c.value for c in at.caption)
+    assert metrics(at)["vertices"] == "1" and at.markdown[0].value.startswith(":blue-badge[point]")
+    at.text_area(key="poly_A").input("1 0\n0 y").run()
+    assert [e.value for e in at.error] == ["A: line 2 (row 2), column 2: 'y' is not a number"]
+    # A mode switch and back keeps both boxes as typed.
+    at.radio(key="poly_mode").set_value("Example").run()
+    at.radio(key="poly_mode").set_value("A and b").run()
+    assert at.text_area(key="poly_A").value == "1 0\n0 y"
+    assert at.text_area(key="poly_b").value == ""
+
+
+def test_build_says_a_file_with_b_is_a_polyhedron_and_opens_it_here():
+    at = open_page("build", build_mode="Text")
+    at.text_area(key="text_area").input(POLYHEDRA["triangle"][2]).run()
+    assert any("so this describes a polyhedron A x ≤ b, not a cone" in e.value for e in at.error)
+    assert at.checkbox(key="text_homogenize").value is False  # the cone over it is still offered
+    at.button(key="to_polyhedra_text").click().run()
+    assert not at.exception
+    assert at.query_params["poly_mode"] == "Text"
+    assert at.text_area(key="poly_text").value == POLYHEDRA["triangle"][2]
+    assert metrics(at)["vertices"] == "3"
+
+
+def test_build_offers_an_uploaded_polyhedron_too_and_homogenises_on_request():
+    at = open_page("build", build_mode="Upload")
+    at.file_uploader(key="upload").upload("sq.ine", POLYHEDRA["square"][2].encode()).run()
+    assert any(e.value.startswith("sq.ine:") and "polyhedron" in e.value for e in at.error)
+    assert "to_polyhedra_upload" in [b.key for b in at.button]
+    at.checkbox(key="upload_homogenize").check().run()
+    assert not at.error and "to_polyhedra_upload" not in [b.key for b in at.button]
+    assert metrics(at)["dimension d"] == "3"  # the cone over the square
 
 
 def test_a_cddlib_file_with_b_uploads_as_it_is():
