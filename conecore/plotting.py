@@ -9,7 +9,9 @@ One builder per view:
 * training and samples: :func:`figure_curves`, :func:`figure_outputs`,
   :func:`figure_sample_animation`;
 * the VAE: :func:`figure_painting`, :func:`figure_block_sums`;
-* the benchmark: :func:`figure_benchmark`.
+* the benchmark: :func:`figure_benchmark`;
+* polyhedra ``A x <= b``: :func:`figure_polyhedron_2d`, :func:`figure_polyhedron_3d`,
+  :func:`figure_polyhedron_projected` (d > 3: the shadow on 2 or 3 coordinates).
 """
 
 from __future__ import annotations
@@ -867,4 +869,111 @@ def figure_polyhedron_3d(poly, points: np.ndarray | None = None,
                                            mode="markers", marker=style, name=name))
     fig.update_layout(scene=dict(aspectmode="data"), margin=dict(l=0, r=0, t=10, b=0),
                       height=520, uirevision="polyhedron3d", legend=dict(orientation="h"))
+    return fig
+
+
+def _hull(points: np.ndarray):
+    """``scipy.spatial.ConvexHull`` of ``points``, or None when they are too few or flat."""
+    from scipy.spatial import ConvexHull, QhullError
+
+    k = points.shape[1]
+    if len(points) <= k:
+        return None
+    try:
+        return ConvexHull(points)
+    except QhullError:  # all in a line (2-D) or a plane (3-D)
+        return None
+
+
+def figure_polyhedron_projected(poly, coords: tuple[int, ...], points: np.ndarray | None = None,
+                                points_name: str = "outputs", max_rays: int = 40) -> go.Figure:
+    r"""The shadow of a polyhedron in :math:`\mathbb{R}^d` on 2 or 3 of its coordinates.
+
+    The projection :math:`\pi` onto coordinates ``coords`` maps
+    :math:`P = \operatorname{conv}(V) + \operatorname{cone}(R) + \operatorname{lin}(L)` onto
+    :math:`\operatorname{conv}(\pi V) + \operatorname{cone}(\pi R) + \operatorname{lin}(\pi L)`:
+    drawn are the projected vertices, their convex hull (the whole shadow of a polytope: a
+    polygon, or a mesh in 3-D), the projected rays (dotted) and lines (dashed) from the hull's
+    vertices, and optionally ``points`` projected, those outside ``P`` (in :math:`\mathbb{R}^d`)
+    marked. The title says it is a projection. At most ``max_rays`` rays and lines are drawn."""
+    coords = tuple(int(c) for c in coords)
+    k = len(coords)
+    if k not in (2, 3) or len(set(coords)) != k or not all(0 <= c < poly.dim for c in coords):
+        raise ValueError(f"project on 2 or 3 distinct coordinates among 0..{poly.dim - 1}; got "
+                         f"{coords}")
+    names = [f"x{c + 1}" for c in coords]
+    fig = go.Figure()
+    V = np.asarray(poly.vertices, dtype=float)[:, coords]
+    hull = _hull(V)
+    corners = V[hull.vertices] if hull is not None else V
+    three = k == 3
+
+    def scatter(Q: np.ndarray, **kw):
+        if three:
+            return go.Scatter3d(x=Q[:, 0], y=Q[:, 1], z=Q[:, 2], **kw)
+        return go.Scatter(x=Q[:, 0], y=Q[:, 1], **kw)
+
+    if hull is not None and not three:  # 2-D hull vertices come counter-clockwise
+        ring = np.vstack([corners, corners[:1]])
+        fig.add_trace(scatter(ring, mode="lines", fill="toself", fillcolor=POLY_FILL,
+                              line=dict(width=2, color=RAY_COLOR), hoverinfo="skip",
+                              name="shadow: the hull of the projected vertices"))
+    elif hull is not None:
+        index = {int(v): j for j, v in enumerate(hull.vertices)}
+        i, j, t = (np.array([[index[int(v)] for v in tri] for tri in hull.simplices]).T)
+        fig.add_trace(go.Mesh3d(x=corners[:, 0], y=corners[:, 1], z=corners[:, 2], i=i, j=j,
+                                k=t, color=RAY_COLOR, opacity=0.3, flatshading=True,
+                                hoverinfo="skip",
+                                name="shadow: the hull of the projected vertices"))
+    elif len(V) > 1:  # a flat shadow: the segment (or flat polygon's outline) through them
+        order = np.lexsort(V.T[::-1])
+        fig.add_trace(scatter(V[order], mode="lines", line=dict(width=3, color=RAY_COLOR),
+                              name="shadow (flat)"))
+    lo = np.vstack([V, np.zeros((1, k))]).min(axis=0) if len(V) else -np.ones(k)
+    hi = np.vstack([V, np.zeros((1, k))]).max(axis=0) if len(V) else np.ones(k)
+    reach = max(float((hi - lo).max()), 1.0) * 0.6
+    for vecs, label, color, dash, both in (
+            (np.asarray(poly.rays, dtype=float), "rays (projected)", RAY_COLOR, "dot", False),
+            (np.asarray(poly.lines, dtype=float), "lines (projected)", LINE_COLOR, "dash", True)):
+        segs = []
+        for r in vecs[:max_rays, coords]:
+            n = float(np.linalg.norm(r))
+            if n < 1e-12:  # orthogonal to the shown coordinates: a point in the shadow
+                continue
+            for v in corners:
+                segs += [v - r / n * reach if both else v, v + r / n * reach,
+                         np.full(k, np.nan)]
+        if segs:
+            fig.add_trace(scatter(np.array(segs), mode="lines", name=label,
+                                  line=dict(color=color, width=2 if not three else 4,
+                                            dash=dash if not three else "solid")))
+    if len(V):
+        fig.add_trace(scatter(V, mode="markers", marker=dict(size=5 if three else 9,
+                                                             color=VERTEX_COLOR),
+                              name="vertices (projected)",
+                              text=[f"v{i + 1}" for i in range(len(V))], hoverinfo="text"))
+    if points is not None and len(points):
+        Z = np.asarray(points, dtype=float)
+        inside = poly.contains(Z)
+        for mask, name, style in (
+                (inside, f"{points_name} (projected)",
+                 dict(size=2 if three else 4, color=METHOD_COLORS["cone_layer"], opacity=0.6)),
+                (~inside, f"{points_name}: outside", dict(size=4 if three else 8, color="red",
+                                                          symbol="x"))):
+            if mask.any():
+                fig.add_trace(scatter(Z[mask][:, coords], mode="markers", marker=style,
+                                      name=name))
+    noun = "polytope" if poly.is_bounded else "polyhedron"
+    title = (f"Projection onto {', '.join(names)}: the shadow of a {noun} in R^{poly.dim} "
+             "(the other coordinates are dropped)")
+    fig.update_layout(title=dict(text=title, font=dict(size=13)),
+                      margin=dict(l=10, r=10, t=40, b=10), height=500 if three else 460,
+                      legend=dict(orientation="h", y=-0.12))
+    if three:
+        fig.update_layout(scene=dict(xaxis_title=names[0], yaxis_title=names[1],
+                                     zaxis_title=names[2], aspectmode="data"),
+                          uirevision="polyhedron-projection")
+    else:
+        fig.update_layout(xaxis_title=names[0], yaxis=dict(title=names[1], scaleanchor="x",
+                                                           scaleratio=1))
     return fig

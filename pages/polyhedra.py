@@ -93,6 +93,25 @@ def source() -> tuple[str, str | bytes, str] | None:
     return None if file is None else (file.name, file.getvalue(), "")
 
 
+def projection(poly: cc.Polyhedron, outputs: np.ndarray | None) -> None:
+    """d > 3: the shadow on 2 or 3 chosen coordinates."""
+    names = [f"x{j + 1}" for j in range(poly.dim)]
+    chosen = st.multiselect(
+        "Coordinates to project on (2 or 3)", names, default=names[:3], max_selections=3,
+        key=f"poly_coords_{poly.dim}",
+        help="The picture drops the other coordinates: each vertex, ray and output is shown by "
+             "the chosen coordinates only.")
+    if len(chosen) < 2:
+        st.info("Choose two or three coordinates to see the projection.")
+        return
+    coords = tuple(sorted(names.index(c) for c in chosen))
+    st.caption(f"A projection, not a slice: a polyhedron in R^{poly.dim} seen from "
+               f"{', '.join(names[c] for c in coords)}. The shaded shadow is the convex hull of "
+               "the projected vertices (plus the projected rays and lines).")
+    st.plotly_chart(plotting.figure_polyhedron_projected(poly, coords, outputs, "layer outputs"),
+                    key="poly_fig_projected", width="stretch")
+
+
 def show(poly: cc.Polyhedron) -> None:
     st.markdown(f":blue-badge[{poly.kind}]  {len(poly.A)} inequalities in R^{poly.dim}")
     c1, c2, c3 = st.columns(3)
@@ -121,6 +140,8 @@ def show(poly: cc.Polyhedron) -> None:
     elif poly.dim == 3:
         st.plotly_chart(plotting.figure_polyhedron_3d(poly, outputs, "layer outputs"),
                         key="poly_fig", width="stretch")
+    elif poly.dim > 3:
+        projection(poly, outputs)
     st.markdown("**Vertices**" + (" (exact)" if poly.vertices_exact is not None else ""))
     V = poly.vertices_exact if poly.vertices_exact is not None else poly.vertices
     st.dataframe([{f"x{j + 1}": str(v) for j, v in enumerate(row)} for row in V[:64]],

@@ -3,6 +3,10 @@ apart, cddlib files, the layer demo; Build's offer to open a polyhedron here."""
 
 from __future__ import annotations
 
+import base64
+import json
+
+import numpy as np
 import pytest
 
 from conecore.presets import POLYHEDRA
@@ -103,3 +107,44 @@ def test_an_oversized_upload_is_refused_by_its_size():
     at.file_uploader(key="poly_upload").upload("big.csv", b"1," * 600_000).run()
     assert any("big.csv" in e.value and "bytes" in e.value for e in at.error)
     assert not at.exception
+
+
+
+def chart(at, key: str) -> dict[str, dict]:
+    """The traces of the chart with widget key ``key``, by name."""
+    c = next(c for c in at.get("plotly_chart") if c.proto.id.endswith(f"-{key}"))
+    return {t.get("name"): t for t in json.loads(c.proto.spec)["data"]}
+
+
+def array(v) -> np.ndarray:
+    """A trace's coordinates: a list, or Plotly's typed array {"dtype", "bdata"} (base64)."""
+    if isinstance(v, dict):
+        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
+    return np.asarray(v, dtype=float)
+
+
+def test_a_4d_polytope_is_drawn_as_its_projection_on_chosen_coordinates():
+    at = open_page("polyhedra", poly_example="tesseract")
+    assert metrics(at)["vertices"] == "16"
+    fig = chart(at, "poly_fig_projected")  # default x1, x2, x3: the shadow is a 3-cube
+    shadow = fig["shadow: the hull of the projected vertices"]
+    assert shadow["type"] == "mesh3d" and len(array(shadow["x"])) == 8
+    assert len(array(shadow["i"])) == 12  # 6 square faces, 2 triangles each
+    assert len(array(fig["vertices (projected)"]["x"])) == 16
+    assert len(array(fig["layer outputs (projected)"]["x"])) == 400
+    assert any("projection" in c.value.lower() for c in at.caption)
+    at.multiselect(key="poly_coords_4").set_value(["x2", "x4"]).run()
+    fig = chart(at, "poly_fig_projected")
+    ring = fig["shadow: the hull of the projected vertices"]
+    assert ring["type"] == "scatter" and len(array(ring["x"])) == 5  # a square, closed
+    assert {(float(x), float(y)) for x, y in zip(array(ring["x"]), array(ring["y"]))} == {
+        (-1, -1), (-1, 1), (1, -1), (1, 1)}
+    at.multiselect(key="poly_coords_4").set_value(["x2"]).run()
+    assert any("two or three coordinates" in i.value for i in at.info) and not at.exception
+
+
+def test_the_4d_simplex_of_probabilities_projects_to_a_tetrahedron():
+    at = open_page("polyhedra", poly_example="probability-4")
+    fig = chart(at, "poly_fig_projected")
+    shadow = fig["shadow: the hull of the projected vertices"]
+    assert len(array(shadow["x"])) == 4 and len(array(shadow["i"])) == 4

@@ -183,3 +183,21 @@ def test_polyhedron_2d_shades_exactly_the_region_and_marks_vertices():
     region = polygon(trace(fig, "the polyhedron"))
     assert np.all(quadrant.contains(region, atol=1e-9)) and area(region) > 1
     assert len(trace(fig, "outputs: outside").x) == 1  # (0, 0) has x < 1
+
+
+def test_polyhedron_projection_is_the_hull_of_the_projected_vertices():
+    d = 5
+    cube = cc.Polyhedron.from_inequalities(np.vstack([np.eye(d, dtype=int),
+                                                      -np.eye(d, dtype=int)]), [1] * (2 * d))
+    fig = plotting.figure_polyhedron_projected(cube, (1, 4))
+    ring = trace(fig, "shadow: the hull of the projected vertices")
+    assert len(ring.x) == 5 and np.isclose(area(polygon(ring)), 4.0)
+    assert "Projection onto x2, x5" in fig.layout.title.text
+    # A shifted orthant: one vertex, rays from it; a ray orthogonal to the view is a point.
+    orthant = cc.Polyhedron.from_inequalities(-np.eye(4, dtype=int), [-1, -2, -3, -4])
+    fig = plotting.figure_polyhedron_projected(orthant, (0, 1, 2), np.zeros((3, 4)))
+    rays = trace(fig, "rays (projected)")
+    assert np.sum(np.isnan(np.asarray(rays.x, dtype=float))) == 3  # 3 of the 4 rays show
+    assert len(trace(fig, "outputs: outside").x) == 3
+    with pytest.raises(ValueError, match="2 or 3 distinct"):
+        plotting.figure_polyhedron_projected(cube, (1, 1))

@@ -8,6 +8,8 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import conecore as cc
 from conecore.formats import cone_json
@@ -186,3 +188,15 @@ def test_a_cone_reader_refuses_b_with_the_polyhedron_error():
     with pytest.raises(cc.PolyhedronInputError, match="b = 1 is not 0"):
         cc.parse_matrix(text)
     assert cc.parse_matrix(text, homogenize=True).shape == (5, 3)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet="0123456789 -/.,;\n[]xe", max_size=40),
+       st.text(alphabet="0123456789 -/.,;\n[]", max_size=12))
+def test_any_typed_text_gives_a_polyhedron_or_an_input_error(text, b):
+    for read in (lambda: cc.polyhedron_from_text(text), lambda: cc.polyhedron_from_A_b(text, b)):
+        try:
+            P = read()
+        except cc.ConeError:
+            continue
+        assert isinstance(P, cc.Polyhedron)
