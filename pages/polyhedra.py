@@ -6,6 +6,7 @@ import streamlit as st
 
 import conecore as cc
 from conecore import plotting
+from conecore.ddsteps import PolyhedronSteps, polyhedron_steps
 from conecore.presets import POLYHEDRA
 from explorer import shell
 from explorer.limits import APP_LIMITS, MAX_UPLOAD_BYTES
@@ -93,6 +94,67 @@ def source() -> tuple[str, str | bytes, str] | None:
     return None if file is None else (file.name, file.getvalue(), "")
 
 
+@st.cache_resource(max_entries=64, show_spinner=False)
+def steps_of(key: str, _poly: cc.Polyhedron) -> PolyhedronSteps:
+    """Pure result, shared: the step-by-step double description of the polyhedron whose cddlib
+    text is ``key``."""
+    A = _poly.A_exact if _poly.A_exact is not None else _poly.A
+    b = _poly.b_exact if _poly.b_exact is not None else _poly.b
+    return polyhedron_steps(A, b, _poly.equalities)
+
+
+def inequality(a, b) -> str:
+    """``a·x ≤ b`` as a person writes it: ``x1 − 2 x2 ≤ 3``."""
+    terms = []
+    for j, v in enumerate(a):
+        if v == 0:
+            continue
+        size = "" if abs(v) == 1 else f"{abs(v)} "
+        sign = ("−" if v < 0 else "+") if terms else ("−" if v < 0 else "")
+        terms.append(f"{sign} {size}x{j + 1}" if terms else f"{sign}{size}x{j + 1}")
+    return f"{' '.join(terms) or '0'} ≤ {str(b).replace('-', '−')}"
+
+
+def stepper(poly: cc.Polyhedron) -> None:
+    """The double description one inequality at a time, on the cone over the polyhedron."""
+    try:
+        steps = steps_of(cc.polyhedron_to_ine(poly), poly)
+    except cc.ConeError as exc:
+        st.info(f"Step by step: {exc}.")
+        return
+    n = len(steps.A)
+    if st.session_state.get("poly_step", 0) > n:  # a polyhedron with fewer rows than the last
+        st.session_state["poly_step"] = n
+    k = st.slider("Constraints added", 0, n, None if "poly_step" in st.session_state else n,
+                  key="poly_step", help="0: no constraint yet (the whole space); k: the "
+                                        "polyhedron of the first k inequalities.")
+    step = steps.steps[k]
+    if k:
+        st.markdown(f"**Step {k}: add {steps.labels[k - 1]}, "
+                    f"{inequality(steps.A[k - 1], steps.b[k - 1])}.** {step.sentence()}")
+    else:
+        st.markdown(f"**Start.** {step.sentence()}")
+    left, right = st.columns([3, 2])
+    left.plotly_chart(plotting.figure_polyhedron_dd_step(steps, k), key="poly_step_fig",
+                      width="stretch")
+    with right:
+        st.metric("vertices so far", len(step.vertices))
+        st.markdown("**Vertices**  \n" + ("  \n".join(
+            f"v{i + 1} = ({', '.join(str(c) for c in v)})"
+            for i, v in enumerate(step.vertices[:24])) or "none"))
+        if step.rays or step.lines:
+            st.markdown("**Rays**  \n" + ("  \n".join(str(r) for r in step.rays) or "none")
+                        + "  \n**Lines**  \n" + ("  \n".join(str(ell) for ell in step.lines)
+                                                  or "none"))
+        if step.dropped_vertices or step.dropped_rays:
+            st.markdown("**Cut off**  \n" + "  \n".join(
+                [f"({', '.join(str(c) for c in v)})" for v in step.dropped_vertices]
+                + [f"ray {r}" for r in step.dropped_rays]))
+    st.caption("Computed on the cone over the polyhedron, {(x, s) : A x − b s ≤ 0, s ≥ 0}, "
+               "exactly as on the page Double description, step by step: a ray (x, s) with "
+               "s > 0 is the vertex x / s, one with s = 0 a ray.")
+
+
 def projection(poly: cc.Polyhedron, outputs: np.ndarray | None) -> None:
     """d > 3: the shadow on 2 or 3 chosen coordinates."""
     names = [f"x{j + 1}" for j in range(poly.dim)]
@@ -142,6 +204,9 @@ def show(poly: cc.Polyhedron) -> None:
                         key="poly_fig", width="stretch")
     elif poly.dim > 3:
         projection(poly, outputs)
+    if poly.dim in (2, 3):
+        with st.expander("Double description, step by step"):
+            stepper(poly)
     st.markdown("**Vertices**" + (" (exact)" if poly.vertices_exact is not None else ""))
     V = poly.vertices_exact if poly.vertices_exact is not None else poly.vertices
     st.dataframe([{f"x{j + 1}": str(v) for j, v in enumerate(row)} for row in V[:64]],
