@@ -728,6 +728,7 @@ def figure_block_sums(block_sums: dict[str, np.ndarray], titles: dict[str, str] 
 
 # ---------------------------------------------------------------------- polyhedra
 POLY_FILL = "rgba(31, 111, 235, 0.25)"
+CAMERA_3D = dict(eye=dict(x=1.8, y=1.8, z=1.3))  # Plotly's default eye crops a cube's corners
 VERTEX_COLOR = "#bf8700"
 
 
@@ -849,8 +850,20 @@ def figure_polyhedron_2d(poly, points: np.ndarray | None = None,
     region = _clip_to_box(poly.A, poly.b, lo, hi) if not poly.is_empty else np.zeros((0, 2))
     if len(region):
         fig.add_trace(go.Scatter(x=region[:, 0], y=region[:, 1], fill="toself", mode="lines",
-                                 fillcolor=POLY_FILL, line=dict(width=2, color=RAY_COLOR),
+                                 fillcolor=POLY_FILL, line=dict(width=0, color=RAY_COLOR),
                                  name="the polyhedron", hoverinfo="skip"))
+        # Its edges, without the view's sides where an unbounded region is only cut off.
+        eps = 1e-9 * float((hi - lo).max())
+        on_side = [np.isclose(p, lo, atol=eps) | np.isclose(p, hi, atol=eps) for p in region]
+        edges = []
+        for j in range(len(region) - 1):
+            if not np.any(on_side[j] & on_side[j + 1]):
+                edges += [region[j], region[j + 1], np.full(2, np.nan)]
+        if edges:
+            E = np.array(edges)
+            fig.add_trace(go.Scatter(x=E[:, 0], y=E[:, 1], mode="lines", hoverinfo="skip",
+                                     line=dict(width=2, color=RAY_COLOR), name="its edges",
+                                     showlegend=False))
     V = np.asarray(poly.vertices, dtype=float)
     reach = float((hi - lo).max())
     for k, r in enumerate(np.asarray(poly.rays, dtype=float)):
@@ -882,9 +895,10 @@ def figure_polyhedron_2d(poly, points: np.ndarray | None = None,
             fig.add_trace(go.Scatter(x=Z[~inside, 0], y=Z[~inside, 1], mode="markers",
                                      marker=dict(size=8, color="red", symbol="x"),
                                      name=f"{points_name}: outside"))
-    fig.update_layout(xaxis=dict(range=[lo[0], hi[0]], zeroline=True),
+    # "domain": the plot area shrinks to the square view, so nothing shows past the shading.
+    fig.update_layout(xaxis=dict(range=[lo[0], hi[0]], zeroline=True, constrain="domain"),
                       yaxis=dict(range=[lo[1], hi[1]], scaleanchor="x", scaleratio=1,
-                                 zeroline=True),
+                                 zeroline=True, constrain="domain"),
                       margin=dict(l=10, r=10, t=10, b=10), height=460,
                       legend=dict(orientation="h", y=-0.12))
     return fig
@@ -957,7 +971,8 @@ def figure_polyhedron_3d(poly, points: np.ndarray | None = None,
         if len(tri):
             fig.add_trace(go.Mesh3d(x=body[:, 0], y=body[:, 1], z=body[:, 2], i=tri[:, 0],
                                     j=tri[:, 1], k=tri[:, 2], color=RAY_COLOR, opacity=0.35,
-                                    name=name, flatshading=True, hoverinfo="skip"))
+                                    name=name, flatshading=True, hoverinfo="skip",
+                                    showlegend=True))
     if len(V):
         fig.add_trace(go.Scatter3d(x=V[:, 0], y=V[:, 1], z=V[:, 2], mode="markers+text",
                                    marker=dict(size=4, color=VERTEX_COLOR),
@@ -987,7 +1002,8 @@ def figure_polyhedron_3d(poly, points: np.ndarray | None = None,
             if mask.any():
                 fig.add_trace(go.Scatter3d(x=Z[mask, 0], y=Z[mask, 1], z=Z[mask, 2],
                                            mode="markers", marker=style, name=name))
-    fig.update_layout(scene=dict(aspectmode="data"), margin=dict(l=0, r=0, t=10, b=0),
+    fig.update_layout(scene=dict(aspectmode="data", camera=CAMERA_3D),
+                      margin=dict(l=0, r=0, t=10, b=0),
                       height=520, uirevision="polyhedron3d", legend=dict(orientation="h"))
     return fig
 
@@ -1043,7 +1059,7 @@ def figure_polyhedron_projected(poly, coords: tuple[int, ...], points: np.ndarra
         i, j, t = (np.array([[index[int(v)] for v in tri] for tri in hull.simplices]).T)
         fig.add_trace(go.Mesh3d(x=corners[:, 0], y=corners[:, 1], z=corners[:, 2], i=i, j=j,
                                 k=t, color=RAY_COLOR, opacity=0.3, flatshading=True,
-                                hoverinfo="skip",
+                                hoverinfo="skip", showlegend=True,
                                 name="shadow: the hull of the projected vertices"))
     elif len(V) > 1:  # a flat shadow: the segment (or flat polygon's outline) through them
         order = np.lexsort(V.T[::-1])
@@ -1084,14 +1100,13 @@ def figure_polyhedron_projected(poly, coords: tuple[int, ...], points: np.ndarra
                 fig.add_trace(scatter(Z[mask][:, coords], mode="markers", marker=style,
                                       name=name))
     noun = "polytope" if poly.is_bounded else "polyhedron"
-    title = (f"Projection onto {', '.join(names)}: the shadow of a {noun} in R^{poly.dim} "
-             "(the other coordinates are dropped)")
+    title = f"Projection onto {', '.join(names)} of a {noun} in R^{poly.dim}"
     fig.update_layout(title=dict(text=title, font=dict(size=13)),
                       margin=dict(l=10, r=10, t=40, b=10), height=500 if three else 460,
                       legend=dict(orientation="h", y=-0.12))
     if three:
         fig.update_layout(scene=dict(xaxis_title=names[0], yaxis_title=names[1],
-                                     zaxis_title=names[2], aspectmode="data"),
+                                     zaxis_title=names[2], aspectmode="data", camera=CAMERA_3D),
                           uirevision="polyhedron-projection")
     else:
         fig.update_layout(xaxis_title=names[0], yaxis=dict(title=names[1], scaleanchor="x",

@@ -126,8 +126,9 @@ def stepper(poly: cc.Polyhedron) -> None:
     if st.session_state.get("poly_step", 0) > n:  # a polyhedron with fewer rows than the last
         st.session_state["poly_step"] = n
     k = st.slider("Constraints added", 0, n, None if "poly_step" in st.session_state else n,
-                  key="poly_step", help="0: no constraint yet (the whole space); k: the "
-                                        "polyhedron of the first k inequalities.")
+                  key="poly_step", bind="query-params",
+                  help="0: no constraint yet (the whole space); k: the polyhedron of the first k "
+                       "inequalities.")
     step = steps.steps[k]
     if k:
         st.markdown(f"**Step {k}: add {steps.labels[k - 1]}, "
@@ -204,9 +205,6 @@ def show(poly: cc.Polyhedron) -> None:
                         key="poly_fig", width="stretch")
     elif poly.dim > 3:
         projection(poly, outputs)
-    if poly.dim in (2, 3):
-        with st.expander("Double description, step by step"):
-            stepper(poly)
     st.markdown("**Vertices**" + (" (exact)" if poly.vertices_exact is not None else ""))
     V = poly.vertices_exact if poly.vertices_exact is not None else poly.vertices
     st.dataframe([{f"x{j + 1}": str(v) for j, v in enumerate(row)} for row in V[:64]],
@@ -242,3 +240,6 @@ with shell.page("polyhedra"):
             st.info("Choose an example, type the rows, or upload a file.")
         else:
             show(poly)
+    if poly is not None and poly.dim in (2, 3):
+        with st.expander("Double description, step by step", icon=":material/stairs:"):
+            stepper(poly)
