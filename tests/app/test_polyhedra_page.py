@@ -148,3 +148,46 @@ def test_the_4d_simplex_of_probabilities_projects_to_a_tetrahedron():
     fig = chart(at, "poly_fig_projected")
     shadow = fig["shadow: the hull of the projected vertices"]
     assert len(array(shadow["x"])) == 4 and len(array(shadow["i"])) == 4
+
+
+@pytest.mark.parametrize("name, counts", [
+    ("cube", [1, 1, 2, 2, 4, 4, 8]),  # +-x1, +-x2, +-x3: 2^(k // 2) vertices after k rows
+    ("triangle", [1, 1, 1, 3]),        # x >= 0, y >= 0 (one vertex), then x + y <= 1
+])
+def test_the_stepper_shows_the_polyhedron_of_the_first_k_rows(name, counts):
+    at = open_page("polyhedra", poly_example=name)
+    assert at.slider(key="poly_step").max == len(counts) - 1
+    for k, n in enumerate(counts):
+        at.slider(key="poly_step").set_value(k).run()
+        assert metrics(at)["vertices so far"] == str(n), k
+        fig = chart(at, "poly_step_fig")
+        assert len(array(fig["vertices"]["x"])) == n, k
+        if k:
+            assert any(m.value.startswith(f"**Step {k}: add row {k},") for m in at.markdown)
+    assert metrics(at)["vertices"] == str(counts[-1])  # the last step is the polyhedron
+    if name == "triangle":
+        born = fig["born"]
+        assert sorted(zip(array(born["x"]), array(born["y"]))) == [(0, 1), (1, 0)]
+        assert len(array(fig["new constraint 3"]["x"])) == 2
+
+
+def test_the_stepper_follows_typed_text_and_shows_where_it_becomes_empty():
+    at = open_page("polyhedra", poly_mode="A and b")
+    at.text_area(key="poly_A").input("1 0\n-1 0\n0 1").run()
+    at.text_area(key="poly_b").input("-1\n-1\n5").run()  # x <= -1 and x >= 1: empty at row 2
+    assert metrics(at)["vertices"] == "0" and not at.exception
+    at.slider(key="poly_step").set_value(2).run()
+    assert any("the polyhedron is empty" in m.value for m in at.markdown)
+    assert metrics(at)["vertices so far"] == "0"
+    fig = chart(at, "poly_step_fig")
+    assert "new constraint 2" in fig and "cut off" in fig
+
+
+def test_the_2d_picture_draws_every_boundary_off_the_origin():
+    at = open_page("polyhedra", poly_example="hexagon")
+    fig = chart(at, "poly_fig")
+    assert list(fig["constraint numbers"]["text"]) == ["1", "2", "3", "4", "5", "6"]
+    xs = array(fig["boundaries a·x = b"]["x"])
+    assert np.sum(np.isnan(xs)) == 6  # six segments, each across the view
+    assert sum(t.get("name") == "cut away by a constraint" for t in
+               json.loads(at.get("plotly_chart")[0].proto.spec)["data"]) == 6
