@@ -72,7 +72,7 @@ def source() -> tuple[str, str | bytes, str] | None:
                            "1 − x₁ ≥ 0, i.e. x₁ ≤ 1. Rows end at a newline or ';'.")
         return "text", text, ""
     if mode == "A and b":
-        a_col, b_col = st.columns([3, 1])
+        a_col, b_col = st.columns([2, 1])
         with a_col:
             A_text = _typed("A (one row a per constraint a·x ≤ b)", "poly_A",
                             "1 0\n-1 0\n0 1\n0 -1", height=200,
