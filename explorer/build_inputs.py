@@ -41,7 +41,7 @@ def _polyhedron_arrived(where: str, label: str, text: str,
     the Polyhedra page."""
     place = str(exc).split(" is not 0")[0]  # "line 5 (row 1), column 1: b = 2"
     st.session_state[f"error_{where}"] = (
-        f"{label}: {place} ≠ 0, so this describes a polyhedron A x ≤ b, not a cone.")
+        f"{label}: {place} is not 0, so this describes a polyhedron A x ≤ b, not a cone.")
     st.session_state[f"polyhedron_{where}"] = text
 
 
