@@ -150,6 +150,7 @@ def test_build_opens_a_polyhedron_file_on_the_polyhedra_page(app_url, page, idle
     type_into(page, idle, "Rows of A", hexagon)
     expect(page.get_by_test_id("stAlertContentError")).to_contain_text(
         "so this describes a polyhedron A x ≤ b, not a cone", timeout=WAIT)
+    shot(page, "build_offers_the_polyhedra_page")
     page.get_by_role("button", name="Open it on the Polyhedra page").click()
     idle(page, timeout=IDLE)
     expect(page.locator("h1").first).to_have_text("Polyhedra: A x ≤ b", timeout=WAIT)
