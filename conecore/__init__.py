@@ -41,6 +41,7 @@ from conecore.formats.polyhedron_files import (
     polyhedron_from_csv,
     polyhedron_from_text,
     polyhedron_to_csv,
+    polyhedron_to_url_text,
     read_polyhedron_file,
 )
 from conecore.polyhedron import Polyhedron, PolyhedronKind
@@ -76,6 +77,7 @@ __all__ = [
     "polyhedron_to_ext",
     "polyhedron_to_ine",
     "polyhedron_to_json",
+    "polyhedron_to_url_text",
     "preset",
     "read_cone_file",
     "read_polyhedron_file",

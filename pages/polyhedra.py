@@ -9,7 +9,7 @@ from conecore import plotting
 from conecore.ddsteps import PolyhedronSteps, polyhedron_steps
 from conecore.presets import POLYHEDRA
 from explorer import shell
-from explorer.limits import APP_LIMITS, MAX_UPLOAD_BYTES
+from explorer.limits import APP_LIMITS, MAX_UPLOAD_BYTES, MAX_URL_CHARS
 
 MODES = ["Example", "Text", "A and b", "Upload"]
 N_OUTPUTS = 400
@@ -53,8 +53,40 @@ def _typed(label: str, key: str, default: str, **kw) -> str:
     return st.text_area(label, value=st.session_state[draft], key=key, on_change=keep, **kw)
 
 
+def seed_from_link() -> None:
+    """A link's polyhedron (``?P=``, rows b, −a as :func:`cc.polyhedron_to_url_text` writes
+    them) fills the typed boxes once, so a shared link shows what was typed."""
+    link = st.query_params.get("P")
+    if not link or link == st.session_state.get("poly_P_seen"):
+        return
+    st.session_state["poly_P_seen"] = link
+    st.session_state["poly_text_draft"] = link.replace(";", "\n")
+    try:
+        M = cc.parse_matrix(link)
+    except cc.ConeInputError:  # the Text box shows the error, and keeps the link's text
+        M = None
+    if M is not None and M.shape[1] >= 2:
+        st.session_state["poly_A_draft"] = "\n".join(
+            " ".join(row) for row in cc.matrix_cells(-M[:, 1:]))
+        st.session_state["poly_b_draft"] = "\n".join(row[0] for row in cc.matrix_cells(M[:, :1]))
+    for key in ("poly_text", "poly_A", "poly_b"):  # the widgets take the new drafts
+        st.session_state.pop(key, None)
+
+
+def link_to(poly: cc.Polyhedron | None) -> None:
+    """Typed constraints travel in the URL (``?P=``) when short enough; others do not."""
+    url = cc.polyhedron_to_url_text(poly) if poly is not None else ""
+    if url and len(url) <= MAX_URL_CHARS:
+        if st.query_params.get("P") != url:
+            st.query_params["P"] = url
+        st.session_state["poly_P_seen"] = url
+    else:
+        st.query_params.pop("P", None)
+
+
 def source() -> tuple[str, str | bytes, str] | None:
     """What the user chose, as (reader, text or bytes, b text) for :func:`polyhedron_of`."""
+    seed_from_link()
     mode = st.radio("Enter the constraints by", MODES, horizontal=True, key="poly_mode",
                     bind="query-params")
     if mode == "Example":
@@ -233,6 +265,7 @@ with shell.page("polyhedra"):
             poly = st.session_state.get("poly_last")
         else:
             st.session_state["poly_last"] = poly
+            link_to(poly if chosen[0] in ("text", "A and b") else None)
     else:
         poly = st.session_state.get("poly_last")
     with right:

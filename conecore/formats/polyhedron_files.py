@@ -82,6 +82,22 @@ def polyhedron_from_text(text: str | bytes, *, limits: Limits = DEFAULT_LIMITS) 
     return Polyhedron.from_inequalities(-M[:, 1:], M[:, 0], limits=limits)  # elementwise, exact
 
 
+def polyhedron_to_url_text(poly: Polyhedron) -> str:
+    """The rows ``b, -a_1, ..., -a_d`` (cddlib's order) in a compact form for a URL: entries
+    joined by ``,``, rows by ``;`` (the square: ``"1,-1,0;1,1,0;1,0,-1;1,0,1"``), exact entries
+    as integers and ``p/q``, an equality as two opposite rows; :func:`polyhedron_from_text`
+    reads it back. Without rows (the whole space) one row of zeros keeps the dimension."""
+    A = poly.A_exact if poly.A_exact is not None else poly.A
+    b = poly.b_exact if poly.b_exact is not None else poly.b
+    rows = []
+    for i, (a, bi) in enumerate(zip(A.tolist(), b.tolist())):
+        rows.append([bi, *(-v for v in a)])
+        if i in poly.equalities:
+            rows.append([-v for v in rows[-1]])
+    rows = rows or [[0] * (poly.dim + 1)]
+    return ";".join(",".join(literal(v + 0) for v in row) for row in rows)  # + 0: no "-0"
+
+
 def _b_vector(text: str | bytes, m: int) -> Any:
     """``b`` typed as one column, one row, or one number per line: a vector of length ``m``."""
     if not text.strip():

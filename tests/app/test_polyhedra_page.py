@@ -191,3 +191,19 @@ def test_the_2d_picture_draws_every_boundary_off_the_origin():
     assert np.sum(np.isnan(xs)) == 6  # six segments, each across the view
     assert sum(t.get("name") == "cut away by a constraint" for t in
                json.loads(at.get("plotly_chart")[0].proto.spec)["data"]) == 6
+
+
+def test_typed_constraints_travel_in_the_url_and_a_link_fills_the_boxes():
+    at = open_page("polyhedra", poly_mode="Text")
+    at.text_area(key="poly_text").input("1 -1 0; 1 1 0; 1/2 0 -1; 0 0 1").run()
+    assert at.query_params["P"] == "1,-1,0;1,1,0;1/2,0,-1;0,0,1"
+    # A fresh visitor with the link sees the same polyhedron, in either typed mode.
+    fresh = open_page("polyhedra", poly_mode="Text", P=at.query_params["P"])
+    assert fresh.text_area(key="poly_text").value == "1,-1,0\n1,1,0\n1/2,0,-1\n0,0,1"
+    assert metrics(fresh)["vertices"] == "4" and not fresh.error
+    apart = open_page("polyhedra", poly_mode="A and b", P="1,-1,0;1,1,0;1/2,0,-1;0,0,1")
+    assert apart.text_area(key="poly_A").value == "1 0\n-1 0\n0 1\n0 -1"
+    assert apart.text_area(key="poly_b").value == "1\n1\n1/2\n0"
+    assert metrics(apart)["vertices"] == "4"
+    at.radio(key="poly_mode").set_value("Example").run()  # an example has its own name
+    assert "P" not in at.query_params

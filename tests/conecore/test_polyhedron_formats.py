@@ -200,3 +200,14 @@ def test_any_typed_text_gives_a_polyhedron_or_an_input_error(text, b):
         except cc.ConeError:
             continue
         assert isinstance(P, cc.Polyhedron)
+
+
+@pytest.mark.parametrize("name", ["square", "segment", "shifted orthant", "slab", "float",
+                                  "empty", "whole"])
+def test_url_text_is_cddlib_rows_and_reads_back(name):
+    P = build(name)
+    text = cc.polyhedron_to_url_text(P)
+    assert "\n" not in text and " " not in text
+    assert cc.polyhedron_from_text(text).same_as(P)
+    if name == "square":
+        assert text == "1,-1,0;1,1,0;1,0,-1;1,0,1"
