@@ -1,6 +1,7 @@
 """Build a cone's inputs: the six ways to enter ``A`` (table, text, upload, preset, drawing,
 angles). Each reads its widgets and hands a matrix to :func:`explorer.session.set_cone`; an
-error is kept in the session and shown under its input, and what was typed stays."""
+error is kept in the session and shown under its input, and what was typed stays. A cddlib
+file with b != 0 is a polyhedron: Text and Upload say so and offer the Polyhedra page."""
 
 from __future__ import annotations
 

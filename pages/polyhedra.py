@@ -1,5 +1,9 @@
 """Polyhedra: constraints A x <= b (b need not be 0), their vertices, rays and lines, and a layer
-whose outputs stay inside (conecore.Polyhedron, conecore.PolyhedronLayer)."""
+whose outputs stay inside (conecore.Polyhedron, conecore.PolyhedronLayer).
+
+Entered as an example, cddlib rows [b | -A] or a whole cddlib file (Text), A and b apart (b
+optional), or an upload; typed constraints travel in the URL (?P=). Drawn in 2-D and 3-D, as a
+projection on chosen coordinates for d > 3; in 2-D and 3-D the double description step by step."""
 
 import numpy as np
 import streamlit as st
