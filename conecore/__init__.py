@@ -9,7 +9,13 @@ geometry works without torch and the layer works without pycddlib.
 
 from conecore.cdd_backend import Limits, max_extreme_rays
 from conecore.cone import Cone, Kind
-from conecore.errors import ConeError, ConeInputError, ConeTimeoutError, ConeTooLargeError
+from conecore.errors import (
+    ConeError,
+    ConeInputError,
+    ConeTimeoutError,
+    ConeTooLargeError,
+    PolyhedronInputError,
+)
 from conecore.formats import (
     cone_from_json,
     cone_to_json,
@@ -31,8 +37,11 @@ from conecore.formats.cddlib import (
 )
 from conecore.formats.cone_json import polyhedron_from_json, polyhedron_to_json
 from conecore.formats.polyhedron_files import (
+    polyhedron_from_A_b,
     polyhedron_from_csv,
+    polyhedron_from_text,
     polyhedron_to_csv,
+    polyhedron_to_url_text,
     read_polyhedron_file,
 )
 from conecore.polyhedron import Polyhedron, PolyhedronKind
@@ -48,6 +57,7 @@ __all__ = [
     "Kind",
     "Limits",
     "Polyhedron",
+    "PolyhedronInputError",
     "PolyhedronKind",
     "Preset",
     "cone_from_json",
@@ -57,14 +67,17 @@ __all__ = [
     "max_extreme_rays",
     "parse_generators",
     "parse_matrix",
+    "polyhedron_from_A_b",
     "polyhedron_from_csv",
     "polyhedron_from_ext",
     "polyhedron_from_ine",
     "polyhedron_from_json",
+    "polyhedron_from_text",
     "polyhedron_to_csv",
     "polyhedron_to_ext",
     "polyhedron_to_ine",
     "polyhedron_to_json",
+    "polyhedron_to_url_text",
     "preset",
     "read_cone_file",
     "read_polyhedron_file",

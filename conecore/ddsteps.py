@@ -14,7 +14,8 @@ exact rational arithmetic. The cone starts as the whole space :math:`\mathbb{R}^
 Adjacency uses the **combinatorial test**: :math:`p` and :math:`n` are adjacent when no third
 ray is tight on every constraint (added so far) on which both are tight, i.e. no :math:`r` with
 :math:`Z(p) \cap Z(n) \subseteq Z(r)`. Every step records what changed, for the step-by-step
-page. Bounded to small problems (``d <= 6``, ``m <= 30``); the library's conversion
+page. A polyhedron ``A x <= b`` steps through the cone over it (:func:`polyhedron_steps`).
+Bounded to small problems (``d <= 6``, ``m <= 30``); the library's conversion
 (:meth:`conecore.Cone.from_inequalities`) handles the rest.
 """
 
@@ -24,9 +25,11 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+import numpy as np
+
 from conecore.cone import validate_matrix
 from conecore.errors import ConeTooLargeError
-from conecore.exact import primitive
+from conecore.exact import primitive, solve
 
 MAX_DIM = 6
 MAX_ROWS = 30
@@ -151,3 +154,144 @@ def double_description(A: Any, order: list[int] | None = None) -> DoubleDescript
         dd.steps.append(Step(idx, a, kept, plus, born, parents, list(lines),
                              pairs_tested=tested))
     return dd
+
+
+# ---------------------------------------------------------------------- polyhedra
+@dataclass(frozen=True)
+class PolyhedronStep:
+    r"""The polyhedron of the constraints added so far, read off one step of the iteration on
+    the cone over it (:math:`\{(x, s) : A x - b s \le 0,\ s \ge 0\}`): a ray ``(x, s)`` with
+    ``s > 0`` is the vertex ``x / s``, one with ``s = 0`` a recession ray.
+
+    ``row`` is the 0-based index of the inequality just added (``None`` at the start, the whole
+    space). Vertices (exact ``Fraction`` tuples) and rays (primitive integer tuples) are those
+    of the pointed part, orthogonal to the ``lines``, as :class:`conecore.Polyhedron` holds
+    them; ``dropped_*`` were cut off by this constraint and ``born_*`` appeared on its boundary.
+    """
+
+    row: int | None
+    vertices: list[tuple[Fraction, ...]]
+    rays: list[Vector]
+    lines: list[Vector]
+    dropped_vertices: list[tuple[Fraction, ...]] = field(default_factory=list)
+    dropped_rays: list[Vector] = field(default_factory=list)
+    born_vertices: list[tuple[Fraction, ...]] = field(default_factory=list)
+    born_rays: list[Vector] = field(default_factory=list)
+    line_split: bool = False
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.vertices
+
+    def sentence(self) -> str:
+        """One sentence for the page."""
+        if self.row is None:
+            return ("No constraint yet: the whole space, its lines e1, …, ed through the "
+                    "origin (the one vertex of the pointed part).")
+        if self.is_empty:
+            return "It contradicts the ones before: no point is left, the polyhedron is empty."
+        if self.line_split:
+            return ("It is not parallel to every line: a line splits, its half inside becomes a "
+                    "ray, and the vertices move onto the new boundary.")
+
+        def counts(vertices: list, rays: list) -> str:
+            parts = [f"{n} {one if n == 1 else many}" for n, one, many in (
+                (len(vertices), "vertex", "vertices"), (len(rays), "ray", "rays")) if n]
+            return " and ".join(parts)
+
+        if not (self.dropped_vertices or self.dropped_rays):
+            return "It holds at every vertex and along every ray already: nothing is cut off."
+        born = counts(self.born_vertices, self.born_rays)
+        return (f"It cuts off {counts(self.dropped_vertices, self.dropped_rays)}; "
+                + (f"{born} {'is' if born.startswith('1 ') and ' and ' not in born else 'are'} "
+                   "born on its boundary, each from an adjacent pair (one cut off, one kept)."
+                   if born else "nothing new is born."))
+
+
+@dataclass
+class PolyhedronSteps:
+    """The double description of ``{x : A x <= b}`` one inequality at a time: ``steps[0]`` is the
+    whole space, ``steps[k]`` the polyhedron of the first ``k`` rows of ``A``, ``b`` (an equality
+    is two rows, ``a x <= b`` and ``-a x <= -b``; ``labels`` say which). Build with
+    :func:`polyhedron_steps`."""
+
+    A: list[tuple[Fraction, ...]]
+    b: list[Fraction]
+    labels: list[str]
+    steps: list[PolyhedronStep]
+    cone: DoubleDescription
+
+    @property
+    def dim(self) -> int:
+        return len(self.A[0]) if self.A else self.cone_dim - 1
+
+    @property
+    def cone_dim(self) -> int:
+        return len(self.cone.A[0])
+
+
+def _orthogonal_to(lines: list[Vector]):
+    """``x`` minus its exact projection onto the span of ``lines`` (independent rows)."""
+    if not lines:
+        return lambda x: [Fraction(v) for v in x]
+    gram = [[_dot(p, q) for q in lines] for p in lines]
+
+    def project(x) -> list[Fraction]:
+        mu = solve(gram, [_dot(ell, x) for ell in lines])
+        return [Fraction(v) - sum((m * ell[j] for m, ell in zip(mu, lines)), Fraction(0))
+                for j, v in enumerate(x)]
+
+    return project
+
+
+def _read_off(hom: list[Vector], lines: list[Vector], d: int):
+    """Vertices and rays of the pointed part from the cone's rays ``(x, s)``."""
+    flat = _orthogonal_to([ell[:d] for ell in lines])
+    vertices, rays = [], []
+    for r in hom:
+        x, s = flat(r[:d]), r[d]
+        if s > 0:
+            vertices.append(tuple(v / s for v in x))
+        else:
+            rays.append(tuple(primitive(x)))
+    return vertices, rays
+
+
+def polyhedron_steps(A: Any, b: Any, equalities: Any = None) -> PolyhedronSteps:
+    """The double description of the polyhedron ``A x <= b`` step by step, through the cone over
+    it: the iteration (:func:`double_description`) adds ``s >= 0`` first, then each row
+    ``[a_i, -b_i]`` in order. Exact; bounded like the cone's steps (``d + 1 <= MAX_DIM``, at most
+    ``MAX_ROWS - 1`` inequalities, an equality counting twice)."""
+    from conecore.polyhedron import _exact_rows, _indices
+
+    _, _, rows, _ = _exact_rows(A, b, limits=None)
+    d = len(rows[0]) - 1 if rows else np.asarray(A).shape[-1]
+    eq = set(_indices(equalities, len(rows)))
+    ineq, labels = [], []
+    for i, row in enumerate(rows):
+        row = [Fraction(v) for v in row]
+        ineq.append(row)
+        labels.append(f"row {i + 1}" + (" (=, the ≤ half)" if i in eq else ""))
+        if i in eq:
+            ineq.append([-v for v in row])
+            labels.append(f"row {i + 1} (=, the ≥ half)")
+    if d + 1 > MAX_DIM or len(ineq) + 1 > MAX_ROWS:
+        raise ConeTooLargeError(
+            f"the step-by-step method is for small polyhedra (d <= {MAX_DIM - 1}, at most "
+            f"{MAX_ROWS - 1} inequalities, an equality counting twice); this one has d = {d} and "
+            f"{len(ineq)} inequalities")
+    H = [[0] * d + [-1]] + [primitive([*row[:d], -row[d]]) for row in ineq]
+    dd = double_description(H)
+    steps: list[PolyhedronStep] = []
+    for k, step in enumerate(dd.steps):
+        vertices, rays = _read_off(step.rays, step.lines, d)
+        lines = [tuple(primitive(ell[:d])) for ell in step.lines]
+        if not vertices:
+            rays, lines = [], []
+        # Step 0 (s >= 0) makes the start, the whole space: nothing is cut off or born there.
+        gone_v, gone_r = _read_off(step.dropped if k else [], step.lines, d)
+        new_v, new_r = _read_off(step.born if k else [], step.lines, d)
+        steps.append(PolyhedronStep(
+            None if k == 0 else k - 1, vertices, rays, lines, gone_v, gone_r, new_v, new_r,
+            line_split=k > 0 and step.line_to_ray is not None))
+    return PolyhedronSteps([tuple(r[:d]) for r in ineq], [r[d] for r in ineq], labels, steps, dd)

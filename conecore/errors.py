@@ -4,7 +4,9 @@ Every problem with what a user typed, uploaded or passed in is a :class:`ConeInp
 (a ``ValueError``) whose message names the row, column or field and the cause. Work that is
 refused because it could explode is a :class:`ConeTooLargeError`; work stopped after its time
 limit is a :class:`ConeTimeoutError`. All three share the base :class:`ConeError`, so a user
-interface can catch that one type and show its message.
+interface can catch that one type and show its message. A polyhedron offered where a cone is
+read is a :class:`PolyhedronInputError` (a ``ConeInputError``), so an interface can offer to
+open it as one.
 """
 
 
@@ -14,6 +16,11 @@ class ConeError(Exception):
 
 class ConeInputError(ConeError, ValueError):
     """Bad input; the message names the row, column and cause."""
+
+
+class PolyhedronInputError(ConeInputError):
+    """The input is a polyhedron ``A x <= b`` with some ``b != 0`` (a cddlib ``.ine``), where a
+    cone was asked for: read it with :func:`conecore.polyhedron_from_text` (or homogenise)."""
 
 
 class ConeTooLargeError(ConeInputError):

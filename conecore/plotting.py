@@ -10,7 +10,9 @@ One builder per view:
   :func:`figure_sample_animation`, and on a polyhedron :func:`figure_polyhedron_outputs`,
   :func:`figure_polyhedron_sample_animation`;
 * the VAE: :func:`figure_painting`, :func:`figure_block_sums`;
-* the benchmark: :func:`figure_benchmark`.
+* the benchmark: :func:`figure_benchmark`;
+* polyhedra ``A x <= b``: :func:`figure_polyhedron_2d`, :func:`figure_polyhedron_3d`,
+  :func:`figure_polyhedron_projected` (d > 3: the shadow on 2 or 3 coordinates).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from conecore.cone import Cone
+from conecore.errors import ConeError
 
 CONE_FILL = "rgba(31, 111, 235, 0.30)"
 HALF_FILL = "rgba(120, 120, 120, 0.08)"
@@ -735,6 +738,7 @@ def figure_block_sums(block_sums: dict[str, np.ndarray], titles: dict[str, str] 
 
 # ---------------------------------------------------------------------- polyhedra
 POLY_FILL = "rgba(31, 111, 235, 0.25)"
+CAMERA_3D = dict(eye=dict(x=1.8, y=1.8, z=1.3))  # Plotly's default eye crops a cube's corners
 VERTEX_COLOR = "#bf8700"
 
 
@@ -762,11 +766,14 @@ def _clip_to_box(A: np.ndarray, b: np.ndarray, lo: np.ndarray, hi: np.ndarray) -
     return np.array([*poly, poly[0]])
 
 
-def _view(poly, points: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """A square view around the vertices (and the points), with room for rays and lines."""
+def _view(poly, points: np.ndarray | None,
+          extra: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """A square view around the vertices (and the points, and ``extra`` points that must show),
+    with room for rays and lines."""
     pts = [np.asarray(poly.vertices, dtype=float)]
-    if points is not None and len(points):
-        pts.append(np.asarray(points, dtype=float))
+    for more in (points, extra):
+        if more is not None and len(more):
+            pts.append(np.asarray(more, dtype=float).reshape(-1, poly.dim))
     P = np.vstack(pts) if sum(len(p) for p in pts) else np.zeros((1, poly.dim))
     center = (P.max(axis=0) + P.min(axis=0)) / 2
     half = max(float((P.max(axis=0) - P.min(axis=0)).max()) / 2, 1.0) * 1.4
@@ -775,22 +782,98 @@ def _view(poly, points: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     return center - half, center + half
 
 
+MAX_BOUNDARIES = 40
+"""The 2-D figure draws the boundary lines of at most this many constraints."""
+
+
+def _add_boundaries(fig: go.Figure, poly, lo: np.ndarray, hi: np.ndarray,
+                    highlight: int | None) -> None:
+    """Each constraint's line ``a x = b`` across the view, labelled with its number, and the side
+    it cuts away lightly shaded (an equality keeps only its line); ``highlight`` (a row index) in
+    orange."""
+    A, b = np.asarray(poly.A, dtype=float), np.asarray(poly.b, dtype=float)
+    segs, labels, label_at = [], [], []
+    for i, (a, beta) in enumerate(zip(A[:MAX_BOUNDARIES], b[:MAX_BOUNDARIES])):
+        if not np.any(a):
+            continue
+        # The line foot + t * direction, a . foot = b, within the view (Liang-Barsky).
+        foot = a * beta / (a @ a)
+        direction = np.array([-a[1], a[0]]) / np.linalg.norm(a)
+        t0, t1 = -np.inf, np.inf
+        for k in range(2):
+            if abs(direction[k]) > 1e-15:
+                ends = sorted(((lo[k] - foot[k]) / direction[k], (hi[k] - foot[k]) / direction[k]))
+                t0, t1 = max(t0, ends[0]), min(t1, ends[1])
+            elif not lo[k] <= foot[k] <= hi[k]:
+                t0, t1 = 1.0, 0.0
+        if not t0 < t1:
+            continue  # the line misses the view
+        p, q = foot + t0 * direction, foot + t1 * direction
+        color = "#f0883e" if i == highlight else NEUTRAL
+        if i == highlight:
+            fig.add_trace(go.Scatter(x=[p[0], q[0]], y=[p[1], q[1]], mode="lines",
+                                     line=dict(color=color, width=4),
+                                     name=f"new constraint {i + 1}"))
+        else:
+            segs += [p, q, np.full(2, np.nan)]
+        if i not in poly.equalities:
+            cut = _clip_to_box(-a[None, :], np.array([-beta]), lo, hi)  # where a x >= b
+            if len(cut):
+                fig.add_trace(go.Scatter(x=cut[:, 0], y=cut[:, 1], fill="toself", mode="none",
+                                         fillcolor=HALF_FILL, hoverinfo="skip",
+                                         name="cut away by a constraint",
+                                         legendgroup="cut away", showlegend=not labels))
+        labels.append(str(i + 1))
+        label_at.append(foot + (t0 + t1) / 2 * direction)
+    if segs:
+        P = np.array(segs)
+        fig.add_trace(go.Scatter(x=P[:, 0], y=P[:, 1], mode="lines", hoverinfo="skip",
+                                 line=dict(color=NEUTRAL, width=1.5, dash="dash"),
+                                 name="boundaries a·x = b"))
+    if labels:
+        Q = np.array(label_at)
+        fig.add_trace(go.Scatter(x=Q[:, 0], y=Q[:, 1], mode="text", text=labels,
+                                 textfont=dict(color=NEUTRAL), hoverinfo="skip",
+                                 name="constraint numbers", showlegend=False))
+
+
 def figure_polyhedron_2d(poly, points: np.ndarray | None = None,
-                         points_name: str = "outputs") -> go.Figure:
+                         points_name: str = "outputs", *, show_constraints: bool = True,
+                         highlight: int | None = None,
+                         also_in_view: np.ndarray | None = None) -> go.Figure:
     """A polyhedron ``{x : A x <= b}`` in the plane: the feasible region shaded to the edge of
     the view (a polygon, or an unbounded region cut only by the view), its vertices, its
     recession rays drawn from each vertex, its lines; optionally ``points`` (a layer's outputs)
-    with those outside marked."""
+    with those outside marked.
+
+    With ``show_constraints`` each constraint's boundary line ``a_i x = b_i`` (it need not pass
+    through the origin) is drawn across the view with its number, and the side it cuts away is
+    lightly shaded (the first :data:`MAX_BOUNDARIES`); row ``highlight`` is drawn in orange.
+    ``also_in_view`` are points the view must include."""
     if poly.dim != 2:
         raise ValueError(f"figure_polyhedron_2d draws polyhedra in R^2; this one is in "
                          f"R^{poly.dim}")
-    lo, hi = _view(poly, points)
+    lo, hi = _view(poly, points, also_in_view)
     fig = go.Figure()
+    if show_constraints:
+        _add_boundaries(fig, poly, lo, hi, highlight)
     region = _clip_to_box(poly.A, poly.b, lo, hi) if not poly.is_empty else np.zeros((0, 2))
     if len(region):
         fig.add_trace(go.Scatter(x=region[:, 0], y=region[:, 1], fill="toself", mode="lines",
-                                 fillcolor=POLY_FILL, line=dict(width=2, color=RAY_COLOR),
+                                 fillcolor=POLY_FILL, line=dict(width=0, color=RAY_COLOR),
                                  name="the polyhedron", hoverinfo="skip"))
+        # Its edges, without the view's sides where an unbounded region is only cut off.
+        eps = 1e-9 * float((hi - lo).max())
+        on_side = [np.isclose(p, lo, atol=eps) | np.isclose(p, hi, atol=eps) for p in region]
+        edges = []
+        for j in range(len(region) - 1):
+            if not np.any(on_side[j] & on_side[j + 1]):
+                edges += [region[j], region[j + 1], np.full(2, np.nan)]
+        if edges:
+            E = np.array(edges)
+            fig.add_trace(go.Scatter(x=E[:, 0], y=E[:, 1], mode="lines", hoverinfo="skip",
+                                     line=dict(width=2, color=RAY_COLOR), name="its edges",
+                                     showlegend=False))
     V = np.asarray(poly.vertices, dtype=float)
     reach = float((hi - lo).max())
     for k, r in enumerate(np.asarray(poly.rays, dtype=float)):
@@ -822,43 +905,97 @@ def figure_polyhedron_2d(poly, points: np.ndarray | None = None,
             fig.add_trace(go.Scatter(x=Z[~inside, 0], y=Z[~inside, 1], mode="markers",
                                      marker=dict(size=8, color="red", symbol="x"),
                                      name=f"{points_name}: outside"))
-    fig.update_layout(xaxis=dict(range=[lo[0], hi[0]], zeroline=True),
+    # "domain": the plot area shrinks to the square view, so nothing shows past the shading.
+    fig.update_layout(xaxis=dict(range=[lo[0], hi[0]], zeroline=True, constrain="domain"),
                       yaxis=dict(range=[lo[1], hi[1]], scaleanchor="x", scaleratio=1,
-                                 zeroline=True),
+                                 zeroline=True, constrain="domain"),
                       margin=dict(l=10, r=10, t=10, b=10), height=460,
                       legend=dict(orientation="h", y=-0.12))
     return fig
 
 
+def _triangles(P: np.ndarray) -> np.ndarray:
+    """Triangles ``(t, 3)`` (indices into ``P``) covering the convex hull of points ``P`` in
+    space: its faces, or a fan over the polygon when the points lie in one plane; none for
+    fewer than three points or points on a line."""
+    from scipy.spatial import ConvexHull, QhullError
+
+    if len(P) < 3:
+        return np.zeros((0, 3), dtype=int)
+    if len(P) >= 4:
+        try:
+            return ConvexHull(P).simplices
+        except QhullError:
+            pass  # flat: all in one plane (an equality, a face)
+    centred = P - P.mean(axis=0)
+    _, sv, Vt = np.linalg.svd(centred, full_matrices=False)
+    if sv[1] <= 1e-9 * max(sv[0], 1.0):
+        return np.zeros((0, 3), dtype=int)
+    flat = centred @ Vt[:2].T
+    try:
+        ring = ConvexHull(flat).vertices
+    except QhullError:
+        return np.zeros((0, 3), dtype=int)
+    return np.array([[ring[0], ring[j], ring[j + 1]] for j in range(1, len(ring) - 1)])
+
+
+def _clipped_vertices(poly, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """The vertices of the polyhedron cut by the box ``[lo, hi]`` (an unbounded one as far as
+    the view shows it), through :meth:`Polyhedron.from_inequalities` on the rows plus the box's
+    (exact when ``A`` and ``b`` are)."""
+    from conecore.polyhedron import Polyhedron
+
+    d = poly.dim
+    A = poly.A_exact if poly.A_exact is not None else poly.A
+    b = poly.b_exact if poly.b_exact is not None else poly.b
+    box = np.vstack([np.eye(d), -np.eye(d)]).astype(int)
+    rows = np.concatenate([np.asarray(A, dtype=object).reshape(-1, d), box.astype(object)])
+    rhs = [*list(b), *np.round(hi, 6).tolist(), *(-np.round(lo, 6)).tolist()]
+    try:
+        return np.asarray(Polyhedron.from_inequalities(rows, rhs,
+                                                       equalities=poly.equalities).vertices)
+    except ConeError:  # over the limits: the picture goes without the region, never an error
+        return np.zeros((0, d))
+
+
 def figure_polyhedron_3d(poly, points: np.ndarray | None = None,
-                         points_name: str = "outputs") -> go.Figure:
-    """A polytope in space as a mesh of its faces (the convex hull of its vertices), its
-    vertices, and optionally ``points``. Unbounded polyhedra: the vertices, with the rays drawn
-    from each vertex."""
+                         points_name: str = "outputs", *,
+                         also_in_view: np.ndarray | None = None) -> go.Figure:
+    """A polyhedron in space: a polytope as a mesh of its faces (the convex hull of its
+    vertices; a flat polygon when it lies in a plane), an unbounded one as the part the view
+    shows (the polyhedron cut by the view's box), its vertices, its rays drawn from each vertex,
+    its lines through them, and optionally ``points``. ``also_in_view`` are points the view must
+    include."""
     if poly.dim != 3:
         raise ValueError(f"figure_polyhedron_3d draws polyhedra in R^3; this one is in "
                          f"R^{poly.dim}")
     fig = go.Figure()
     V = np.asarray(poly.vertices, dtype=float)
-    if poly.is_bounded and len(V) >= 4:
-        from scipy.spatial import ConvexHull, QhullError
-
-        try:
-            hull = ConvexHull(V)
-        except QhullError:  # flat: all vertices in one plane
-            hull = None
-        if hull is not None:
-            i, j, k = hull.simplices.T
-            fig.add_trace(go.Mesh3d(x=V[:, 0], y=V[:, 1], z=V[:, 2], i=i, j=j, k=k,
-                                    color=RAY_COLOR, opacity=0.35, name="the polytope",
-                                    flatshading=True, hoverinfo="skip"))
+    lo, hi = _view(poly, points, also_in_view)
+    if not poly.is_empty:
+        if poly.is_bounded:
+            body, name = V, "the polytope"
+        else:
+            body, name = _clipped_vertices(poly, lo, hi), "the polyhedron (cut by the view)"
+        tri = _triangles(body)
+        if len(tri):
+            fig.add_trace(go.Mesh3d(x=body[:, 0], y=body[:, 1], z=body[:, 2], i=tri[:, 0],
+                                    j=tri[:, 1], k=tri[:, 2], color=RAY_COLOR, opacity=0.35,
+                                    name=name, flatshading=True, hoverinfo="skip",
+                                    showlegend=True))
     if len(V):
         fig.add_trace(go.Scatter3d(x=V[:, 0], y=V[:, 1], z=V[:, 2], mode="markers+text",
                                    marker=dict(size=4, color=VERTEX_COLOR),
                                    text=[f"v{i + 1}" for i in range(len(V))],
                                    name="vertices"))
-    lo, hi = _view(poly, points)
     reach = float((hi - lo).max()) / 2
+    for k, ell in enumerate(np.asarray(poly.lines, dtype=float)):
+        segs = [p for v in V for p in (v - ell * reach, v + ell * reach, np.full(3, np.nan))]
+        if segs:
+            S = np.array(segs)
+            fig.add_trace(go.Scatter3d(x=S[:, 0], y=S[:, 1], z=S[:, 2], mode="lines",
+                                       line=dict(color=LINE_COLOR, width=4, dash="dash"),
+                                       name=f"line l{k + 1}"))
     for k, r in enumerate(np.asarray(poly.rays, dtype=float)):
         for j, v in enumerate(V):
             tip = v + r * reach
@@ -875,7 +1012,8 @@ def figure_polyhedron_3d(poly, points: np.ndarray | None = None,
             if mask.any():
                 fig.add_trace(go.Scatter3d(x=Z[mask, 0], y=Z[mask, 1], z=Z[mask, 2],
                                            mode="markers", marker=style, name=name))
-    fig.update_layout(scene=dict(aspectmode="data"), margin=dict(l=0, r=0, t=10, b=0),
+    fig.update_layout(scene=dict(aspectmode="data", camera=CAMERA_3D),
+                      margin=dict(l=0, r=0, t=10, b=0),
                       height=520, uirevision="polyhedron3d", legend=dict(orientation="h"))
     return fig
 
@@ -967,4 +1105,161 @@ def figure_polyhedron_sample_animation(poly, frames, titles: dict[str, str] | No
     fig = _sample_animation(base, P, frames, titles, False, "the polyhedron")
     # This plane has tick labels (the cone's view has none): the legend goes below them.
     fig.update_layout(legend=dict(y=-0.08))
+    return fig
+
+
+def _hull(points: np.ndarray):
+    """``scipy.spatial.ConvexHull`` of ``points``, or None when they are too few or flat."""
+    from scipy.spatial import ConvexHull, QhullError
+
+    k = points.shape[1]
+    if len(points) <= k:
+        return None
+    try:
+        return ConvexHull(points)
+    except QhullError:  # all in a line (2-D) or a plane (3-D)
+        return None
+
+
+def figure_polyhedron_projected(poly, coords: tuple[int, ...], points: np.ndarray | None = None,
+                                points_name: str = "outputs", max_rays: int = 40) -> go.Figure:
+    r"""The shadow of a polyhedron in :math:`\mathbb{R}^d` on 2 or 3 of its coordinates.
+
+    The projection :math:`\pi` onto coordinates ``coords`` maps
+    :math:`P = \operatorname{conv}(V) + \operatorname{cone}(R) + \operatorname{lin}(L)` onto
+    :math:`\operatorname{conv}(\pi V) + \operatorname{cone}(\pi R) + \operatorname{lin}(\pi L)`:
+    drawn are the projected vertices, their convex hull (the whole shadow of a polytope: a
+    polygon, or a mesh in 3-D), the projected rays (dotted) and lines (dashed) from the hull's
+    vertices, and optionally ``points`` projected, those outside ``P`` (in :math:`\mathbb{R}^d`)
+    marked. The title says it is a projection. At most ``max_rays`` rays and lines are drawn."""
+    coords = tuple(int(c) for c in coords)
+    k = len(coords)
+    if k not in (2, 3) or len(set(coords)) != k or not all(0 <= c < poly.dim for c in coords):
+        raise ValueError(f"project on 2 or 3 distinct coordinates among 0..{poly.dim - 1}; got "
+                         f"{coords}")
+    names = [f"x{c + 1}" for c in coords]
+    fig = go.Figure()
+    V = np.asarray(poly.vertices, dtype=float)[:, coords]
+    hull = _hull(V)
+    corners = V[hull.vertices] if hull is not None else V
+    three = k == 3
+
+    def scatter(Q: np.ndarray, **kw):
+        if three:
+            return go.Scatter3d(x=Q[:, 0], y=Q[:, 1], z=Q[:, 2], **kw)
+        return go.Scatter(x=Q[:, 0], y=Q[:, 1], **kw)
+
+    if hull is not None and not three:  # 2-D hull vertices come counter-clockwise
+        ring = np.vstack([corners, corners[:1]])
+        fig.add_trace(scatter(ring, mode="lines", fill="toself", fillcolor=POLY_FILL,
+                              line=dict(width=2, color=RAY_COLOR), hoverinfo="skip",
+                              name="shadow: the hull of the projected vertices"))
+    elif hull is not None:
+        index = {int(v): j for j, v in enumerate(hull.vertices)}
+        i, j, t = (np.array([[index[int(v)] for v in tri] for tri in hull.simplices]).T)
+        fig.add_trace(go.Mesh3d(x=corners[:, 0], y=corners[:, 1], z=corners[:, 2], i=i, j=j,
+                                k=t, color=RAY_COLOR, opacity=0.3, flatshading=True,
+                                hoverinfo="skip", showlegend=True,
+                                name="shadow: the hull of the projected vertices"))
+    elif len(V) > 1:  # a flat shadow: the segment (or flat polygon's outline) through them
+        order = np.lexsort(V.T[::-1])
+        fig.add_trace(scatter(V[order], mode="lines", line=dict(width=3, color=RAY_COLOR),
+                              name="shadow (flat)"))
+    lo = np.vstack([V, np.zeros((1, k))]).min(axis=0) if len(V) else -np.ones(k)
+    hi = np.vstack([V, np.zeros((1, k))]).max(axis=0) if len(V) else np.ones(k)
+    reach = max(float((hi - lo).max()), 1.0) * 0.6
+    for vecs, label, color, dash, both in (
+            (np.asarray(poly.rays, dtype=float), "rays (projected)", RAY_COLOR, "dot", False),
+            (np.asarray(poly.lines, dtype=float), "lines (projected)", LINE_COLOR, "dash", True)):
+        segs = []
+        for r in vecs[:max_rays, coords]:
+            n = float(np.linalg.norm(r))
+            if n < 1e-12:  # orthogonal to the shown coordinates: a point in the shadow
+                continue
+            for v in corners:
+                segs += [v - r / n * reach if both else v, v + r / n * reach,
+                         np.full(k, np.nan)]
+        if segs:
+            fig.add_trace(scatter(np.array(segs), mode="lines", name=label,
+                                  line=dict(color=color, width=2 if not three else 4,
+                                            dash=dash if not three else "solid")))
+    if len(V):
+        fig.add_trace(scatter(V, mode="markers", marker=dict(size=5 if three else 9,
+                                                             color=VERTEX_COLOR),
+                              name="vertices (projected)",
+                              text=[f"v{i + 1}" for i in range(len(V))], hoverinfo="text"))
+    if points is not None and len(points):
+        Z = np.asarray(points, dtype=float)
+        inside = poly.contains(Z)
+        for mask, name, style in (
+                (inside, f"{points_name} (projected)",
+                 dict(size=2 if three else 4, color=METHOD_COLORS["cone_layer"], opacity=0.6)),
+                (~inside, f"{points_name}: outside", dict(size=4 if three else 8, color="red",
+                                                          symbol="x"))):
+            if mask.any():
+                fig.add_trace(scatter(Z[mask][:, coords], mode="markers", marker=style,
+                                      name=name))
+    noun = "polytope" if poly.is_bounded else "polyhedron"
+    title = f"Projection onto {', '.join(names)} of a {noun} in R^{poly.dim}"
+    fig.update_layout(title=dict(text=title, font=dict(size=13)),
+                      margin=dict(l=10, r=10, t=40, b=10), height=500 if three else 460,
+                      legend=dict(orientation="h", y=-0.12))
+    if three:
+        fig.update_layout(scene=dict(xaxis_title=names[0], yaxis_title=names[1],
+                                     zaxis_title=names[2], aspectmode="data", camera=CAMERA_3D),
+                          uirevision="polyhedron-projection")
+    else:
+        fig.update_layout(xaxis_title=names[0], yaxis=dict(title=names[1], scaleanchor="x",
+                                                           scaleratio=1))
+    return fig
+
+
+BORN_COLOR = "#1a7f37"
+
+
+def figure_polyhedron_dd_step(steps, k: int) -> go.Figure:
+    """Step ``k`` of a :class:`conecore.ddsteps.PolyhedronSteps` (0: no constraint yet): the
+    polyhedron of the first ``k`` inequalities as :func:`figure_polyhedron_2d` or
+    :func:`figure_polyhedron_3d` draws it (the newest constraint's line in orange in 2-D), the
+    vertices it cut off (red crosses) and the vertices born on its boundary (green)."""
+    from conecore.polyhedron import Polyhedron
+
+    d = steps.dim
+    if d not in (2, 3):
+        raise ValueError("figure_polyhedron_dd_step draws polyhedra in R^2 or R^3")
+    step = steps.steps[k]
+    A = np.array(steps.A[:k], dtype=object).reshape(k, d) if k else np.zeros((0, d), dtype=int)
+    b = list(steps.b[:k])
+    if step.is_empty:
+        poly = Polyhedron.from_inequalities(A, b)
+    else:
+        poly = Polyhedron.from_parts(A, b, np.array(step.vertices, dtype=object).reshape(-1, d),
+                                     np.array(step.rays, dtype=object).reshape(-1, d),
+                                     np.array(step.lines, dtype=object).reshape(-1, d))
+    gone = np.array(step.dropped_vertices, dtype=float).reshape(-1, d)
+    born = np.array(step.born_vertices, dtype=float).reshape(-1, d)
+    view = gone
+    if k:  # the new boundary's point nearest the origin shows too
+        a, beta = np.array(steps.A[k - 1], dtype=float), float(steps.b[k - 1])
+        if np.any(a):
+            view = np.vstack([gone, a * beta / (a @ a)])
+    if d == 2:
+        fig = figure_polyhedron_2d(poly, highlight=k - 1 if k else None, also_in_view=view)
+    else:
+        fig = figure_polyhedron_3d(poly, also_in_view=view)
+    for P, name, marker in ((gone, "cut off", dict(size=12, color=CUT_COLOR, symbol="x")),
+                            (born, "born", dict(size=14, color=BORN_COLOR, symbol="circle-open",
+                                                line=dict(width=3, color=BORN_COLOR)))):
+        if not len(P):
+            continue
+        if d == 2:
+            fig.add_trace(go.Scatter(x=P[:, 0], y=P[:, 1], mode="markers", marker=marker,
+                                     name=name))
+        else:
+            marker = dict(size=6, color=marker["color"],
+                          symbol="x" if name == "cut off" else "circle-open")
+            fig.add_trace(go.Scatter3d(x=P[:, 0], y=P[:, 1], z=P[:, 2], mode="markers",
+                                       marker=marker, name=name))
+    if d == 3:  # one camera for every step: the slider does not turn the picture
+        fig.update_layout(uirevision="polyhedron-steps")
     return fig

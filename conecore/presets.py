@@ -185,5 +185,15 @@ POLYHEDRA: dict[str, tuple[str, str, str]] = {
                     "equality: cddlib's linearity): a triangle in space, 3 vertices.",
                     _ine([[1, -1, -1, -1], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]],
                          "probability vectors", linearity=[1])),
+    "tesseract": ("Hypercube [-1, 1]⁴ (4-D)", "The 4-D cube: 16 vertices, 8 facets, drawn as its "
+                  "shadow on 2 or 3 chosen coordinates.",
+                  _ine([[1, *(-s if j == i else 0 for j in range(4))] for i in range(4)
+                        for s in (1, -1)], "the 4-D cube")),
+    "probability-4": ("Probability vectors (4 outcomes, 4-D)", "p >= 0, p1 + ... + p4 = 1: a "
+                      "tetrahedron in R^4, 4 vertices; its shadow on p1, p2, p3 is a "
+                      "tetrahedron too.",
+                      _ine([[1, -1, -1, -1, -1], *([0] + [int(j == i) for j in range(4)]
+                                                  for i in range(4))],
+                           "probability vectors in R^4", linearity=[1])),
 }
 """Example polyhedra ``{x : A x <= b}`` as cddlib ``.ine`` text, for the Polyhedra page."""

@@ -1,6 +1,7 @@
 """Build a cone's inputs: the six ways to enter ``A`` (table, text, upload, preset, drawing,
 angles). Each reads its widgets and hands a matrix to :func:`explorer.session.set_cone`; an
-error is kept in the session and shown under its input, and what was typed stays."""
+error is kept in the session and shown under its input, and what was typed stays. A cddlib
+file with b != 0 is a polyhedron: Text and Upload say so and offer the Polyhedra page."""
 
 from __future__ import annotations
 
@@ -30,6 +31,34 @@ def _apply(A: object, preset: str | None = None, where: str = "input") -> None:
 def _show_error(where: str) -> None:
     if f"error_{where}" in st.session_state:
         st.error(st.session_state[f"error_{where}"], icon="⚠️")
+
+
+POLYHEDRA_PAGE = "pages/polyhedra.py"
+
+
+def _polyhedron_arrived(where: str, label: str, text: str,
+                        exc: cc.PolyhedronInputError) -> None:
+    """A cddlib file with b != 0 is a polyhedron: say so plainly and keep the text, to offer
+    the Polyhedra page."""
+    place = str(exc).split(" is not 0")[0]  # "line 5 (row 1), column 1: b = 2"
+    st.session_state[f"error_{where}"] = (
+        f"{label}: {place} is not 0, so this describes a polyhedron A x ≤ b, not a cone.")
+    st.session_state[f"polyhedron_{where}"] = text
+
+
+def _offer_polyhedron(where: str) -> None:
+    """Under an input that read a polyhedron: open it on the Polyhedra page as it is."""
+    text = st.session_state.get(f"polyhedron_{where}")
+    if text is None or f"error_{where}" not in st.session_state:
+        return
+    st.info("The Polyhedra page reads it as it is (vertices, rays, lines, pictures). Or tick "
+            "Homogenise for the cone over it here, with one more coordinate.",
+            icon=":material/pentagon:")
+    if st.button("Open it on the Polyhedra page", icon=":material/arrow_forward:",
+                 key=f"to_polyhedra_{where}", type="primary"):
+        st.session_state["poly_text_draft"] = text  # the Polyhedra page's Text box
+        st.session_state.pop("poly_text", None)
+        st.switch_page(POLYHEDRA_PAGE, query_params={"poly_mode": "Text"})
 
 
 def _as_text(cone: cc.Cone) -> str:
@@ -93,9 +122,14 @@ def text_input() -> None:
 
     def on_change() -> None:
         st.session_state["text_draft"] = st.session_state["text_area"]
+        st.session_state.pop("polyhedron_text", None)
         try:
             A = cc.parse_matrix(st.session_state["text_area"],
                                 homogenize=st.session_state.get("text_homogenize", False))
+        except cc.PolyhedronInputError as exc:
+            _polyhedron_arrived("text", "Text", st.session_state["text_area"], exc)
+            st.session_state.pop("text_shape", None)
+            return
         except cc.ConeInputError as exc:
             st.session_state["error_text"] = f"Text: {exc}"
             st.session_state.pop("text_shape", None)
@@ -119,6 +153,7 @@ def text_input() -> None:
         st.session_state.pop("text_area", None)
         st.rerun()
     _show_error("text")
+    _offer_polyhedron("text")
 
 
 def upload_input() -> None:
@@ -130,6 +165,7 @@ def upload_input() -> None:
     signature = (file.name, file.size, homogenize)
     if st.session_state.get("upload_done") == signature:
         _show_error("upload")
+        _offer_polyhedron("upload")
         return
     st.session_state["upload_done"] = signature
     if file.size > MAX_UPLOAD_BYTES:
@@ -138,13 +174,17 @@ def upload_input() -> None:
         _show_error("upload")
         return
     raw = file.getvalue()
+    st.session_state.pop("polyhedron_upload", None)
     try:
         A = cc.read_cone_file(file.name, raw, homogenize=homogenize, limits=APP_LIMITS)
+    except cc.PolyhedronInputError as exc:  # it read as text, so it is UTF-8
+        _polyhedron_arrived("upload", file.name, raw.decode("utf-8", errors="replace"), exc)
     except cc.ConeError as exc:
         st.session_state["error_upload"] = f"{file.name}: {exc}"
     else:
         _apply(A, where="upload")
     _show_error("upload")
+    _offer_polyhedron("upload")
 
 
 def preset_input() -> None:

@@ -1,23 +1,33 @@
 """Polyhedra: constraints A x <= b (b need not be 0), their vertices, rays and lines, and a layer
-whose outputs stay inside (conecore.Polyhedron, conecore.PolyhedronLayer)."""
+whose outputs stay inside (conecore.Polyhedron, conecore.PolyhedronLayer).
+
+Entered as an example, cddlib rows [b | -A] or a whole cddlib file (Text), A and b apart (b
+optional), or an upload; typed constraints travel in the URL (?P=). Drawn in 2-D and 3-D, as a
+projection on chosen coordinates for d > 3; in 2-D and 3-D the double description step by step."""
 
 import numpy as np
 import streamlit as st
 
 import conecore as cc
 from conecore import plotting
+from conecore.ddsteps import PolyhedronSteps, polyhedron_steps
 from conecore.presets import POLYHEDRA
 from explorer import shell
-from explorer.limits import APP_LIMITS, MAX_UPLOAD_BYTES
+from explorer.limits import APP_LIMITS, MAX_UPLOAD_BYTES, MAX_URL_CHARS
 
-MODES = ["Example", "Text", "Upload"]
+MODES = ["Example", "Text", "A and b", "Upload"]
 N_OUTPUTS = 400
 
 
 @st.cache_resource(max_entries=128, show_spinner=False)
-def polyhedron_of(name: str, raw: bytes) -> cc.Polyhedron:
-    """Pure result, shared: the polyhedron of a file (or text) named ``name``."""
-    return cc.read_polyhedron_file(name, raw, limits=APP_LIMITS)
+def polyhedron_of(reader: str, first: str | bytes, second: str = "") -> cc.Polyhedron:
+    """Pure result, shared: the polyhedron of typed text (``reader`` "text" or "A and b") or of
+    a file named ``reader``."""
+    if reader == "text":
+        return cc.polyhedron_from_text(first, limits=APP_LIMITS)
+    if reader == "A and b":
+        return cc.polyhedron_from_A_b(first, second, limits=APP_LIMITS)
+    return cc.read_polyhedron_file(reader, first, limits=APP_LIMITS)
 
 
 def layer_outputs(poly: cc.Polyhedron, scale: float, seed: int) -> np.ndarray:
@@ -35,8 +45,52 @@ def layer_outputs(poly: cc.Polyhedron, scale: float, seed: int) -> np.ndarray:
         return layer(h).numpy()
 
 
-def source() -> tuple[str, bytes] | None:
-    """The file name and bytes the user chose (an example, typed text, or an upload)."""
+def _typed(label: str, key: str, default: str, **kw) -> str:
+    """A text area whose text outlives a mode switch or a page switch (a widget's own state is
+    dropped when it is not drawn): the draft is kept under ``<key>_draft``."""
+    draft = f"{key}_draft"
+    st.session_state.setdefault(draft, default)
+
+    def keep() -> None:
+        st.session_state[draft] = st.session_state[key]
+
+    return st.text_area(label, value=st.session_state[draft], key=key, on_change=keep, **kw)
+
+
+def seed_from_link() -> None:
+    """A link's polyhedron (``?P=``, rows b, −a as :func:`cc.polyhedron_to_url_text` writes
+    them) fills the typed boxes once, so a shared link shows what was typed."""
+    link = st.query_params.get("P")
+    if not link or link == st.session_state.get("poly_P_seen"):
+        return
+    st.session_state["poly_P_seen"] = link
+    st.session_state["poly_text_draft"] = link.replace(";", "\n")
+    try:
+        M = cc.parse_matrix(link)
+    except cc.ConeInputError:  # the Text box shows the error, and keeps the link's text
+        M = None
+    if M is not None and M.shape[1] >= 2:
+        st.session_state["poly_A_draft"] = "\n".join(
+            " ".join(row) for row in cc.matrix_cells(-M[:, 1:]))
+        st.session_state["poly_b_draft"] = "\n".join(row[0] for row in cc.matrix_cells(M[:, :1]))
+    for key in ("poly_text", "poly_A", "poly_b"):  # the widgets take the new drafts
+        st.session_state.pop(key, None)
+
+
+def link_to(poly: cc.Polyhedron | None) -> None:
+    """Typed constraints travel in the URL (``?P=``) when short enough; others do not."""
+    url = cc.polyhedron_to_url_text(poly) if poly is not None else ""
+    if url and len(url) <= MAX_URL_CHARS:
+        if st.query_params.get("P") != url:
+            st.query_params["P"] = url
+        st.session_state["poly_P_seen"] = url
+    else:
+        st.query_params.pop("P", None)
+
+
+def source() -> tuple[str, str | bytes, str] | None:
+    """What the user chose, as (reader, text or bytes, b text) for :func:`polyhedron_of`."""
+    seed_from_link()
     mode = st.radio("Enter the constraints by", MODES, horizontal=True, key="poly_mode",
                     bind="query-params")
     if mode == "Example":
@@ -45,22 +99,116 @@ def source() -> tuple[str, bytes] | None:
         st.caption(f"**{POLYHEDRA[name][0]}.** {POLYHEDRA[name][1]}")
         with st.expander("As a cddlib file"):
             st.code(POLYHEDRA[name][2], language=None)
-        return f"{name}.ine", POLYHEDRA[name][2].encode()
+        return f"{name}.ine", POLYHEDRA[name][2].encode(), ""
     if mode == "Text":
-        st.session_state.setdefault("poly_text", POLYHEDRA["hexagon"][2])
-        text = st.text_area("A cddlib .ine file (rows b −a), or rows a₁ … a_d b (A x ≤ b)",
-                            key="poly_text", height=200,
-                            help="cddlib's own files load as they are. Plain rows: each row is "
-                                 "a_1, ..., a_d, b for a·x ≤ b; rows end at a newline or ';'.")
-        kind = ".ine" if "begin" in text else ".csv"
-        return f"typed{kind}", text.encode()
+        text = _typed("Rows b −a₁ … −a_d, meaning b − a·x ≥ 0 (cddlib's order [b | −A]), or a "
+                      "whole cddlib file", "poly_text", POLYHEDRA["hexagon"][2], height=200,
+                      help="cddlib's .ine (and .ext) files load as they are. Bare rows are read "
+                           "in cddlib's order: the first entry is b, then −a: the row 1 −1 0 is "
+                           "1 − x₁ ≥ 0, i.e. x₁ ≤ 1. Rows end at a newline or ';'.")
+        return "text", text, ""
+    if mode == "A and b":
+        a_col, b_col = st.columns([2, 1])
+        with a_col:
+            A_text = _typed("A (one row a per constraint a·x ≤ b)", "poly_A",
+                            "1 0\n-1 0\n0 1\n0 -1", height=200,
+                            help="Any layout Build reads: rows end at a newline or ';', entries "
+                                 "are separated by spaces or commas; fractions like 1/2.")
+        with b_col:
+            b_text = _typed("b (optional)", "poly_b", "1\n1\n1\n1", height=200,
+                            help="One number per row of A, one a line (or in one row). Empty: "
+                                 "b = 0, the cone A x ≤ 0.")
+        if not b_text.strip():
+            st.caption("b is empty, so b = 0: the cone A x ≤ 0.")
+        return "A and b", A_text, b_text
     file = st.file_uploader("A cddlib .ine or .ext file, JSON, or CSV rows a₁ … a_d b",
                             type=["ine", "ext", "json", "csv", "txt"], key="poly_upload")
     if file is not None and file.size > MAX_UPLOAD_BYTES:  # refused before its bytes are read
         st.error(f"{file.name}: {file.size:,} bytes; files up to {MAX_UPLOAD_BYTES:,} bytes are "
                  "read.")
         return None
-    return None if file is None else (file.name, file.getvalue())
+    return None if file is None else (file.name, file.getvalue(), "")
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def steps_of(key: str, _poly: cc.Polyhedron) -> PolyhedronSteps:
+    """Pure result, shared: the step-by-step double description of the polyhedron whose cddlib
+    text is ``key``."""
+    A = _poly.A_exact if _poly.A_exact is not None else _poly.A
+    b = _poly.b_exact if _poly.b_exact is not None else _poly.b
+    return polyhedron_steps(A, b, _poly.equalities)
+
+
+def inequality(a, b) -> str:
+    """``a·x ≤ b`` as a person writes it: ``x1 − 2 x2 ≤ 3``."""
+    terms = []
+    for j, v in enumerate(a):
+        if v == 0:
+            continue
+        size = "" if abs(v) == 1 else f"{abs(v)} "
+        sign = ("−" if v < 0 else "+") if terms else ("−" if v < 0 else "")
+        terms.append(f"{sign} {size}x{j + 1}" if terms else f"{sign}{size}x{j + 1}")
+    return f"{' '.join(terms) or '0'} ≤ {str(b).replace('-', '−')}"
+
+
+def stepper(poly: cc.Polyhedron) -> None:
+    """The double description one inequality at a time, on the cone over the polyhedron."""
+    try:
+        steps = steps_of(cc.polyhedron_to_ine(poly), poly)
+    except cc.ConeError as exc:
+        st.info(f"Step by step: {exc}.")
+        return
+    n = len(steps.A)
+    if st.session_state.get("poly_step", 0) > n:  # a polyhedron with fewer rows than the last
+        st.session_state["poly_step"] = n
+    k = st.slider("Constraints added", 0, n, None if "poly_step" in st.session_state else n,
+                  key="poly_step", bind="query-params",
+                  help="0: no constraint yet (the whole space); k: the polyhedron of the first k "
+                       "inequalities.")
+    step = steps.steps[k]
+    if k:
+        st.markdown(f"**Step {k}: add {steps.labels[k - 1]}, "
+                    f"{inequality(steps.A[k - 1], steps.b[k - 1])}.** {step.sentence()}")
+    else:
+        st.markdown(f"**Start.** {step.sentence()}")
+    left, right = st.columns([3, 2])
+    left.plotly_chart(plotting.figure_polyhedron_dd_step(steps, k), key="poly_step_fig",
+                      width="stretch")
+    with right:
+        st.metric("vertices so far", len(step.vertices))
+        st.markdown("**Vertices**  \n" + ("  \n".join(
+            f"v{i + 1} = ({', '.join(str(c) for c in v)})"
+            for i, v in enumerate(step.vertices[:24])) or "none"))
+        if step.rays or step.lines:
+            st.markdown("**Rays**  \n" + ("  \n".join(str(r) for r in step.rays) or "none")
+                        + "  \n**Lines**  \n" + ("  \n".join(str(ell) for ell in step.lines)
+                                                  or "none"))
+        if step.dropped_vertices or step.dropped_rays:
+            st.markdown("**Cut off**  \n" + "  \n".join(
+                [f"({', '.join(str(c) for c in v)})" for v in step.dropped_vertices]
+                + [f"ray {r}" for r in step.dropped_rays]))
+    st.caption("Computed on the cone over the polyhedron, {(x, s) : A x − b s ≤ 0, s ≥ 0}, "
+               "exactly as on the page Double description, step by step: a ray (x, s) with "
+               "s > 0 is the vertex x / s, one with s = 0 a ray.")
+
+
+def projection(poly: cc.Polyhedron, outputs: np.ndarray | None) -> None:
+    """d > 3: the shadow on 2 or 3 chosen coordinates."""
+    names = [f"x{j + 1}" for j in range(poly.dim)]
+    chosen = st.multiselect(
+        "Coordinates to project on (2 or 3)", names, default=names[:3], max_selections=3,
+        key=f"poly_coords_{poly.dim}",
+        help="The picture drops the other coordinates: each vertex, ray and output is shown by "
+             "the chosen coordinates only.")
+    if len(chosen) < 2:
+        st.info("Choose two or three coordinates to see the projection.")
+        return
+    coords = tuple(sorted(names.index(c) for c in chosen))
+    st.caption(f"A projection, not a slice: a polyhedron in R^{poly.dim} seen from "
+               f"{', '.join(names[c] for c in coords)}. The shaded shadow is the convex hull of "
+               "the projected vertices (plus the projected rays and lines).")
+    st.plotly_chart(plotting.figure_polyhedron_projected(poly, coords, outputs, "layer outputs"),
+                    key="poly_fig_projected", width="stretch")
 
 
 def show(poly: cc.Polyhedron) -> None:
@@ -91,6 +239,8 @@ def show(poly: cc.Polyhedron) -> None:
     elif poly.dim == 3:
         st.plotly_chart(plotting.figure_polyhedron_3d(poly, outputs, "layer outputs"),
                         key="poly_fig", width="stretch")
+    elif poly.dim > 3:
+        projection(poly, outputs)
     st.markdown("**Vertices**" + (" (exact)" if poly.vertices_exact is not None else ""))
     V = poly.vertices_exact if poly.vertices_exact is not None else poly.vertices
     st.dataframe([{f"x{j + 1}": str(v) for j, v in enumerate(row)} for row in V[:64]],
@@ -114,10 +264,12 @@ with shell.page("polyhedra"):
         try:
             poly = polyhedron_of(*chosen)
         except cc.ConeError as exc:
-            left.error(f"{chosen[0]}: {exc}", icon=":material/error:")
+            where = {"text": "Text: ", "A and b": ""}.get(chosen[0], f"{chosen[0]}: ")
+            left.error(f"{where}{exc}", icon=":material/error:")
             poly = st.session_state.get("poly_last")
         else:
             st.session_state["poly_last"] = poly
+            link_to(poly if chosen[0] in ("text", "A and b") else None)
     else:
         poly = st.session_state.get("poly_last")
     with right:
@@ -125,3 +277,6 @@ with shell.page("polyhedra"):
             st.info("Choose an example, type the rows, or upload a file.")
         else:
             show(poly)
+    if poly is not None and poly.dim in (2, 3):
+        with st.expander("Double description, step by step", icon=":material/stairs:"):
+            stepper(poly)

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from conecore.cone import DEFAULT_LIMITS, Cone, Limits
-from conecore.errors import ConeInputError
+from conecore.errors import ConeInputError, PolyhedronInputError
 from conecore.formats import source
 from conecore.formats.numbers import (
     FRAC,
@@ -223,7 +223,7 @@ def read_ine(lines: list[str], homogenize: bool) -> np.ndarray:
         if nonzero.size:
             i = int(nonzero[0])
             b = cdd.rows[i][0] if len(cdd.rows[i][0]) <= 20 else cdd.rows[i][0][:20] + "..."
-            raise ConeInputError(
+            raise PolyhedronInputError(
                 f"line {cdd.row_line(i)} (row {i + 1}), column 1: b = {b} is not 0, "
                 "so this .ine describes a polyhedron, not a cone; use "
                 "parse_matrix(text, homogenize=True) for the cone over it"

@@ -249,3 +249,65 @@ def test_polyhedron_sample_animation_has_the_polygon_and_a_frame_per_checkpoint(
         pl = next(t for t in frame.data if t.name == "PL")
         assert np.allclose(np.column_stack([pl.x, pl.y]), samples)
         assert "samples outside the polyhedron: PL: 0" in frame.layout.title.text
+
+
+def test_polyhedron_projection_is_the_hull_of_the_projected_vertices():
+    d = 5
+    cube = cc.Polyhedron.from_inequalities(np.vstack([np.eye(d, dtype=int),
+                                                      -np.eye(d, dtype=int)]), [1] * (2 * d))
+    fig = plotting.figure_polyhedron_projected(cube, (1, 4))
+    ring = trace(fig, "shadow: the hull of the projected vertices")
+    assert len(ring.x) == 5 and np.isclose(area(polygon(ring)), 4.0)
+    assert "Projection onto x2, x5" in fig.layout.title.text
+    # A shifted orthant: one vertex, rays from it; a ray orthogonal to the view is a point.
+    orthant = cc.Polyhedron.from_inequalities(-np.eye(4, dtype=int), [-1, -2, -3, -4])
+    fig = plotting.figure_polyhedron_projected(orthant, (0, 1, 2), np.zeros((3, 4)))
+    rays = trace(fig, "rays (projected)")
+    assert np.sum(np.isnan(np.asarray(rays.x, dtype=float))) == 3  # 3 of the 4 rays show
+    assert len(trace(fig, "outputs: outside").x) == 3
+    with pytest.raises(ValueError, match="2 or 3 distinct"):
+        plotting.figure_polyhedron_projected(cube, (1, 1))
+
+
+def test_polyhedron_2d_draws_each_boundary_across_the_view_and_shades_what_it_cuts():
+    # x <= 3 and y >= 1: neither boundary passes through the origin.
+    P = cc.Polyhedron.from_inequalities([[1, 0], [0, -1]], [3, -1])
+    fig = plotting.figure_polyhedron_2d(P)
+    lo = [fig.layout.xaxis.range[0], fig.layout.yaxis.range[0]]
+    hi = [fig.layout.xaxis.range[1], fig.layout.yaxis.range[1]]
+    lines = polygon(trace(fig, "boundaries a·x = b"))
+    segments = [s for s in np.split(lines, np.flatnonzero(np.isnan(lines[:, 0]))) if len(s)]
+    ends = [e for e in (s[~np.isnan(s[:, 0])] for s in segments) if len(e)]
+    assert len(ends) == 2
+    x3 = next(e for e in ends if np.allclose(e[:, 0], 3))
+    assert np.allclose(sorted(x3[:, 1]), [lo[1], hi[1]])  # from edge to edge of the view
+    y1 = next(e for e in ends if np.allclose(e[:, 1], 1))
+    assert np.allclose(sorted(y1[:, 0]), [lo[0], hi[0]])
+    cut = [t for t in fig.data if t.name == "cut away by a constraint"]
+    assert len(cut) == 2
+    for t, (a, beta) in zip(cut, [((1, 0), 3), ((0, -1), -1)]):  # a x >= b where shaded
+        assert np.all(polygon(t) @ np.array(a) >= beta - 1e-9)
+    labels = trace(fig, "constraint numbers")
+    assert list(labels.text) == ["1", "2"]
+    hl = plotting.figure_polyhedron_2d(P, highlight=1)
+    assert len(trace(hl, "new constraint 2").x) == 2
+    assert not any(t.name == "boundaries a·x = b" for t in
+                   plotting.figure_polyhedron_2d(P, show_constraints=False).data)
+
+
+def test_polyhedron_dd_step_figure_marks_what_is_cut_and_born():
+    from conecore.ddsteps import polyhedron_steps
+
+    # The triangle x, y >= 0, x + y <= 1 after the orthant: two rays cut, two vertices born.
+    steps = polyhedron_steps([[-1, 0], [0, -1], [1, 1]], [0, 0, 1])
+    fig = plotting.figure_polyhedron_dd_step(steps, 3)
+    assert sorted(map(tuple, polygon(trace(fig, "born")).tolist())) == [(0, 1), (1, 0)]
+    assert len(trace(fig, "vertices").x) == 3
+    assert len(trace(fig, "new constraint 3").x) == 2
+    cube3 = polyhedron_steps([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1],
+                              [0, 0, -1]], [1] * 6)
+    fig = plotting.figure_polyhedron_dd_step(cube3, 2)  # a slab: 2 vertices, 2 lines
+    assert len(trace(fig, "vertices").x) == 2
+    assert trace(fig, "the polyhedron (cut by the view)").type == "mesh3d"
+    fig = plotting.figure_polyhedron_dd_step(cube3, 6)
+    assert len(trace(fig, "born").x) == 4 and len(trace(fig, "the polytope").i) == 12

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from fractions import Fraction
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import conecore as cc
 from conecore.formats import cone_json
@@ -127,3 +130,84 @@ def test_upload_errors_are_input_errors():
         cc.read_polyhedron_file("p.ine", b"begin\n1 3 integer\n1 0\nend")
     with pytest.raises(TypeError):
         cc.read_polyhedron_file("p.csv", "text")  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------- typed text
+def test_text_reads_bare_rows_in_cddlibs_order_b_then_minus_a():
+    # 1 - x >= 0, 1 + x >= 0, 1/2 - y >= 0, y >= 0: [-1, 1] x [0, 1/2], exact.
+    P = cc.polyhedron_from_text("1 -1 0\n1 1 0\n1/2 0 -1\n0 0 1")
+    assert P.same_as(cc.Polyhedron.from_inequalities(
+        [[1, 0], [-1, 0], [0, 1], [0, -1]], [1, 1, F(1, 2), 0]))
+    assert {tuple(v) for v in P.vertices_exact.tolist()} == {
+        (1, 0), (-1, 0), (1, F(1, 2)), (-1, F(1, 2))}
+    assert P.b.tolist() == [1, 1, 0.5, 0]
+
+
+@pytest.mark.parametrize("name", ["square", "segment", "shifted orthant", "slab"])
+def test_text_reads_whole_cddlib_files_as_they_are(name):
+    P = build(name)
+    assert cc.polyhedron_from_text(cc.polyhedron_to_ine(P)).same_as(P)
+    assert cc.polyhedron_from_text(cc.polyhedron_to_ext(P)).same_as(P)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("1 -1 0; 1 x 0", "line 1 (row 2), column 2: 'x' is not a number"),
+    ("1\n2", "at least 2 columns, not 1"),
+    ("   ", "empty"),
+])
+def test_text_errors_name_where(text, message):
+    with pytest.raises(cc.ConeInputError, match=re.escape(message)):
+        cc.polyhedron_from_text(text)
+
+
+def test_a_and_b_apart_b_as_a_column_a_row_or_nothing():
+    A = "1 0; -1 0; 0 1; 0 -1"
+    square = build("square")
+    for b in ("1 1 1 1", "1\n1\n1\n1", "[1, 1, 1, 1]", "[[1], [1], [1], [1]]"):
+        assert cc.polyhedron_from_A_b(A, b).same_as(square)
+    cone = cc.polyhedron_from_A_b("-1 0; 0 -1", "")  # b = 0: the orthant, a cone
+    assert cone.b.tolist() == [0, 0] and cone.kind == "unbounded"
+    assert cone.vertices.tolist() == [[0, 0]] and len(cone.rays) == 2
+    assert cc.polyhedron_from_A_b("1 0", "1/3").vertices_exact is not None
+
+
+@pytest.mark.parametrize("A, b, message", [
+    ("1 0; 0 x", "1 1", "^A: line 1 \\(row 2\\), column 2: 'x' is not a number"),
+    ("1 0; 0 1", "1 y", "^b: line 1 \\(row 1\\), column 2: 'y' is not a number"),
+    ("1 0; 0 1; 1 1", "1 1", "^b: 2 entries for 3 rows of A \\(row 3 of A has no b\\)"),
+    ("1 0", "1 2", "^b: 2 entries for 1 rows of A \\(entry 2 of b has no row of A\\)"),
+    ("1 0; 0 1", "1 2; 3 4", "^b: one number per row of A is needed \\(2\\)"),
+])
+def test_a_and_b_errors_say_which_text_and_where(A, b, message):
+    with pytest.raises(cc.ConeInputError, match=message):
+        cc.polyhedron_from_A_b(A, b)
+
+
+def test_a_cone_reader_refuses_b_with_the_polyhedron_error():
+    text = cc.polyhedron_to_ine(build("square"))
+    with pytest.raises(cc.PolyhedronInputError, match="b = 1 is not 0"):
+        cc.parse_matrix(text)
+    assert cc.parse_matrix(text, homogenize=True).shape == (5, 3)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet="0123456789 -/.,;\n[]xe", max_size=40),
+       st.text(alphabet="0123456789 -/.,;\n[]", max_size=12))
+def test_any_typed_text_gives_a_polyhedron_or_an_input_error(text, b):
+    for read in (lambda: cc.polyhedron_from_text(text), lambda: cc.polyhedron_from_A_b(text, b)):
+        try:
+            P = read()
+        except cc.ConeError:
+            continue
+        assert isinstance(P, cc.Polyhedron)
+
+
+@pytest.mark.parametrize("name", ["square", "segment", "shifted orthant", "slab", "float",
+                                  "empty", "whole"])
+def test_url_text_is_cddlib_rows_and_reads_back(name):
+    P = build(name)
+    text = cc.polyhedron_to_url_text(P)
+    assert "\n" not in text and " " not in text
+    assert cc.polyhedron_from_text(text).same_as(P)
+    if name == "square":
+        assert text == "1,-1,0;1,1,0;1,0,-1;1,0,1"
