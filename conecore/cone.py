@@ -54,6 +54,7 @@ from conecore.cdd_backend import (
 )
 from conecore.errors import ConeInputError, ConeTooLargeError
 from conecore.exact import (
+    FLOAT_REL_TOL,
     IntMatrix,
     echelon_pivots,
     elimination_work,
@@ -212,14 +213,14 @@ class Cone:
         Rays need not be extreme; redundant generators are fine. ``limits``, ``ticket`` and
         ``precompute``: as for :meth:`from_inequalities` (both conversions obey them).
         """
-        R_float, R_rows, _ = validate_matrix(rays, "rays", allow_empty=True)
-        R_rows = _integer_rows(R_rows)
+        R_float, R_rows, R_exact = validate_matrix(rays, "rays", allow_empty=True)
+        R_rows = _direction_rows(R_float, R_rows, R_exact)
         d = R_float.shape[1]
         if lines is None:
             L_rows: IntMatrix = []
         else:
-            L_float, L_rows, _ = validate_matrix(lines, "lines", allow_empty=True)
-            L_rows = _integer_rows(L_rows)
+            L_float, L_rows, L_exact = validate_matrix(lines, "lines", allow_empty=True)
+            L_rows = _direction_rows(L_float, L_rows, L_exact)
             if R_float.shape[0] == 0 and R_float.shape[1] == 0:
                 d = L_float.shape[1]
             elif L_float.shape[1] != d and L_float.shape[0]:
@@ -797,6 +798,27 @@ def _bounded_integer_rows(rows: list[list[Any]]) -> IntMatrix:
 def _integer_rows(rows: list[list[Any]]) -> IntMatrix:
     """Rows of ints and Fractions scaled to integer rows (ints pass through untouched)."""
     return [row if all(type(v) is int for v in row) else primitive(row) for row in rows]
+
+
+def _direction_rows(floats: np.ndarray, rows: list[list[Any]], exact: bool) -> IntMatrix:
+    """Generators as primitive integer rows. A generator is a direction (any positive multiple
+    is the same), so a float row is also read scaled by its smallest entry: a unit vector
+    ``(2, 1, -1) / sqrt(6)`` in floats has entries whose simplest rationals (each within the
+    float tolerance) are not in the ratio 2 : 1 : -1, but the scaled row is ``(2, 1, -1)`` to
+    round-off. The simpler of the two readings (both within the tolerance) is kept."""
+    out = _integer_rows(rows)
+    if exact:
+        return out
+    for i, row in enumerate(floats.tolist()):
+        size = [abs(v) for v in row]
+        peak = max(size, default=0.0)
+        small = [v for v in size if v > FLOAT_REL_TOL * peak]
+        if not small:
+            continue
+        scaled = primitive(rationalize_row([v / min(small) for v in row]))
+        if max(map(abs, scaled)) < max(map(abs, out[i])):
+            out[i] = scaled
+    return out
 
 
 def _describe_bad(v: float) -> str:
