@@ -29,24 +29,20 @@ import contextlib
 import io
 import json
 import os
-import statistics
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from functools import partial
 
 import numpy as np
 
-from conecore.bench import machine
+from conecore.bench import DEVICES, MAX_BATCH, _bounded, _devices, _timer, machine
 from conecore.polyhedron import Polyhedron
 
 CASES: dict[str, str] = {
     "simplex-784": "the probability simplex in 784-D (784 vertices, one equality)",
     "polytope-3d": "the convex hull of 40 random integer points in [-100, 100]^3",
 }
-DEVICES = ("auto", "cpu", "cuda", "all")
-MAX_BATCH = 65536
 
 
 def simplex_784(n: int = 784) -> Polyhedron:
@@ -110,41 +106,6 @@ class PolyhedronRow:
     note: str
 
 
-def _devices(spec: str) -> list[str]:
-    import torch
-
-    if spec == "auto":
-        return ["cuda" if torch.cuda.is_available() else "cpu"]
-    if spec == "all":
-        return ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-    if spec == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda': no CUDA device is available")
-    return [spec]
-
-
-def _timer(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
-    """Median ms of ``fn`` with torch's benchmark timer (synchronises CUDA), at least
-    ``repeat`` blocks and 0.2 s after a warm-up."""
-    import torch.utils.benchmark as tb
-
-    out = fn()
-    timer = tb.Timer("fn()", globals={"fn": fn})
-    m = timer.blocked_autorange(min_run_time=0.2)
-    while len(m.times) < repeat:
-        m = timer.blocked_autorange(min_run_time=0.2 * (1 + repeat - len(m.times)))
-    return 1e3 * m.median, out
-
-
-def _slow_timer(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
-    out = fn()
-    times = []
-    for _ in range(max(1, min(repeat, 3))):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times), out
-
-
 @contextlib.contextmanager
 def _quiet_stdout() -> Iterator[None]:
     """Silence OSQP's "Polishing not needed" while timing (it writes through Python's
@@ -196,14 +157,15 @@ def polyhedron_suite(config: PolyhedronBench, progress: Callable[[float, str], N
                 pool = head(torch.randn(config.max_solver_samples, h, generator=gen).to(
                     device)).double().cpu().numpy()
             pool_ms: float | None = None
+            timed = _timer(device)
             for batch in config.batches:
                 x = torch.randn(batch, h, generator=gen).to(device)
                 found: list[tuple[str, float, float, str]] = []
                 with torch.no_grad():
-                    t_head, Y = _timer(partial(head, x), config.repeat)
+                    t_head, _, Y = timed(partial(head, x), config.repeat)
                     found.append(("plain head (no constraint)", t_head,
                                   float(polyhedron_violation(poly, Y.double()).max()), ""))
-                    t, Z = _timer(partial(layer, x), config.repeat)
+                    t, _, Z = timed(partial(layer, x), config.repeat)
                     found.append(("PolyhedronLayer", t,
                                   float(polyhedron_violation(poly, Z.double()).max()), ""))
                     # OSQP: the time per sample over a pool of distinct samples (warm starts
@@ -211,7 +173,7 @@ def polyhedron_suite(config: PolyhedronBench, progress: Callable[[float, str], N
                     if pool_ms is None:
                         quiet = _quiet_stdout() if quiet_solvers else contextlib.nullcontext()
                         with quiet:
-                            t, _ = _slow_timer(partial(osqp, pool), config.repeat)
+                            t, _, _ = _bounded(partial(osqp, pool), min(config.repeat, 3))
                         pool_ms = t / len(pool)
                     with (_quiet_stdout() if quiet_solvers else contextlib.nullcontext()):
                         n = min(batch, config.max_solver_samples)
@@ -219,7 +181,7 @@ def polyhedron_suite(config: PolyhedronBench, progress: Callable[[float, str], N
                     found.append(("head + OSQP projection", t_head + pool_ms * batch,
                                   float(polyhedron_violation(poly, Zo).max()),
                                   f"{pool_ms * 1e3:.0f} us a sample, over {len(pool)} samples"))
-                    t, Ze = _timer(partial(exact_projection, Y.double()), config.repeat)
+                    t, _, Ze = timed(partial(exact_projection, Y.double()), config.repeat)
                     found.append((f"head + exact projection ({exact})", t_head + t,
                                   float(polyhedron_violation(poly, Ze).max()), ""))
                 done += 1
