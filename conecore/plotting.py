@@ -54,6 +54,12 @@ def right_angle_marks(cone: Cone, size: float = 0.12) -> np.ndarray:
     return np.concatenate(pieces) if pieces else np.zeros((0, cone.dim))
 
 
+def _normals_name(m: int) -> str:
+    """The legend's one entry for all the normals: "normals a1–a4" (not "a1…", which read as
+    a label cut short)."""
+    return "normal a1" if m == 1 else f"normals a1–a{m}"
+
+
 def figure_2d(cone: Cone, radius: float = 1.0, show_normals: bool = True,
               show_polar: bool = False) -> go.Figure:
     """The cone in the plane: half-planes lightly shaded, the cone strongly shaded, rays as
@@ -83,7 +89,7 @@ def figure_2d(cone: Cone, radius: float = 1.0, show_normals: bool = True,
                                      marker=dict(symbol="arrow", angleref="previous", size=10),
                                      text=["", f"a{i + 1}"], textposition="bottom center",
                                      textfont=dict(color=NORMAL_COLOR),
-                                     name="normals a1…" if len(cone.A) > 1 else "normal a1",
+                                     name=_normals_name(len(cone.A)),
                                      legendgroup="normals", showlegend=i == 0,
                                      hovertext=f"a{i + 1} = {cone.A[i]}"))
     if show_polar:
@@ -119,8 +125,11 @@ def figure_2d(cone: Cone, radius: float = 1.0, show_normals: bool = True,
                                  y=[-ell[1] * radius, ell[1] * radius], mode="lines",
                                  line=dict(color=LINE_COLOR, width=3, dash="dot"),
                                  name=f"line l{k + 1}"))
-    fig.update_layout(xaxis=dict(range=[-R, R], zeroline=True),
-                      yaxis=dict(range=[-R, R], scaleanchor="x", scaleratio=1, zeroline=True),
+    # constrain="domain": a frame wider or taller than square shrinks the plot instead of
+    # widening one axis's range past the shading (which then stopped short of the edge).
+    fig.update_layout(xaxis=dict(range=[-R, R], zeroline=True, constrain="domain"),
+                      yaxis=dict(range=[-R, R], scaleanchor="x", scaleratio=1, zeroline=True,
+                                 constrain="domain"),
                       margin=dict(l=10, r=10, t=10, b=10), height=420,
                       legend=dict(orientation="h", y=-0.1))
     return fig
@@ -195,7 +204,7 @@ def figure_3d(cone: Cone, show_normals: bool = True, show_polar: bool = False,
                                            mode="lines+text", text=["", f"a{i + 1}"],
                                            textfont=dict(color=NORMAL_COLOR),
                                            line=dict(color=NORMAL_COLOR, width=3, dash="dot"),
-                                           name="normals a1…" if len(cone.A) > 1 else "normal a1",
+                                           name=_normals_name(len(cone.A)),
                                            legendgroup="normals", showlegend=i == 0,
                                            hovertext=f"a{i + 1} = {cone.A[i]}"))
     if preview is not None:
