@@ -131,7 +131,7 @@ def figure_2d(cone: Cone, radius: float = 1.0, show_normals: bool = True,
                       yaxis=dict(range=[-R, R], scaleanchor="x", scaleratio=1, zeroline=True,
                                  constrain="domain"),
                       margin=dict(l=10, r=10, t=10, b=10), height=420,
-                      legend=dict(orientation="h", y=-0.1))
+                      legend=dict(orientation="h", yref="container", y=0, yanchor="bottom"))
     return fig
 
 

@@ -35,7 +35,8 @@ PAGES = {  # picture name: (path, buttons to press in turn before the picture)
     "benchmark": (f"/benchmark?A={A3}", ("Run the benchmark",)),
     "polyhedra": ("/polyhedra", ()),
     "glossary": ("/glossary", ()),
-    "lesson": ("/?lesson=1", ()),
+    "lesson": ("/steps?lesson=6", ()),  # a lesson step: its banner, the teacher's controls
+    "student": ("/steps?lesson=6&controls=hide", ()),  # the same step as students see it
 }
 NOT_RUNNING = "[data-testid='stApp'][data-test-script-state='notRunning']"
 SIDEBAR_CLOSED = """() => {
