@@ -157,3 +157,24 @@ def test_at_800px_the_sidebar_starts_closed_and_no_label_is_cut(app_url, browser
     finally:
         context.close()
     assert not problems, problems
+
+
+def test_only_a_narrow_window_costs_a_second_run(app_url, browser):
+    """The width report reruns the page once where it closes the sidebar (800 px); a wide
+    window and a phone (Streamlit closes the sidebar itself at 768 px and below) run it once."""
+    from tests.browser.conftest import _follow_script_runs
+
+    for width, runs in ((700, 1), (1400, 1), (800, 2)):
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        page = context.new_page()
+        try:
+            _follow_script_runs(page)
+            page.goto(f"{app_url}/glossary")
+            expect(page.locator("h1").first).to_have_text("Glossary", timeout=WAIT)
+            page.wait_for_timeout(2500)  # time for a report and its run
+            _settled(page)
+            assert page.st_runs == runs, (width, page.st_runs)
+            closed = page.evaluate(SIDEBAR_CLOSED_JS)
+            assert closed == (width < 1200), width
+        finally:
+            context.close()
