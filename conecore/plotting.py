@@ -461,7 +461,9 @@ def figure_outputs(cone: Cone, outputs: dict[str, np.ndarray], violating: dict[s
         if bad.any():
             fig.add_trace(scatter(Q[bad], name=f"{name}: outside",
                                   marker=dict(size=5 if three else 8, color="red", symbol="x")))
-    fig.update_layout(height=480, showlegend=True, legend=dict(orientation="h", y=-0.15))
+    # yref="paper": figure_2d's legend is placed in the container; this one sits under the plot.
+    fig.update_layout(height=480, showlegend=True,
+                      legend=dict(orientation="h", yref="paper", y=-0.15, yanchor="auto"))
     if three:
         fig.update_layout(scene_camera=dict(eye=dict(x=1.6, y=1.6, z=1.1)), uirevision="outputs")
     return fig
@@ -518,7 +520,7 @@ def figure_sample_animation(cone: Cone, frames, titles: dict[str, str] | None = 
     fig.update_layout(
         title=dict(text=title(0), y=0.98, yanchor="top"), height=660,
         margin=dict(l=10, r=10, t=50, b=170),
-        legend=dict(orientation="h", y=-0.04, yanchor="top", x=0),
+        legend=dict(orientation="h", yref="paper", y=-0.075, yanchor="top", x=0),  # under the ticks
         updatemenus=[dict(type="buttons", showactive=False, x=0, y=-0.2, xanchor="left",
                           yanchor="top", direction="right",
                           buttons=[dict(label="Play", method="animate",

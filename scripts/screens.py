@@ -9,7 +9,7 @@ Usage (from the repository root; Debian's chromium and playwright, as for the br
     .venv/bin/python -m scripts.screens [--out test-artifacts/screens] [--widths 800,1400]
         [--schemes light,dark] [--only build,vae] [--no-actions]
 It prints one line per picture (and how many exception boxes the page showed) and takes about
-four minutes for the 4 x 13 pictures on a 2-core machine.
+eight minutes for the 4 x 16 pictures on a 2-core machine.
 """
 
 from __future__ import annotations
@@ -30,7 +30,9 @@ PAGES = {  # picture name: (path, buttons to press in turn before the picture)
     "build-draw": ("/build?build_mode=Draw+(2-D)&A=1,-2;-3,1", ()),
     "steps": (f"/steps?A={A3}", ()),
     "train": (f"/train?A={A3}", ("Step", "Step", "Step")),
+    "train-2d": ("/train?A=1,-2;-3,1", ("Step", "Step", "Step")),
     "samples": (f"/samples?A={A3}", ("Train both decoders and animate",)),
+    "samples-2d": ("/samples?A=1,-2;-3,1", ("Train both decoders and animate",)),
     "vae": ("/vae", ("Train 10 epochs",)),
     "benchmark": (f"/benchmark?A={A3}", ("Run the benchmark",)),
     "polyhedra": ("/polyhedra", ()),
