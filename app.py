@@ -32,23 +32,18 @@ with shell.page("home"):
     left, right = st.columns([3, 2])
     with left:
         st.subheader("The idea in three lines")
+        # Short lines: KaTeX does not wrap, and a longer one ran past its column at 800 px.
         st.latex(r"C = \{z : A z \le 0\}")
-        st.latex(r"C = \{L\,t + R^\top \mu \;:\; t \text{ free},\ \mu \ge 0\}"
-                 r"\quad\text{(Minkowski–Weyl)}")
-        st.latex(r"\text{layer}(h) = L\,t(h) + R^\top \operatorname{softplus}(u(h)) \in C"
-                 r"\ \text{ for every input } h")
+        st.latex(r"C = \{L\,t + R^\top \mu \;:\; t \text{ free},\ \mu \ge 0\}")
+        st.latex(r"\text{layer}(h) = L\,t(h) + R^\top \operatorname{softplus}(u(h)) \in C")
         st.markdown(
-            "The extreme rays **R** and the lines **L** of the cone are computed once, exactly, "
-            "by the double description method. A layer that outputs non-negative combinations "
-            "of the rays plus any combination of the lines can never leave the cone — during "
-            "training and at test time, with no projection step and no penalty weight."
+            "The second line is the Minkowski–Weyl theorem; the third holds for every input "
+            "*h*. The extreme rays **R** and the lines **L** of the cone are computed once, "
+            "exactly, by the double description method. A layer that outputs non-negative "
+            "combinations of the rays plus any combination of the lines can never leave the "
+            "cone — during training and at test time, with no projection step and no penalty "
+            "weight."
         )
-        st.subheader("A 30-second tour")
-        for name, what in TOUR.items():
-            st.page_link(shell.PAGE[name].file, label=f"**{shell.PAGE[name].title}**: {what}",
-                         icon=shell.PAGE[name].icon)
-        st.caption("This page computes a small cone live with `conecore`, the library behind "
-                   "every page.")
 
     with right:
         st.subheader("A cone, computed live")
@@ -63,3 +58,16 @@ with shell.page("home"):
             st.markdown("Extreme rays: " + ", ".join(
                 f"r{k + 1} = ({', '.join(str(v) for v in r)})"
                 for k, r in enumerate(cone.rays_exact.tolist())))
+
+    st.subheader("A 30-second tour")
+    # Two to a row, the page's link above its sentence: a link's label does not wrap, and one
+    # line each was cut at 800 px.
+    for row in range(0, len(TOUR), 2):
+        for col, (name, what) in zip(st.columns(2), list(TOUR.items())[row:row + 2],
+                                     strict=False):
+            with col:
+                st.page_link(shell.PAGE[name].file, label=f"**{shell.PAGE[name].title}**",
+                             icon=shell.PAGE[name].icon)
+                st.caption(what[0].upper() + what[1:])
+    st.caption("This page computes a small cone live with `conecore`, the library behind "
+               "every page.")

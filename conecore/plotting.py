@@ -58,6 +58,12 @@ def right_angle_marks(cone: Cone, size: float = 0.12) -> np.ndarray:
     return np.concatenate(pieces) if pieces else np.zeros((0, cone.dim))
 
 
+def _normals_name(m: int) -> str:
+    """The legend's one entry for all the normals: "normals a1–a4" (not "a1…", which read as
+    a label cut short)."""
+    return "normal a1" if m == 1 else f"normals a1–a{m}"
+
+
 def figure_2d(cone: Cone, radius: float = 1.0, show_normals: bool = True,
               show_polar: bool = False) -> go.Figure:
     """The cone in the plane: half-planes lightly shaded, the cone strongly shaded, rays as
@@ -87,7 +93,7 @@ def figure_2d(cone: Cone, radius: float = 1.0, show_normals: bool = True,
                                      marker=dict(symbol="arrow", angleref="previous", size=10),
                                      text=["", f"a{i + 1}"], textposition="bottom center",
                                      textfont=dict(color=NORMAL_COLOR),
-                                     name="normals a1…" if len(cone.A) > 1 else "normal a1",
+                                     name=_normals_name(len(cone.A)),
                                      legendgroup="normals", showlegend=i == 0,
                                      hovertext=f"a{i + 1} = {cone.A[i]}"))
     if show_polar:
@@ -123,10 +129,13 @@ def figure_2d(cone: Cone, radius: float = 1.0, show_normals: bool = True,
                                  y=[-ell[1] * radius, ell[1] * radius], mode="lines",
                                  line=dict(color=LINE_COLOR, width=3, dash="dot"),
                                  name=f"line l{k + 1}"))
-    fig.update_layout(xaxis=dict(range=[-R, R], zeroline=True),
-                      yaxis=dict(range=[-R, R], scaleanchor="x", scaleratio=1, zeroline=True),
+    # constrain="domain": a frame wider or taller than square shrinks the plot instead of
+    # widening one axis's range past the shading (which then stopped short of the edge).
+    fig.update_layout(xaxis=dict(range=[-R, R], zeroline=True, constrain="domain"),
+                      yaxis=dict(range=[-R, R], scaleanchor="x", scaleratio=1, zeroline=True,
+                                 constrain="domain"),
                       margin=dict(l=10, r=10, t=10, b=10), height=420,
-                      legend=dict(orientation="h", y=-0.1))
+                      legend=dict(orientation="h", yref="container", y=0, yanchor="bottom"))
     return fig
 
 
@@ -199,7 +208,7 @@ def figure_3d(cone: Cone, show_normals: bool = True, show_polar: bool = False,
                                            mode="lines+text", text=["", f"a{i + 1}"],
                                            textfont=dict(color=NORMAL_COLOR),
                                            line=dict(color=NORMAL_COLOR, width=3, dash="dot"),
-                                           name="normals a1…" if len(cone.A) > 1 else "normal a1",
+                                           name=_normals_name(len(cone.A)),
                                            legendgroup="normals", showlegend=i == 0,
                                            hovertext=f"a{i + 1} = {cone.A[i]}"))
     if preview is not None:
@@ -458,7 +467,9 @@ def figure_outputs(cone: Cone, outputs: dict[str, np.ndarray], violating: dict[s
         if bad.any():
             fig.add_trace(scatter(Q[bad], name=f"{name}: outside",
                                   marker=dict(size=5 if three else 8, color="red", symbol="x")))
-    fig.update_layout(height=480, showlegend=True, legend=dict(orientation="h", y=-0.15))
+    # yref="paper": figure_2d's legend is placed in the container; this one sits under the plot.
+    fig.update_layout(height=480, showlegend=True,
+                      legend=dict(orientation="h", yref="paper", y=-0.15, yanchor="auto"))
     if three:
         fig.update_layout(scene_camera=dict(eye=dict(x=1.6, y=1.6, z=1.1)), uirevision="outputs")
     return fig
@@ -522,7 +533,7 @@ def _sample_animation(base: go.Figure, P: np.ndarray, frames, titles: dict[str, 
     fig.update_layout(
         title=dict(text=title(0), y=0.98, yanchor="top"), height=660,
         margin=dict(l=10, r=10, t=50, b=170),
-        legend=dict(orientation="h", y=-0.04, yanchor="top", x=0),
+        legend=dict(orientation="h", yref="paper", y=-0.075, yanchor="top", x=0),  # under the ticks
         updatemenus=[dict(type="buttons", showactive=False, x=0, y=-0.2, xanchor="left",
                           yanchor="top", direction="right",
                           buttons=[dict(label="Play", method="animate",

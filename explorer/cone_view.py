@@ -79,6 +79,13 @@ def generators_table(M: np.ndarray, prefix: str) -> pd.DataFrame:
 
 
 def show_cone(cone: cc.Cone) -> None:
+    """The whole view, in one column: :func:`show_view`, then :func:`show_tables`."""
+    show_view(cone)
+    show_tables(cone)
+
+
+def show_view(cone: cc.Cone) -> None:
+    """The kind, the counts, the picture and the explanation (the tables are apart)."""
     text = session.cone_key()
     badge_color = {"pointed": "blue", "contains lines": "violet", "half-space": "orange",
                    "only the origin": "gray", "whole space": "green", "linear subspace": "red"}
@@ -115,7 +122,6 @@ def show_cone(cone: cc.Cone) -> None:
                  "which.")
     with st.expander("Explain", expanded=False):
         st.markdown(EXPLAIN)
-    show_tables(cone)
 
 
 def high_dim_views(cone: cc.Cone) -> None:

@@ -27,7 +27,7 @@ from typing import Any
 
 import streamlit as st
 
-from explorer import session
+from explorer import session, viewport
 from explorer.glossary import link_terms
 from explorer.lessons import LESSON, lesson_step, step_settings
 
@@ -99,7 +99,10 @@ def page(name: str) -> Iterator[None]:
     # The tab's icon is a file served by the app: a Material icon there made the browser fetch
     # an SVG from Google's font server, and the app must work with no network.
     st.set_page_config(page_title=f"{info.title} · Cone Explorer" if name != "home"
-                       else "Cone Explorer", page_icon=str(FAVICON), layout="wide")
+                       else "Cone Explorer", page_icon=str(FAVICON), layout="wide",
+                       # A narrow window (the browser says so, explorer.viewport) starts with
+                       # the sidebar closed: the page gets the whole width; a wide one keeps it.
+                       initial_sidebar_state="collapsed" if viewport.narrow() else "auto")
     warm_up(info.heavy)
     session.init_state()
     _apply_lesson_request()
@@ -110,6 +113,7 @@ def page(name: str) -> Iterator[None]:
         yield
     except PageEnd:
         pass
+    viewport.watch()
     sidebar()
 
 
