@@ -83,7 +83,9 @@ with shell.page("samples"):
         last = {m: int(frames.outside[m][-1].sum()) for m in frames.samples}
         st.markdown(" · ".join(f"**{TITLES[m]}**: {last[m]} of {n_samples} samples outside at the "
                                "end" for m in frames.samples))
+        # Each decoder in its colour from the animation (the theme's default made both blue).
         st.line_chart({TITLES[m]: frames.outside[m].sum(axis=1) for m in frames.samples},
-                      x_label="frame", y_label=f"samples outside {chosen.where}")
+                      x_label="frame", y_label=f"samples outside {chosen.where}",
+                      color=[plotting.METHOD_COLORS[m] for m in frames.samples])
     with st.expander("Why the constrained samples cannot escape", expanded=True):
         st.markdown(EXPLAIN)

@@ -19,6 +19,10 @@ def test_samples_page():
     at.button(key="samples_go").click().run()
     assert not at.exception
     assert any("ConeLayer decoder**: 0 of 300" in m.value for m in at.markdown)
+    # The count of samples outside per frame: each decoder in its own colour (was both blue).
+    color = json.loads(at.get("vega_lite_chart")[0].proto.spec)["layer"][0]["encoding"]["color"]
+    assert dict(zip(color["scale"]["domain"], color["scale"]["range"], strict=True)) == {
+        "ConeLayer decoder": "#1f6feb", "unconstrained decoder": "#cf222e"}
 
 
 def animation(at) -> dict:
