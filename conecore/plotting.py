@@ -910,8 +910,11 @@ def figure_polyhedron_2d(poly, points: np.ndarray | None = None,
         Z = np.asarray(points, dtype=float)
         inside = poly.contains(Z)
         fig.add_trace(go.Scatter(x=Z[inside, 0], y=Z[inside, 1], mode="markers",
-                                 marker=dict(size=4, color=METHOD_COLORS["cone_layer"],
-                                             opacity=0.6), name=points_name))
+                                 # A white rim: blue dots on the blue shading vanished in the
+                                 # dark theme.
+                                 marker=dict(size=5, color=METHOD_COLORS["cone_layer"],
+                                             opacity=0.9, line=dict(width=0.6, color="white")),
+                                 name=points_name))
         if (~inside).any():
             fig.add_trace(go.Scatter(x=Z[~inside, 0], y=Z[~inside, 1], mode="markers",
                                      marker=dict(size=8, color="red", symbol="x"),
