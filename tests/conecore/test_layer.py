@@ -6,6 +6,7 @@ Autocast, TF32 and low-precision weights: test_layer_precision.py; export: test_
 from __future__ import annotations
 
 import copy
+import datetime
 import os
 import socket
 
@@ -367,7 +368,9 @@ def _ddp_worker(rank: int, world: int, port: int, state: dict, out: dict) -> Non
     from torch.nn.parallel import DistributedDataParallel as DDP
 
     os.environ["MASTER_ADDR"], os.environ["MASTER_PORT"] = "127.0.0.1", str(port)
-    dist.init_process_group("gloo", rank=rank, world_size=world)
+    # A bounded wait for every collective: a lost peer fails the test instead of hanging it.
+    dist.init_process_group("gloo", rank=rank, world_size=world,
+                            timeout=datetime.timedelta(seconds=120))
     torch.set_num_threads(1)
     cone = cc.Cone.from_inequalities(cc.preset("pyramid"))
     layer = cc.ConeLayer(cone, 4)
@@ -383,6 +386,9 @@ def _ddp_worker(rank: int, world: int, port: int, state: dict, out: dict) -> Non
         opt.step()
     if rank == 0:
         out.update({k: v.clone() for k, v in layer.state_dict().items()})
+    # Both ranks leave together: once rank 0 had exited, rank 1 hung in the tear-down (seen
+    # once in a CI-like run, 600 s).
+    dist.barrier()
     dist.destroy_process_group()
 
 
