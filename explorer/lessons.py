@@ -34,8 +34,8 @@ class LessonStep:
 PAGE_SETTINGS: dict[str, dict[str, object]] = {
     "build": {"show_polar_2d": False, "show_polar_3d": False, "show_normals_3d": True},
     "steps": {"dd_step": None, "dd_order": None},  # None: the page's own default for the cone
-    "train": {},
-    "samples": {},
+    "train": {"train_set": "cone"},  # a polyhedron chosen earlier must not replace the cone
+    "samples": {"samples_set": "cone"},
     "vae": {},
     "polyhedra": {"poly_mode": "Example", "poly_example": "square", "poly_scale": 10.0},
 }

@@ -84,6 +84,16 @@ def test_lesson_7_keeps_its_order_in_student_mode():
             at.main.get("markdown")[0].value
 
 
+def test_a_polyhedron_chosen_before_the_training_step_gives_way_to_its_cone():
+    """Train live's step trains on the lesson's wedge, even after the visitor had chosen a
+    polyhedron example there (the constraint set is one of the page's settings)."""
+    k = next(i for i, step in enumerate(LESSON, start=1) if step.page == "train")
+    at = open_page("train", lesson=str(k - 1), train_set="polyhedron", train_poly="triangle")
+    at.button(key="lesson_next").click().run()
+    assert not at.exception and at.radio(key="train_set").value == "cone"
+    assert view(at) == view(fresh(k, False))
+
+
 def test_settings_do_not_leak_from_the_step_before():
     """Lesson 3 turns the polar cone on; lesson 4 (same page) turns it off again."""
     at = open_page("build", lesson="3")
