@@ -19,7 +19,11 @@ border (same direction) until it is dragged.
 * ``"boundary"``: each vector is a solid line through the origin with an arrowhead at the
   vector's tip, labelled a1, a2, …, shading the half-plane to its left. The vectors come back
   as drawn; the caller turns a direction d into the normal (d_y, -d_x) of that half-plane;
-* ``"generator"``: blue arrows r1, r2, … and no shading.
+* ``"generator"``: blue arrows r1, r2, … and no shading;
+* ``"facet"``: half-planes that need not pass through the origin: the vector ``p`` is a dashed
+  arrow from the origin to a point of the boundary line ``p·x = |p|²``, drawn solid across the
+  square at a right angle to ``p``, with the side it cuts away (beyond the line) shaded. The
+  caller reads each vector as the row ``p·x ≤ |p|²``: dragging a tip moves its side.
 
 The caller owns the list: store what this returns and pass it back as ``vectors`` on the next
 run (``st.session_state["v"] = draw_vectors(st.session_state.get("v", start), ...)``). In the
@@ -42,7 +46,7 @@ from typing import Any
 
 import streamlit as st
 
-MODES = ("normal", "boundary", "generator")
+MODES = ("normal", "boundary", "generator", "facet")
 MAX_VECTORS = 24
 
 _HTML = '<div class="d2d"></div>'
@@ -81,6 +85,8 @@ const LOOK = {
   normal:    { color: "#d62728", letter: "a", shade: true,  line: false, dash: "7 5" },
   boundary:  { color: "#d62728", letter: "a", shade: true,  line: true,  dash: null },
   generator: { color: "#1f77b4", letter: "r", shade: false, line: false, dash: null },
+  facet:     { color: "#d62728", letter: "a", shade: true,  line: false, dash: "4 4",
+               offset: true },
 };
 const instances = new WeakMap();
 
@@ -101,10 +107,10 @@ function shown([x, y]) {
   return m > 1 ? [x / m, y / m] : [x, y];
 }
 
-// The square clipped to the half-plane {p : a.p <= 0}, as a polygon.
-function halfPlane(a) {
+// The square clipped to the half-plane {p : a.p <= c} (c = 0: through the origin), a polygon.
+function halfPlane(a, c = 0) {
   const sq = [[-1, -1], [1, -1], [1, 1], [-1, 1]], out = [];
-  const f = (p) => a[0] * p[0] + a[1] * p[1];
+  const f = (p) => a[0] * p[0] + a[1] * p[1] - c;
   for (let i = 0; i < 4; i++) {
     const p = sq[i], q = sq[(i + 1) % 4], fp = f(p), fq = f(q);
     if (fp <= 0) out.push(p);
@@ -153,7 +159,14 @@ function render(inst) {
   vs.forEach((v, i) => {
     const tip = shown(v), len = Math.hypot(tip[0], tip[1]);
     const dir = len > 1e-9 ? [tip[0] / len, tip[1] / len] : [1, 0];
-    if (look.shade && len > 1e-9) {
+    if (look.offset && len > 1e-9) {  // facet: the side cut away is beyond the line
+      const cut = halfPlane([-dir[0], -dir[1]], -len).map((p) => px(p).join(",")).join(" ");
+      if (cut) el("polygon", { points: cut, fill: look.color, "fill-opacity": 0.12 }, inst.shade);
+      const [ax, ay] = px([tip[0] - 3 * dir[1], tip[1] + 3 * dir[0]]);
+      const [bx, by] = px([tip[0] + 3 * dir[1], tip[1] - 3 * dir[0]]);
+      el("line", { class: "side", x1: ax, y1: ay, x2: bx, y2: by, stroke: look.color,
+                   "stroke-width": 2.2 }, inst.shade);
+    } else if (look.shade && len > 1e-9) {
       const a = look.line ? [dir[1], -dir[0]] : dir;  // boundary: shade the left side
       const poly = halfPlane(a).map((p) => px(p).join(",")).join(" ");
       el("polygon", { points: poly, fill: look.color, "fill-opacity": 0.08 }, inst.shade);
@@ -187,7 +200,12 @@ function setup(root) {
                           "aria-label": "vectors in the plane" }, root);
   drawGrid(svg);
   const layer = () => el("g", {}, svg);
-  const inst = { root, svg, shade: layer(), arrows: layer(), tips: layer(), vectors: [],
+  // Shading and sides stay inside the square (a facet's side runs across it).
+  const clipId = `d2d-clip-${Math.random().toString(36).slice(2)}`;
+  const clip = el("clipPath", { id: clipId }, el("defs", {}, svg));
+  el("rect", { x: C - S, y: C - S, width: 2 * S, height: 2 * S }, clip);
+  const shade = el("g", { "clip-path": `url(#${clipId})` }, svg);
+  const inst = { root, svg, shade, arrows: layer(), tips: layer(), vectors: [],
                  mode: "normal", max: 24, press: null, lastTap: null, send: null };
   svg.insertBefore(inst.shade, svg.firstChild);  // shading under the grid lines
   const bar = document.createElement("div");

@@ -5,6 +5,8 @@ Entered as an example, cddlib rows [b | -A] or a whole cddlib file (Text), A and
 optional), or an upload; typed constraints travel in the URL (?P=). Drawn in 2-D and 3-D, as a
 projection on chosen coordinates for d > 3; in 2-D and 3-D the double description step by step."""
 
+from fractions import Fraction
+
 import numpy as np
 import streamlit as st
 
@@ -13,9 +15,36 @@ from conecore import plotting
 from conecore.ddsteps import PolyhedronSteps, polyhedron_steps
 from conecore.presets import POLYHEDRA
 from explorer import shell
+from explorer.draw2d import draw_vectors
 from explorer.limits import APP_LIMITS, MAX_UPLOAD_BYTES, MAX_URL_CHARS
 
-MODES = ["Example", "Text", "A and b", "Upload"]
+MODES = ["Example", "Text", "A and b", "Draw (2-D)", "Upload"]
+DRAW_START = [[0.6, 0.0], [-0.3, 0.5], [-0.3, -0.5]]  # a triangle around the origin
+
+
+def drawing_from_link(link: str | None) -> list[list[float]]:
+    """The sides of a link's polyhedron (``?P=``, rows ``b, -a``) as the drawing's vectors
+    when every row is a drawn side (``b = |a|²``, in 2-D), else :data:`DRAW_START`."""
+    try:
+        M = cc.parse_matrix(link) if link else None
+    except cc.ConeInputError:
+        M = None
+    if M is None or M.ndim != 2 or M.shape[1] != 3:
+        return [list(v) for v in DRAW_START]
+    rows = [[Fraction(t) for t in row] for row in M.tolist()]
+    if not all(row[0] == row[1] ** 2 + row[2] ** 2 and row[0] > 0 for row in rows):
+        return [list(v) for v in DRAW_START]
+    return [[-float(row[1]), -float(row[2])] for row in rows]
+
+
+def drawn_rows(vectors: list[list[float]]) -> tuple[str, str]:
+    """The drawing's sides as ``A`` and ``b`` texts: the vector ``p`` is the row
+    ``p·x ≤ |p|²`` (its side passes through ``p``, at a right angle to it), exact from the
+    drawing's decimals."""
+    exact = [[Fraction(repr(float(t))) for t in v] for v in vectors]
+    A_text = "\n".join(" ".join(str(t) for t in row) for row in exact)
+    b_text = "\n".join(str(sum(t * t for t in row)) for row in exact)
+    return A_text, b_text
 N_OUTPUTS = 400
 
 
@@ -121,6 +150,20 @@ def source() -> tuple[str, str | bytes, str] | None:
         if not b_text.strip():
             st.caption("b is empty, so b = 0: the cone A x ≤ 0.")
         return "A and b", A_text, b_text
+    if mode == "Draw (2-D)":
+        st.caption("Each arrow ends on a side of the polygon, at a right angle: the side "
+                   "a·x ≤ |a|² keeps the origin's side, and the shaded part is cut away. Click "
+                   "to add a side, drag a tip to move its side, double-click an arrow to delete "
+                   "it.")
+        if "poly_draw" not in st.session_state:  # a shared link's sides, when drawn ones
+            st.session_state["poly_draw"] = drawing_from_link(st.query_params.get("P"))
+        vectors = draw_vectors(st.session_state["poly_draw"], mode="facet",
+                               key="poly_draw_widget", height=320)
+        st.session_state["poly_draw"] = vectors
+        if not vectors:
+            st.info("Click in the square to add a side.")
+            return None
+        return "A and b", *drawn_rows(vectors)
     file = st.file_uploader("A cddlib .ine or .ext file, JSON, or CSV rows a₁ … a_d b",
                             type=["ine", "ext", "json", "csv", "txt"], key="poly_upload")
     if file is not None and file.size > MAX_UPLOAD_BYTES:  # refused before its bytes are read

@@ -207,3 +207,27 @@ def test_typed_constraints_travel_in_the_url_and_a_link_fills_the_boxes():
     assert metrics(apart)["vertices"] == "4"
     at.radio(key="poly_mode").set_value("Example").run()  # an example has its own name
     assert "P" not in at.query_params
+
+
+def test_drawn_sides_are_rows_a_x_at_most_a_squared_and_travel_in_the_link():
+    """Draw (2-D): the arrow p is the side p·x <= |p|², exact from its decimals; the link's
+    P= holds them, and a fresh page from that link draws the same sides."""
+    at = open_page("polyhedra", poly_mode="Draw (2-D)")
+    assert not at.exception and metrics(at)["vertices"] == "3"  # the starting triangle
+    at.session_state["poly_draw"] = [[0.5, 0.0], [0.0, 0.5], [-0.5, 0.0], [0.0, -0.5]]
+    at.run()
+    assert not at.exception and metrics(at)["vertices"] == "4"
+    link = at.query_params["P"]
+    link = link[0] if isinstance(link, list) else link
+    rows = {tuple(r.split(",")) for r in link.split(";")}
+    assert ("1/4", "-1/2", "0") in rows and ("1/4", "0", "1/2") in rows  # |x| <= 1/2 ...
+    again = open_page("polyhedra", poly_mode="Draw (2-D)", P=link)
+    assert not again.exception and metrics(again)["vertices"] == "4"
+    assert sorted(map(tuple, again.session_state["poly_draw"])) == sorted(
+        [(0.5, 0.0), (0.0, 0.5), (-0.5, 0.0), (0.0, -0.5)])
+    typed = open_page("polyhedra", poly_mode="Draw (2-D)", P="1,-1,0;1,1,0;1,0,-1;1,0,1")
+    # b = 1 but |a|² = 1: drawn sides too (x <= 1 ...); a row with b != |a|² is not
+    assert len(typed.session_state["poly_draw"]) == 4
+    other = open_page("polyhedra", poly_mode="Draw (2-D)", P="2,-1,0;1,1,0;1,0,-1")
+    assert other.session_state["poly_draw"] == [[0.6, 0.0], [-0.3, 0.5], [-0.3, -0.5]]
+    assert not other.exception  # not drawn sides (b = 2 for |a|² = 1): the starting triangle

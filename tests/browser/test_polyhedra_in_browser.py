@@ -158,3 +158,37 @@ def test_build_opens_a_polyhedron_file_on_the_polyhedra_page(app_url, page, idle
     assert "poly_mode=Text" in page.url
     wait_for_trace(page.get_by_test_id("stPlotlyChart").first, "vertices", n=6)
     no_errors(page)
+
+
+def test_sides_drawn_off_the_origin(app_url, page, idle):
+    """Draw (2-D): each arrow ends on its side, drawn across the square; dragging a tip moves
+    that side, a click adds one (a corner is cut off), and the link carries the drawing."""
+    open_page(page, idle, f"{app_url}/polyhedra?poly_mode=Draw+(2-D)")
+    svg = page.locator(".d2d svg")
+    expect(svg).to_be_visible(timeout=WAIT)
+    expect(page.locator(".d2d line.side")).to_have_count(3)  # the starting triangle's sides
+    expect(metric(page, "vertices").first).to_have_text("3", timeout=WAIT)
+    box = svg.bounding_box()
+
+    def at(x: float, y: float) -> tuple[float, float]:  # plane -> page (viewBox 0..400, ±170)
+        return (box["x"] + (200 + 170 * x) / 400 * box["width"],
+                box["y"] + (200 - 170 * y) / 400 * box["height"])
+
+    before = page.evaluate("() => location.search")
+    page.mouse.move(*at(0.6, 0.0))  # drag a1's tip, and with it the side x = 0.6, to x = 0.3
+    page.mouse.down()
+    page.mouse.move(*at(0.3, 0.0), steps=8)
+    page.mouse.up()
+    idle(page, timeout=IDLE)
+    deadline = time.monotonic() + WAIT / 1000
+    while page.evaluate("() => location.search") == before:
+        assert time.monotonic() < deadline, "the link did not follow the drag"
+        page.wait_for_timeout(100)
+    assert "P=9%2F100" in page.evaluate("() => location.search")  # b = 0.3² = 9/100
+    # A side through (0.3, 0.3), at a right angle to it: x + y <= 0.6 cuts a corner off.
+    page.mouse.click(*at(0.3, 0.3))
+    idle(page, timeout=IDLE)
+    expect(page.locator(".d2d line.side")).to_have_count(4, timeout=WAIT)
+    expect(metric(page, "vertices").first).to_have_text("4", timeout=WAIT)
+    shot(page, "polyhedra-draw")
+    no_errors(page)
