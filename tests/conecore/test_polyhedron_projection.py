@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import nnls
 
@@ -38,6 +38,7 @@ def satisfies_kkt(P: Polyhedron, y: np.ndarray, z: np.ndarray, tol: float = 1e-7
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(2, 3), st.integers(0, 2**31 - 1), st.integers(4, 12))
+@example(3, 1993, 4)  # a thin tetrahedron: its vertex, solved from the normals, was 3e-8 off
 def test_face_enumeration_is_the_exact_projection(d, seed, n_points):
     rng = np.random.default_rng(seed)
     P = Polyhedron.from_generators(rng.integers(-10, 11, size=(n_points, d)))
@@ -46,7 +47,11 @@ def test_face_enumeration_is_the_exact_projection(d, seed, n_points):
     assert all(satisfies_kkt(P, y, z) for y, z in zip(Y, Z))
     # OSQP (approximate) is never better by more than its own infeasibility allows
     reference = project_polyhedron(P, Y, "osqp", tol=1e-9)
-    assert np.all(objective(Y, Z) <= objective(Y, reference) + 1e-4)
+    # (on a thin polytope an answer 1e-7 outside can be closer by 1e-4 and more: only OSQP's
+    # answers inside to round-off are compared)
+    norms = np.linalg.norm(P.A, axis=1)
+    feasible = ((reference @ P.A.T - P.b) / norms).max(axis=1) <= 1e-9  # distance past a side
+    assert np.all(objective(Y, Z)[feasible] <= objective(Y, reference)[feasible] + 1e-4)
     inside = Y[P.contains(Y)]
     assert np.allclose(project_polyhedron(P, inside, "faces"), inside)
 
