@@ -71,7 +71,7 @@ class Projector:
         if self.method == "osqp":
             Yn = np.asarray(Y.detach().cpu().numpy() if hasattr(Y, "detach") else Y,
                             dtype=np.float64)
-            Z, unsolved = _osqp(self._solver, Yn)
+            Z, unsolved = _osqp(self._solver, Yn, self.poly)
             self.info = {"unsolved": unsolved}
             return Z
         import torch
@@ -99,12 +99,26 @@ def osqp_solver(poly: Polyhedron, tol: float = 1e-6) -> Any:
     return solver
 
 
-def _osqp(solver: Any, Y: np.ndarray) -> tuple[np.ndarray, int]:
+def _inside(poly: Polyhedron, Y: np.ndarray) -> np.ndarray:
+    """Which rows of ``Y`` meet every constraint exactly (no tolerance): their own projection."""
+    slack = Y @ np.asarray(poly.A, dtype=np.float64).T - np.asarray(poly.b, dtype=np.float64)
+    eq = np.zeros(slack.shape[1], dtype=bool)
+    eq[list(poly.equalities)] = True
+    return (slack[:, ~eq] <= 0).all(axis=1) & (slack[:, eq] == 0).all(axis=1)
+
+
+def _osqp(solver: Any, Y: np.ndarray, poly: Polyhedron | None = None) -> tuple[np.ndarray, int]:
+    """One solve per row; rows already inside ``poly`` (exactly) are returned as they are: no
+    solve, and OSQP 1.x does not print "Polishing not needed" for them (osqp/osqp#785)."""
     import osqp
 
     Z = np.empty_like(Y)
     unsolved = 0
+    inside = _inside(poly, Y) if poly is not None else np.zeros(len(Y), dtype=bool)
     for i, y in enumerate(Y):
+        if inside[i]:
+            Z[i] = y
+            continue
         solver.update(q=-y)
         result = solver.solve(raise_error=False)
         if result.info.status_val != osqp.SolverStatus.OSQP_SOLVED or result.x is None:

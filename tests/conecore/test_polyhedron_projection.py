@@ -123,3 +123,14 @@ def test_the_cli_prints_json(capsys):
                  "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["config"]["cases"] == ["polytope-3d"] and len(doc["rows"]) == 4
+
+
+def test_osqp_returns_points_inside_as_they_are_and_stays_quiet(capfd):
+    """A point already in the polyhedron is its own projection: no solve (OSQP 1.x printed
+    "Polishing not needed" for each such point, even with verbose off)."""
+    square = Polyhedron.from_inequalities([[1, 0], [-1, 0], [0, 1], [0, -1]], [1, 1, 1, 1])
+    Y = np.array([[0.25, -0.5], [1.0, 1.0], [3.0, 0.0], [0.0, -2.0]])
+    Z = project_polyhedron(square, Y, "osqp")
+    assert np.array_equal(Z[:2], Y[:2])  # inside (the corner too): untouched, bit for bit
+    assert np.allclose(Z[2:], [[1.0, 0.0], [0.0, -1.0]], atol=1e-6)
+    assert "Polishing" not in capfd.readouterr().out
