@@ -22,12 +22,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from conecore.cone import Cone
 from conecore.errors import ConeInputError
 from conecore.polyhedron import Polyhedron
 from conecore.training import (
     Constraint,
     Trainer,
+    check_constraint,
     feasible_layer,
     init_parameters_,
     layer_method,
@@ -119,12 +119,7 @@ def sample_frames(constraint: Constraint, steps: int = 600, frames: int = 30,
     """Train the constrained decoder (``"cone_layer"`` for a cone, ``"polyhedron_layer"`` for a
     polyhedron) and its twin (``"unconstrained"``) for ``steps`` steps; keep ``frames``
     frames."""
-    if not isinstance(constraint, (Cone, Polyhedron)):
-        raise ConeInputError("sample_frames needs a conecore.Cone or a conecore.Polyhedron; got "
-                             f"{type(constraint).__name__}")
-    if isinstance(constraint, Polyhedron) and constraint.is_empty:
-        raise ConeInputError("the polyhedron is empty (its constraints contradict each other): "
-                             "there is nothing to sample")
+    check_constraint(constraint, "sample_frames")
     if not 2 <= frames <= MAX_FRAMES:
         raise ConeInputError(f"frames must be from 2 to {MAX_FRAMES}; got {frames}")
     if not 10 <= n_samples <= MAX_SAMPLES:

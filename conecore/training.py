@@ -247,6 +247,17 @@ class TrainConfig:
         return self
 
 
+def check_constraint(constraint: object, who: str) -> None:
+    """Raise :class:`ConeInputError` unless ``constraint`` is a Cone or a non-empty Polyhedron
+    (``who`` names the caller in the message)."""
+    if not isinstance(constraint, (Cone, Polyhedron)):
+        raise ConeInputError(f"{who} needs a conecore.Cone or a conecore.Polyhedron; got "
+                             f"{type(constraint).__name__}")
+    if isinstance(constraint, Polyhedron) and constraint.is_empty:
+        raise ConeInputError("the polyhedron is empty (its constraints contradict each other): "
+                             "no point satisfies them")
+
+
 class LiveTraining:
     r"""Several heads trained side by side on the same data, one :meth:`step` at a time.
 
@@ -264,12 +275,7 @@ class LiveTraining:
     """
 
     def __init__(self, constraint: Constraint, config: TrainConfig | None = None) -> None:
-        if not isinstance(constraint, (Cone, Polyhedron)):
-            raise ConeInputError("LiveTraining trains on a conecore.Cone or a conecore.Polyhedron;"
-                                 f" got {type(constraint).__name__}")
-        if isinstance(constraint, Polyhedron) and constraint.is_empty:
-            raise ConeInputError("the polyhedron is empty (its constraints contradict each "
-                                 "other): no output can satisfy them")
+        check_constraint(constraint, "LiveTraining")
         self.constraint = constraint
         self.config = cfg = (config or TrainConfig()).validated()
         applicable = methods_for(constraint)

@@ -84,3 +84,11 @@ def test_an_empty_polyhedron_has_nothing_to_sample():
     empty = cc.Polyhedron.from_inequalities([[1, 0], [-1, 0]], [-1, -1])
     with pytest.raises(cc.ConeInputError, match="empty"):
         sample_frames(empty, steps=5, frames=2, n_samples=10)
+
+
+def test_an_empty_polyhedron_or_another_object_is_a_clear_error():
+    empty = cc.Polyhedron.from_inequalities([[1, 0], [-1, 0]], [-1, -1])
+    with pytest.raises(cc.ConeInputError, match="the polyhedron is empty"):
+        sample_frames(empty)
+    with pytest.raises(cc.ConeInputError, match=r"sample_frames needs a conecore\.Cone"):
+        sample_frames(np.eye(2))  # type: ignore[arg-type]
