@@ -132,7 +132,31 @@ def _box_(z: torch.Tensor, bound: float) -> torch.Tensor:
         peak = torch.maximum(z.amax(dim=-1, keepdim=True), z.amin(dim=-1, keepdim=True).neg_())
     else:
         peak = torch.linalg.vector_norm(z, ord=float("inf"), dim=-1, keepdim=True)
-    return z.mul_(bound / peak.clamp_(min=bound))
+    return z.mul_(peak.clamp_(min=bound).reciprocal_().mul_(bound))  # mul_: div_ costs 2x
+
+
+_PACKED_OK: bool | None = None  # oneDNN's prepacked linear works in this torch (checked once)
+_PACKED_MIN_BATCH = 8  # below this the prepacked product is slower than F.linear
+
+
+def _packed_linear_works() -> bool:
+    """Whether oneDNN's prepacked linear (``torch.ops.mkldnn._reorder_linear_weight`` and
+    ``_linear_pointwise``, what ``torch.compile``'s CPU freezing uses) exists in this torch and
+    gives ``F.linear``'s result: checked once on a small product; any error means no."""
+    global _PACKED_OK
+    if _PACKED_OK is None:
+        _PACKED_OK = False
+        try:
+            if torch.backends.mkldnn.is_available():
+                g = torch.Generator().manual_seed(0)
+                W, b, x = (torch.randn(*s, generator=g) for s in ((24, 20), (24,), (9, 20)))
+                ops = torch.ops.mkldnn
+                out = ops._linear_pointwise(x, ops._reorder_linear_weight(W, 9), b, "none", [], "")
+                _PACKED_OK = bool(out.shape == (9, 24)
+                                  and torch.allclose(out, F.linear(x, W, b), atol=1e-5))
+        except Exception:  # an old or a non-x86 build: the plain products are used
+            _PACKED_OK = False
+    return _PACKED_OK and torch.backends.mkldnn.enabled
 
 
 def _box_marked_(z: torch.Tensor, bound: float) -> tuple[torch.Tensor, ...]:
@@ -277,6 +301,7 @@ class ConeLayer(nn.Module):
         self.line_coef = nn.Linear(self.in_features, n_line_params) if line_mode != "none" else None
         self._folded: tuple[tuple[int, ...], torch.Tensor, torch.Tensor] | None = None
         self._stacked: tuple[tuple[Any, ...], torch.Tensor, torch.Tensor] | None = None
+        self._packed: tuple[Any, ...] | None = None
 
     def _apply(self, fn, recurse=True):  # type: ignore[override]
         super()._apply(fn, recurse)
@@ -284,8 +309,14 @@ class ConeLayer(nn.Module):
         dtype = _generator_dtype(ref.dtype)
         for name, master in self._masters.items():
             setattr(self, name, torch.as_tensor(master, dtype=dtype, device=ref.device))
-        self._folded = self._stacked = None
+        self._folded = self._stacked = self._packed = None
         return self
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickling and ``copy.deepcopy`` leave out the caches of folded and packed weights
+        (oneDNN's packed tensors have no storage to copy); they are rebuilt on the next call."""
+        state = super().__getstate__()
+        return {**state, "_folded": None, "_stacked": None, "_packed": None}
 
     # ------------------------------------------------------------------ maths
     def _fold(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -332,6 +363,10 @@ class ConeLayer(nn.Module):
               and line_coef is not None and not torch.is_grad_enabled()
               and not torch.compiler.is_compiling()):
             z = self._forward_stacked(h, line_coef, ray_coef)
+        elif (device == "cpu" and not torch.is_grad_enabled() and not torch.compiler.is_compiling()
+              and dtype == torch.float32 and h.dtype == dtype
+              and h.shape[0] >= _PACKED_MIN_BATCH and _packed_linear_works()):
+            z = self._forward_packed(h, line_coef, ray_coef)
         elif line_coef is None or self._fold_is_cheaper(h.shape[0], line_coef.weight):
             z = self._forward_folded(h)
         else:
@@ -380,6 +415,41 @@ class ConeLayer(nn.Module):
         if self.box != 1.0:
             scale.div_(self.box)
         return torch.div(y, scale)
+
+    def _packed_weights(self, line_coef: nn.Linear | None, batch: int
+                        ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``[P W | R^T]`` packed by oneDNN, and ``P b``: the line part and the ray combination
+        as one product of ``[h, mu]``; cached as the folded weights are."""
+        key: tuple[Any, ...] = ()
+        if line_coef is not None:
+            W, b = self._line_weights(line_coef)
+            key = self._folded[0]
+        if self._packed is None or self._packed[0] != key:
+            rays = self._buffers["rays"]
+            if line_coef is None:
+                weight, b = rays.T, None
+            else:
+                weight = W if self._modules.get("ray_coef") is None else torch.cat([W, rays.T], 1)
+            with torch.no_grad():
+                packed = torch.ops.mkldnn._reorder_linear_weight(weight.contiguous(), batch)
+            self._packed = (key, packed, b)
+        return self._packed[1], self._packed[2]
+
+    def _forward_packed(self, h: torch.Tensor, line_coef: nn.Linear | None,
+                        ray_coef: nn.Linear | None) -> torch.Tensor:
+        """Eager float32 inference on a CPU: ``mu = nonneg(W_u h + b_u)``, then
+        ``z = [P W | R^T] [h; mu] + P b`` (the rays as ``k`` more input columns of one product
+        instead of a second pass over the output) with oneDNN's prepacked weight (a plain
+        product packs its weight into the kernel's layout at every call: about 10% of one this
+        size), then the box."""
+        packed, bias = self._packed_weights(line_coef, h.shape[0])
+        if ray_coef is None:
+            inputs = h
+        else:
+            mu = self._nonneg(F.linear(h, ray_coef.weight, ray_coef.bias))
+            inputs = mu if line_coef is None else torch.cat([h, mu], 1)
+        z = torch.ops.mkldnn._linear_pointwise(inputs, packed, bias, "none", [], "")
+        return z if self.box is None else _box_(z, self.box)
 
     def _forward_folded(self, h: torch.Tensor) -> torch.Tensor:
         """``z = (P b + R^T mu) + (P W) h``: two products into one buffer, then the box."""
@@ -439,7 +509,7 @@ class ConeLayer(nn.Module):
         self._match_cone(state_dict, prefix)
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
                                       unexpected_keys, error_msgs)
-        self._folded = self._stacked = None
+        self._folded = self._stacked = self._packed = None
 
     def _match_cone(self, state_dict: dict[str, Any], prefix: str) -> None:
         saved = {name: state_dict.get(prefix + name) for name in ("rays", "line_basis")}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+import io
 import os
 import socket
 import time
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 import conecore as cc
+from conecore import layer as layer_module
 from conecore.layer import ConeMismatchError, _BoxScale
 
 NONNEGS = ["abs", "relu", "softplus", "exp", "square"]
@@ -309,6 +311,57 @@ def test_stacked_inference_path_matches_and_follows_the_weights(name, dtype):
         again = layer._forward_stacked(x, layer.line_coef, layer.ray_coef)
         assert not torch.allclose(again, z) and torch.allclose(again, layer._forward_folded(x),
                                                                 atol=tol)
+
+
+@pytest.mark.parametrize("name", ["checkerboard-8", "wedge-line", "half-space", "pyramid",
+                                  "ice-cream"])
+@pytest.mark.parametrize("box", [None, 2.0])
+def test_cpu_packed_inference_path_matches_and_follows_the_weights(name, box):
+    """Eager float32 inference on a CPU: one prepacked product of ``[h, mu]`` (oneDNN). The
+    folded path's outputs, in the cone and the box, contiguous; recomputed after in-place
+    updates of either map; copies and pickles leave the packed weight out."""
+    if not layer_module._packed_linear_works():
+        pytest.skip("this torch has no working oneDNN prepacked linear")
+    cone = cone_of(name)
+    layer = cc.ConeLayer(cone, 5, box=box)
+    x = torch.randn(64, 5) * 10
+    with torch.no_grad():
+        z = layer(x)
+        assert layer._packed is not None  # the packed path ran
+        assert torch.allclose(z, layer._forward_folded(x), atol=1e-5)
+        assert z.is_contiguous() and z.shape == (64, cone.dim)
+        assert worst_violation(cone, z) < 1e-5
+        if box is not None:
+            assert z.abs().max() <= box * (1 + 1e-6)
+        for module in (layer.ray_coef, layer.line_coef):
+            if module is not None:  # an optimiser's in-place step
+                module.weight.add_(0.5)
+                again = layer(x)
+                assert not torch.allclose(again, z)
+                assert torch.allclose(again, layer._forward_folded(x), atol=1e-5)
+                z = again
+        twin = copy.deepcopy(layer)
+        assert twin._packed is None and torch.equal(twin(x), z)
+        buffer = io.BytesIO()
+        torch.save(layer, buffer)
+        buffer.seek(0)
+        assert torch.equal(torch.load(buffer, weights_only=False)(x), z)
+
+
+def test_cpu_packed_path_falls_back(monkeypatch):
+    """Without a working oneDNN (or with it switched off) inference takes the plain products,
+    with the same outputs; small batches always do."""
+    layer = cc.ConeLayer(cone_of("checkerboard-8"), 5, box=1.0)
+    x = torch.randn(64, 5) * 10
+    with torch.no_grad():
+        expected = layer._forward_folded(x)
+        with torch.backends.mkldnn.flags(enabled=False):
+            assert torch.allclose(layer(x), expected, atol=1e-5) and layer._packed is None
+        assert torch.allclose(layer(x[:3]), expected[:3], atol=1e-5) and layer._packed is None
+        monkeypatch.setattr(layer_module, "_PACKED_OK", None)
+        monkeypatch.setattr(torch.backends.mkldnn, "is_available", lambda: False)
+        assert not layer_module._packed_linear_works()
+        assert torch.allclose(layer(x), expected, atol=1e-5) and layer._packed is None
 
 
 def test_torch_compile_matches_eager():
