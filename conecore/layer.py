@@ -239,6 +239,128 @@ class _ProjectedLines(torch.autograd.Function):
             return grad_y, coords @ M.T, None, None, None
 
 
+def _functorch_active() -> bool:
+    """Under ``torch.func`` transforms (``grad``, ``vmap``, ...), which a hand-written backward
+    does not support, the layer runs as plain autograd operations."""
+    return bool(getattr(torch._C, "_are_functorch_transforms_active", lambda: False)())
+
+
+def _nonneg_backward(name: str, g: torch.Tensor, u: torch.Tensor, mu: torch.Tensor
+                     ) -> torch.Tensor:
+    """``g * nonneg'(u)``, as autograd computes it for each map of :data:`NONNEG`."""
+    if name == "softplus":
+        return torch.ops.aten.softplus_backward(g, u, 1.0, 20.0)
+    if name == "relu":
+        return torch.ops.aten.threshold_backward(g, mu, 0.0)
+    if name == "abs":
+        return g * u.sgn()
+    if name == "square":
+        return g * (2.0 * u)
+    return torch.where(u <= 60.0, g * mu, 0.0)  # exp(clamp(u, max=60))
+
+
+class _LayerMap(torch.autograd.Function):
+    r"""The whole training forward of a :class:`ConeLayer` (float32/float64, no autocast) as one
+    autograd node with a hand-written backward, for eager training:
+
+    * ``"outputs"``: :math:`y = W h + b`, :math:`z = y + (\mu M - y Q) Q^\top` in place
+      (``P y + R^\top \mu``); backward :math:`\partial_y = P g'`, :math:`\partial_\mu =
+      g' Q M^\top`;
+    * ``"fold"``: :math:`z = (P W) h + P b + R^\top \mu` (or :math:`L^\top W` with the explicit
+      basis); backward :math:`\partial_W = P (g'^\top h)`;
+    * ``"basis"``: :math:`z = L^\top (W h + b) + R^\top \mu`; no lines: :math:`R^\top \mu`;
+
+    then the box. Autograd's graph of the same (the two affine maps, the non-negative map, the
+    line map and the box) is five or six nodes and several more passes over the ``n x d``
+    outputs; here the outputs are written once and scaled in place, and the box's backward
+    finds the peak coordinates from the saved outputs (:math:`|z_j| / s` equals the row's
+    peak over ``s`` exactly there) instead of a mask saved in the forward. ``spec`` is the layer (its buffers and
+    settings)
+    """
+
+    @staticmethod
+    def forward(ctx: Any, h: torch.Tensor, W: torch.Tensor | None, b: torch.Tensor | None,  # type: ignore[override]
+                Wu: torch.Tensor | None, bu: torch.Tensor | None, spec: ConeLayer,
+                kind: str) -> torch.Tensor:
+        bufs, bound = spec._buffers, spec.box
+        rays = bufs["rays"]
+        u = mu = None
+        if Wu is not None:
+            u = torch.addmm(bu, h, Wu.T)
+            mu = spec._nonneg(u)
+        Wz = None
+        if W is None:
+            z = mu @ rays
+        elif kind == "outputs":
+            B = bufs["line_basis"]
+            z = torch.addmm(b, h, W.T)
+            w = z @ B.T
+            w = torch.addmm(w, mu, bufs["ray_coords"], beta=-1) if mu is not None else w.neg_()
+            z.addmm_(w, B)
+        else:
+            if kind == "fold":
+                Wz, bz = spec._fold_tensors(W, b)
+                z = torch.addmm(bz, h, Wz.T)
+            else:  # "basis": t = W h + b, z = L^T t
+                z = torch.addmm(b, h, W.T) @ bufs["line_basis"]
+            if mu is not None:
+                z.addmm_(mu, rays)
+        inv = peak_out = None
+        if bound is not None:
+            peak = torch.maximum(z.amax(dim=-1, keepdim=True), z.amin(dim=-1, keepdim=True).neg_())
+            inv = peak.clamp(min=bound).reciprocal_().mul_(bound)
+            z.mul_(inv)
+            peak_out = peak.mul_(inv)  # |z_j| * inv at the peak coordinates, bit for bit
+        ctx.kind, ctx.spec = kind, spec
+        ctx.save_for_backward(h, W, Wz, Wu, u, mu, z if bound is not None else None, inv,
+                              peak_out)
+        return z
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx: Any, g: torch.Tensor) -> tuple[Any, ...]:  # type: ignore[override]
+        h, W, Wz, Wu, u, mu, out, inv, peak_out = ctx.saved_tensors
+        spec, kind, bound = ctx.spec, ctx.kind, ctx.spec.box
+        bufs = spec._buffers
+        g = g.to(h.dtype)
+        owned = out is not None  # g may be written to in place only once it is a new tensor
+        if out is not None:  # the box: g / s, minus the peak's share of <g, z/s> / (s b)
+            dot = torch.linalg.vecdot(g, out).unsqueeze(-1)
+            # out_j at the row's peak coordinates (+-peak_out), 0 elsewhere (|out_j| < peak_out);
+            # then g / s - coef * that, in the same (new) tensor: one allocation of n x d
+            peaks = out.abs().ge_(peak_out)
+            ties = peaks.sum(dim=-1, keepdim=True)
+            coef = torch.where(inv < 1.0, dot * inv / (bound * ties * peak_out), 0.0)
+            g = peaks.mul_(out).mul_(coef.neg_()).addcmul_(g, inv)
+        gy = gmu = None
+        rays = bufs["rays"]
+        if W is None:
+            gmu = g @ rays.T
+        elif kind == "outputs":
+            B = bufs["line_basis"]
+            coords = g @ B.T
+            gy = g.addmm_(coords, B, alpha=-1) if owned else torch.addmm(g, coords, B, alpha=-1)
+            gmu = coords @ bufs["ray_coords"].T if Wu is not None else None
+        else:
+            gy = g if kind == "fold" else g @ bufs["line_basis"].T
+            gmu = g @ rays.T if Wu is not None else None
+        grads: list[torch.Tensor | None] = [None] * 7
+        gu = _nonneg_backward(spec.nonneg, gmu, u, mu) if Wu is not None else None
+        if gy is not None:
+            gW, gb = gy.T @ h, gy.sum(0)
+            if kind == "fold":  # through P W (or L^T W): P gW, P gb (L gW, L gb)
+                gW, gb = spec._unfold_tensors(gW, gb)
+            grads[1], grads[2] = gW, gb
+        if gu is not None:
+            grads[3], grads[4] = gu.T @ h, gu.sum(0)
+        if ctx.needs_input_grad[0]:
+            gh = gy @ (Wz if kind == "fold" else W) if gy is not None else None
+            if gu is not None:
+                gh = gu @ Wu if gh is None else gh.addmm_(gu, Wu)
+            grads[0] = gh
+        return tuple(grads)
+
+
 class ConeLayer(nn.Module):
     r"""``(..., in_features) -> (..., d)``, every output in the cone ``A z <= 0``.
 
@@ -321,11 +443,23 @@ class ConeLayer(nn.Module):
     # ------------------------------------------------------------------ maths
     def _fold(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The line part as a ``(d, h)`` weight and a ``(d,)`` bias: ``P W`` or ``L^T W``."""
-        W, b, B = self.line_coef.weight, self.line_coef.bias, self.line_basis
+        return self._fold_tensors(self.line_coef.weight, self.line_coef.bias)
+
+    def _fold_tensors(self, W: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        B = self._buffers["line_basis"]
         if self.line_mode == "project":
             # P W = W - Q (Q^T W), with Q = line_basis^T (d x r) orthonormal, spanning row(A).
             return torch.addmm(W, B.T, B @ W, alpha=-1), torch.addmv(b, B.T, B @ b, alpha=-1)
         return B.T @ W, B.T @ b
+
+    def _unfold_tensors(self, gW: torch.Tensor, gb: torch.Tensor
+                        ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The gradients of :meth:`_fold_tensors`' inputs from those of its outputs:
+        ``P gW, P gb`` (``P`` is symmetric) or ``L gW, L gb``."""
+        B = self._buffers["line_basis"]
+        if self.line_mode == "project":
+            return gW.addmm_(B.T, B @ gW, alpha=-1), gb.addmv_(B.T, B @ gb, alpha=-1)
+        return B @ gW, B @ gb
 
     def _line_weights(self, line_coef: nn.Linear) -> tuple[torch.Tensor, torch.Tensor]:
         """Folded line weights; cached for eager inference (no autograd) until the weights
@@ -367,6 +501,9 @@ class ConeLayer(nn.Module):
               and dtype == torch.float32 and h.dtype == dtype
               and h.shape[0] >= _PACKED_MIN_BATCH and _packed_linear_works()):
             z = self._forward_packed(h, line_coef, ray_coef)
+        elif (torch.is_grad_enabled() and not torch.compiler.is_compiling()
+              and not _functorch_active()):
+            z = self._forward_fused(h, line_coef, ray_coef)
         elif line_coef is None or self._fold_is_cheaper(h.shape[0], line_coef.weight):
             z = self._forward_folded(h)
         else:
@@ -450,6 +587,23 @@ class ConeLayer(nn.Module):
             inputs = mu if line_coef is None else torch.cat([h, mu], 1)
         z = torch.ops.mkldnn._linear_pointwise(inputs, packed, bias, "none", [], "")
         return z if self.box is None else _box_(z, self.box)
+
+    def _forward_fused(self, h: torch.Tensor, line_coef: nn.Linear | None,
+                       ray_coef: nn.Linear | None) -> torch.Tensor:
+        """Eager training: :class:`_LayerMap`, one autograd node for the whole layer, with the
+        line map folded into the weights or applied to the outputs, whichever costs fewer
+        multiply-adds (:meth:`_fold_is_cheaper`)."""
+        W = b = Wu = bu = None
+        kind = "rays"
+        if line_coef is not None:
+            W, b = line_coef.weight, line_coef.bias
+            if self._fold_is_cheaper(h.shape[0], W):
+                kind = "fold"
+            else:
+                kind = "outputs" if self.line_mode == "project" else "basis"
+        if ray_coef is not None:
+            Wu, bu = ray_coef.weight, ray_coef.bias
+        return _LayerMap.apply(h, W, b, Wu, bu, self, kind)
 
     def _forward_folded(self, h: torch.Tensor) -> torch.Tensor:
         """``z = (P b + R^T mu) + (P W) h``: two products into one buffer, then the box."""
