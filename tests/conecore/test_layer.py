@@ -15,7 +15,7 @@ import time
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from torch import nn
 
@@ -113,6 +113,70 @@ def test_gradcheck_float64(batch, folded):
                 out = layer(x).sum()
                 out.backward()
                 assert all(torch.isfinite(p.grad).all() for p in layer.parameters())
+
+
+def reference_forward(layer: cc.ConeLayer, x: torch.Tensor) -> torch.Tensor:
+    """The layer's map in plain autograd operations: ``P y + R^T mu`` (or ``L^T t + R^T mu``),
+    then ``z / max(1, |z|_inf / b)`` with autograd's ``amax`` (ties share the gradient)."""
+    z = 0
+    if layer.ray_coef is not None:
+        z = layer._nonneg(layer.ray_coef(x)) @ layer.rays
+    if layer.line_coef is not None:
+        y, B = layer.line_coef(x), layer.line_basis
+        z = z + (y - (y @ B.T) @ B if layer.line_mode == "project" else y @ B)
+    if layer.box is not None:
+        z = z / torch.clamp(z.abs().amax(dim=-1, keepdim=True) / layer.box, min=1.0)
+    return z
+
+
+def assert_same_map(layer: cc.ConeLayer, x: torch.Tensor, tol: float) -> None:
+    """Values and gradients (weights and inputs) of the layer equal the reference's."""
+    x = x.detach().requires_grad_()
+    g = torch.randn(x.shape[0], layer.out_features, dtype=x.dtype)
+    inputs = [x, *layer.parameters()]
+    mine = layer(x)
+    ref = reference_forward(layer, x)
+    assert torch.allclose(mine, ref, atol=tol, rtol=tol)
+    for a, b in zip(torch.autograd.grad(mine, inputs, g), torch.autograd.grad(ref, inputs, g),
+                    strict=True):
+        assert torch.allclose(a, b, atol=tol, rtol=tol), (a - b).abs().max()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.lists(st.integers(-3, 3), min_size=4, max_size=4), min_size=1, max_size=6),
+    st.sampled_from(NONNEGS),
+    st.sampled_from([None, 0.3, 5.0]),
+    st.sampled_from([1, 3, 40]),
+    st.integers(0, 2**31 - 1),
+)
+def test_training_map_matches_plain_autograd(rows, nonneg, box, batch, seed):
+    """The hand-written backward of eager training (one node for the layer, the line map folded
+    or applied to the outputs by the batch size, the box's peaks found from the outputs): the
+    values and gradients of the same map in plain autograd operations, on random cones."""
+    cone = cc.Cone.from_inequalities(rows)
+    torch.manual_seed(seed)
+    layer = cc.ConeLayer(cone, 5, nonneg=nonneg, box=box).double()
+    assume(layer.ray_coef is not None or layer.line_coef is not None)  # not the cone {0}
+    assert_same_map(layer, torch.randn(batch, 5, dtype=torch.float64) * 3, 1e-9)
+
+
+@pytest.mark.parametrize("nonneg", ["relu", "abs"])
+def test_training_backward_splits_ties_like_autograd(nonneg):
+    """Rays alone on the 8 x 8 checkerboard: each ray has 4 coordinates of the same size (a
+    2 x 2 block), so the box's peak is tied 4 ways (or more); the gradient splits between them
+    as autograd's amax does."""
+    torch.manual_seed(0)
+    layer = cc.ConeLayer(cone_of("checkerboard-8"), 6, nonneg=nonneg, box=0.1).double()
+    with torch.no_grad():
+        layer.line_coef.weight.zero_()
+        layer.line_coef.bias.zero_()
+    x = torch.randn(12, 6, dtype=torch.float64) * 5
+    with torch.no_grad():
+        z = layer(x)
+        ties = (z.abs() >= z.abs().amax(dim=-1, keepdim=True) * (1 - 1e-12)).sum(dim=-1)
+    assert (ties >= 4).all() and (z.abs().amax(dim=-1) >= 0.1 * (1 - 1e-12)).all()  # scaled
+    assert_same_map(layer, x, 1e-10)
 
 
 def test_box_backward_splits_ties_like_autograd():
