@@ -20,17 +20,25 @@ output buffer, :math:`z = (P b + R^\top \mu) + (P W) h`, and the box. Or it can 
 outputs, :math:`z = y + (\mu M - y Q) Q^\top` with :math:`M = R Q` (the rays lie in the row
 space), for :math:`2 n d r`, with the ray combination in ``Q``'s ``r`` coordinates: in training
 the layer takes whichever costs fewer multiply-adds (outputs for batches up to about
-``2 in_features`` when ``k`` is about ``r``), through one autograd function with the box whose
-backward allocates nothing of size ``n x d`` but its result. With few lines the explicit basis is
-cheaper and is used instead.
+``2 in_features`` when ``k`` is about ``r``). With few lines the explicit basis is cheaper and
+is used instead.
 
-Measured on a shared 2-core CPU, one thread, 28 x 28 checkerboard with the box, in_features 256,
-batch 256, against ``nn.Linear(256, 784)`` (``python -m conecore.gpu_check --device cpu
---batches 256 --threads 1 --cpu-time --skip feasibility --no-compile``, medians of repeated
-runs): forward 1.25-1.29x, training step 1.46-1.51x (before this design: 1.27-1.30x and
-1.78-1.87x). What is left in the forward is the ray
-combination (``n k d``, 6% of the head's multiply-adds), ``u`` (2%), the box (a reduction and a
-scaling pass, 8-10%) and Python dispatch; the ops alone take 1.20x.
+Eager training runs the whole layer as one autograd node (:class:`_LayerMap`): the outputs are
+written once and scaled by the box in place, and the hand-written backward allocates one
+``n x d`` tensor besides the weights' gradients (autograd's graph of the same map: five or six
+nodes and three more). Eager float32 inference on a CPU is one product of ``[h, mu]`` with
+``[P W | R^T]`` (the rays as ``k`` more input columns, not a second pass over the output),
+prepacked by oneDNN and cached with the fold, then the box.
+
+Measured on a shared 2-core CPU, 28 x 28 checkerboard with the box, in_features 256, batch 256,
+against ``nn.Linear(256, 784)`` (``python -m conecore.gpu_check --device cpu --batches 256
+--skip feasibility --no-compile``, with ``--threads 1 --cpu-time`` for one thread; medians of
+per-round ratios, four runs each, interleaved with the code before this change): see the README
+("The layer against a plain head on a CPU"). What is left in the forward is ``u`` (2% of the
+head's multiply-adds), the rays' columns (6%, offset by the prepacked product being about 10%
+faster than ``nn.Linear``'s), the box (two reductions and a scaling pass, about 6%) and Python
+dispatch; in the training step, the line map's four rank-16 passes (forward and backward) and
+the box's backward.
 
 Precision. What decides feasibility is the non-negative map, the combination with the rays and
 lines, and the box; those always run in float32 (float64 for a float64 layer) at full precision:
