@@ -282,8 +282,8 @@ class _LayerMap(torch.autograd.Function):
     line map and the box) is five or six nodes and several more passes over the ``n x d``
     outputs; here the outputs are written once and scaled in place, and the box's backward
     finds the peak coordinates from the saved outputs (:math:`|z_j| / s` equals the row's
-    peak over ``s`` exactly there) instead of a mask saved in the forward. ``spec`` is the layer (its buffers and
-    settings)
+    peak over ``s`` exactly there) instead of a mask saved in the forward. ``spec`` is the
+    layer (its buffers and settings).
     """
 
     @staticmethod

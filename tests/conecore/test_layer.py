@@ -132,7 +132,7 @@ def reference_forward(layer: cc.ConeLayer, x: torch.Tensor) -> torch.Tensor:
 def assert_same_map(layer: cc.ConeLayer, x: torch.Tensor, tol: float) -> None:
     """Values and gradients (weights and inputs) of the layer equal the reference's."""
     x = x.detach().requires_grad_()
-    g = torch.randn(x.shape[0], layer.out_features, dtype=x.dtype)
+    g = torch.randn(x.shape[0], layer.out_features, dtype=x.dtype, device=x.device)
     inputs = [x, *layer.parameters()]
     mine = layer(x)
     ref = reference_forward(layer, x)
@@ -159,6 +159,22 @@ def test_training_map_matches_plain_autograd(rows, nonneg, box, batch, seed):
     layer = cc.ConeLayer(cone, 5, nonneg=nonneg, box=box).double()
     assume(layer.ray_coef is not None or layer.line_coef is not None)  # not the cone {0}
     assert_same_map(layer, torch.randn(batch, 5, dtype=torch.float64) * 3, 1e-9)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU on this machine")
+@pytest.mark.parametrize("name", ["checkerboard-8", "wedge-line", "pyramid"])
+@pytest.mark.parametrize("batch", [3, 300])  # the line map on the outputs, folded
+def test_cuda_training_map_matches_plain_autograd(name, batch):
+    """Eager training's one-node backward on a GPU: the plain-autograd map's values and
+    gradients, and outputs in the cone in float32."""
+    torch.manual_seed(0)
+    layer = cc.ConeLayer(cone_of(name), 6, box=0.5).double().cuda()
+    assert_same_map(layer, torch.randn(batch, 6, dtype=torch.float64, device="cuda") * 5, 1e-9)
+    layer = layer.float()
+    z = layer(torch.randn(batch, 6, device="cuda") * 5)
+    z.square().sum().backward()
+    assert worst_violation(cone_of(name), z.detach().cpu()) < 1e-5
+    assert all(torch.isfinite(p.grad).all() for p in layer.parameters())
 
 
 @pytest.mark.parametrize("nonneg", ["relu", "abs"])
