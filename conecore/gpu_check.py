@@ -281,8 +281,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--skip", choices=["feasibility", "speed"], action="append", default=[])
     p.add_argument("--quick", action="store_true",
                    help="a smoke test: small cones and batches, 3 rounds, no compile")
+    p.add_argument("--freezing", action="store_true",
+                   help="compile with torch._inductor.config.freezing (inference graphs treat "
+                        "the weights as constants, so the fold P W is computed once)")
     p.add_argument("--json", action="store_true", help="one JSON object instead of tables")
     args = p.parse_args(argv)
+    if args.freezing:
+        import torch._inductor.config as inductor_config
+
+        inductor_config.freezing = True
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         p.error("no CUDA device here; pass --device cpu")
     if args.threads:
@@ -292,7 +299,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     device_name = (torch.cuda.get_device_name(args.device) if args.device.startswith("cuda")
                    else f"cpu, {torch.get_num_threads()} threads")
-    result: dict[str, Any] = {"device": device_name, "torch": torch.__version__}
+    result: dict[str, Any] = {"device": device_name, "torch": torch.__version__,
+                              "freezing": args.freezing}
     failed = 0
     if "feasibility" not in args.skip:
         rows = feasibility(args.device, quick=args.quick)
@@ -306,13 +314,14 @@ def main(argv: list[str] | None = None) -> int:
             "checkerboard 8x8" if args.quick else "checkerboard 28x28"])
         d = make().out_features
         speed: list[SpeedRow] = []
+        mode_names = {False: "eager", True: "compiled, freezing" if args.freezing else "compiled"}
         for compiled in (False,) if args.no_compile else (False, True):
             speed += compare_with_linear(make, 256, d, tuple(args.batches), args.device,
                                          compiled=compiled, rounds=args.rounds,
                                          cpu_time=args.cpu_time)
             if not args.json:
                 print(f"Speed, ConeLayer (box 1, {256} -> {d}) against nn.Linear, "
-                      f"{'compiled' if compiled else 'eager'}:\n"
+                      f"{mode_names[compiled]}:\n"
                       f"{_table([r for r in speed if r.compiled == compiled])}\n", flush=True)
         result["speed"] = [asdict(r) for r in speed]
     result["seconds"] = round(time.perf_counter() - t0, 1)

@@ -76,3 +76,17 @@ def test_compare_with_linear_reports_ratios():
         16, 64, (8,), "cpu", rounds=2, min_round_ms=1.0)
     assert [r.mode for r in rows] == ["forward", "training step"]
     assert all(r.ratio > 0 and r.linear_ms > 0 for r in rows)
+
+
+def test_freezing_compiles_the_layer_for_inference():
+    """--freezing: Inductor treats the weights as constants in inference graphs (the fold
+    P W computed once); the compiled rows come out with positive ratios."""
+    done = run_check("--device", "cpu", "--batches", "8", "--rounds", "1", "--threads", "1",
+                     "--skip", "feasibility", "--freezing", "--json")
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    rows = result["speed"]
+    assert result["freezing"] is True
+    compiled = [r for r in rows if r["compiled"]]
+    assert [r["mode"] for r in compiled] == ["forward", "training step"]
+    assert all(r["ratio"] > 0 for r in compiled)

@@ -81,3 +81,20 @@ def test_torch_compile_fullgraph_forward_and_backward(case):
         assert torch.allclose(compiled(x), layer(x), atol=1e-5)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         assert in_cone(layer, compiled(x))
+
+
+def test_compiled_inference_with_freezing(monkeypatch):
+    """Inductor's freezing (weights as constants in inference graphs, so the fold ``P W`` is
+    computed once at compile time): the eager outputs, in the cone and the box."""
+    import torch._inductor.config as inductor_config
+
+    monkeypatch.setattr(inductor_config, "freezing", True)
+    torch._dynamo.reset()
+    layer = layer_of("checkerboard-8, box").eval()
+    compiled = torch.compile(layer, fullgraph=True)
+    x = torch.randn(40, 6) * 10
+    with torch.no_grad():
+        out = compiled(x)
+        assert torch.allclose(out, layer(x), atol=1e-5) and in_cone(layer, out)
+        assert out.abs().max() <= 1.0 + 1e-6
+    torch._dynamo.reset()
