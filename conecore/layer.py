@@ -75,6 +75,8 @@ to match), and the layer keeps its own float64 copy of the cone for every later 
 
 from __future__ import annotations
 
+import os
+import warnings
 from collections.abc import Callable
 from contextlib import nullcontext
 from typing import Any
@@ -245,6 +247,47 @@ class _ProjectedLines(torch.autograd.Function):
             coords = g @ B.T
             grad_y = g.addmm_(coords, B, alpha=-1) if box else torch.addmm(g, coords, B, alpha=-1)
             return grad_y, coords @ M.T, None, None, None
+
+
+_TRITON_OK: dict[Any, bool] = {}  # per CUDA device: the fused kernel passed its self-check
+
+
+def _triton_works(yu: torch.Tensor) -> bool:
+    """Whether the fused Triton kernel for the rays and the box (:mod:`conecore._triton_rays_box`)
+    may run on ``yu``: float32 on CUDA, ``CONECORE_TRITON`` not ``0``, and once per device a
+    self-check against the torch operations (any error or a difference above 1e-5 relative: a
+    warning, and the torch operations from then on). Not while a CUDA graph is captured. On a
+    CPU only under Triton's interpreter (``TRITON_INTERPRET=1``: the tests)."""
+    if (yu.dtype != torch.float32 or os.environ.get("CONECORE_TRITON", "1") == "0"
+            or not (yu.is_cuda or os.environ.get("TRITON_INTERPRET") == "1")):
+        return False
+    device = yu.device
+    if device not in _TRITON_OK:
+        if yu.is_cuda and torch.cuda.is_current_stream_capturing():
+            return False
+        _TRITON_OK[device] = _triton_self_check(device)
+    return _TRITON_OK[device]
+
+
+def _triton_self_check(device: torch.device) -> bool:
+    try:
+        from conecore._triton_rays_box import rays_box
+
+        g = torch.Generator(device=device).manual_seed(0)
+        for nonneg, box in (("softplus", 0.5), ("relu", None), ("exp", 2.0)):
+            yu = torch.randn(37, 105, generator=g, device=device) * 3
+            rays = torch.randn(5, 100, generator=g, device=device)
+            out = rays_box(yu, rays, nonneg, box)
+            z = yu[:, :100] + NONNEG[nonneg](yu[:, 100:]) @ rays
+            if box is not None:
+                z = z / torch.clamp(z.abs().amax(-1, keepdim=True) / box, min=1.0)
+            if not bool((out - z).abs().max() <= 1e-5 * (1 + z.abs().max())):
+                raise ArithmeticError(f"differs from torch by {(out - z).abs().max():.2g}")
+        return True
+    except Exception as exc:  # no Triton, a compiler error, a wrong result
+        warnings.warn(f"ConeLayer: the fused Triton kernel is not used on {device} ({exc!r}); "
+                      "the torch operations are", RuntimeWarning, stacklevel=3)
+        return False
 
 
 def _functorch_active() -> bool:
@@ -550,10 +593,15 @@ class ConeLayer(nn.Module):
         (one product), ``mu = nonneg(u)``, ``y += R^T mu`` in place, then ``z = y / s`` into a
         new (contiguous) tensor, ``s = max(1, |y|_inf / b)``: two kernels fewer than
         :meth:`_forward_folded`, whose launches dominate small batches on a GPU (on a CPU the
-        strided in-place product costs more than it saves: not used there)."""
+        strided in-place product costs more than it saves: not used there). Where Triton's
+        kernel passed its self-check (:func:`_triton_works`) the last three are one kernel."""
         W, b = self._stacked_weights(line_coef, ray_coef)
         d = self.out_features
         yu = F.linear(h, W, b)
+        if _triton_works(yu):  # the rest as one kernel (conecore._triton_rays_box)
+            from conecore._triton_rays_box import rays_box
+
+            return rays_box(yu, self._buffers["rays"], self.nonneg, self.box)
         y = yu[:, :d].addmm_(self._nonneg(yu[:, d:]), self._buffers["rays"])
         peak = torch.linalg.vector_norm(y, ord=float("inf"), dim=-1, keepdim=True)
         scale = peak.clamp_(min=self.box)
