@@ -397,14 +397,15 @@ class _LayerMap(torch.autograd.Function):
             gmu = g @ rays.T if Wu is not None else None
         grads: list[torch.Tensor | None] = [None] * 7
         gu = _nonneg_backward(spec.nonneg, gmu, u, mu) if Wu is not None else None
-        if gy is not None:
+        needs = ctx.needs_input_grad  # frozen maps get no gradient
+        if gy is not None and (needs[1] or needs[2]):
             gW, gb = gy.T @ h, gy.sum(0)
             if kind == "fold":  # through P W (or L^T W): P gW, P gb (L gW, L gb)
                 gW, gb = spec._unfold_tensors(gW, gb)
-            grads[1], grads[2] = gW, gb
-        if gu is not None:
-            grads[3], grads[4] = gu.T @ h, gu.sum(0)
-        if ctx.needs_input_grad[0]:
+            grads[1], grads[2] = gW if needs[1] else None, gb if needs[2] else None
+        if gu is not None and (needs[3] or needs[4]):
+            grads[3], grads[4] = gu.T @ h if needs[3] else None, gu.sum(0) if needs[4] else None
+        if needs[0]:
             gh = gy @ (Wz if kind == "fold" else W) if gy is not None else None
             if gu is not None:
                 gh = gu @ Wu if gh is None else gh.addmm_(gu, Wu)

@@ -161,6 +161,21 @@ def test_training_map_matches_plain_autograd(rows, nonneg, box, batch, seed):
     assert_same_map(layer, torch.randn(batch, 5, dtype=torch.float64) * 3, 1e-9)
 
 
+def test_training_with_frozen_maps_and_inputs():
+    """Frozen line or ray maps get no gradient; the other map's and the input's are autograd's."""
+    torch.manual_seed(0)
+    layer = cc.ConeLayer(cone_of("checkerboard-8"), 6, box=0.5).double()
+    layer.line_coef.requires_grad_(False)
+    x = torch.randn(9, 6, dtype=torch.float64, requires_grad=True)
+    layer(x).square().sum().backward()
+    assert layer.line_coef.weight.grad is None and layer.line_coef.bias.grad is None
+    mine = [layer.ray_coef.weight.grad, x.grad]
+    layer.ray_coef.weight.grad = x.grad = None
+    reference_forward(layer, x).square().sum().backward()
+    for a, b in zip(mine, [layer.ray_coef.weight.grad, x.grad], strict=True):
+        assert torch.allclose(a, b, atol=1e-10)
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU on this machine")
 @pytest.mark.parametrize("name", ["checkerboard-8", "wedge-line", "pyramid"])
 @pytest.mark.parametrize("batch", [3, 300])  # the line map on the outputs, folded
