@@ -26,9 +26,14 @@ is used instead.
 Eager training runs the whole layer as one autograd node (:class:`_LayerMap`): the outputs are
 written once and scaled by the box in place, and the hand-written backward allocates one
 ``n x d`` tensor besides the weights' gradients (autograd's graph of the same map: five or six
-nodes and three more). Eager float32 inference on a CPU is one product of ``[h, mu]`` with
-``[P W | R^T]`` (the rays as ``k`` more input columns, not a second pass over the output),
-prepacked by oneDNN and cached with the fold, then the box.
+nodes and three more). That backward is once-differentiable: a second derivative through the
+layer (a gradient penalty) raises an error in eager training; under ``torch.func`` transforms
+and ``torch.compile`` the layer runs as plain autograd operations.
+
+Eager float32 inference on a CPU is one product of ``[h, mu]`` with ``[P W | R^T]`` (the rays
+as ``k`` more input columns, not a second pass over the output), prepacked by oneDNN and cached
+with the fold, then the box. On a GPU, eager inference with the box is one product and one
+Triton kernel for the rays, the box and the store (:mod:`conecore._triton_rays_box`).
 
 Measured on a shared 2-core CPU, 28 x 28 checkerboard with the box, in_features 256, batch 256,
 against ``nn.Linear(256, 784)`` (``python -m conecore.gpu_check --device cpu --batches 256

@@ -161,6 +161,16 @@ def test_training_map_matches_plain_autograd(rows, nonneg, box, batch, seed):
     assert_same_map(layer, torch.randn(batch, 5, dtype=torch.float64) * 3, 1e-9)
 
 
+def test_second_derivative_through_eager_training_is_refused():
+    """The one-node backward is once-differentiable (documented): a gradient penalty through the
+    layer raises PyTorch's error instead of a wrong second derivative."""
+    layer = cc.ConeLayer(cone_of("checkerboard-8"), 5)
+    x = torch.randn(70, 5, requires_grad=True)
+    (g,) = torch.autograd.grad(layer(x).square().sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError, match="differentiate twice"):
+        g.sum().backward()
+
+
 def test_training_with_frozen_maps_and_inputs():
     """Frozen line or ray maps get no gradient; the other map's and the input's are autograd's."""
     torch.manual_seed(0)
