@@ -147,11 +147,12 @@ def _box_(z: torch.Tensor, bound: float) -> torch.Tensor:
         peak = torch.maximum(z.amax(dim=-1, keepdim=True), z.amin(dim=-1, keepdim=True).neg_())
     else:
         peak = torch.linalg.vector_norm(z, ord=float("inf"), dim=-1, keepdim=True)
-    return z.mul_(peak.clamp_(min=bound).reciprocal_().mul_(bound))  # mul_: div_ costs 2x
+    scale = peak.clamp_(min=bound).reciprocal_()  # then mul_: div_ costs twice as much
+    return z.mul_(scale if bound == 1.0 else scale.mul_(bound))
 
 
 _PACKED_OK: bool | None = None  # oneDNN's prepacked linear works in this torch (checked once)
-_PACKED_MIN_BATCH = 8  # below this the prepacked product is slower than F.linear
+_PACKED_MIN_BATCH = 32  # below this the prepacked product is no faster than F.linear
 
 
 def _packed_linear_works() -> bool:
@@ -545,21 +546,20 @@ class ConeLayer(nn.Module):
         first = ray_coef if ray_coef is not None else line_coef
         if first is None:  # the cone is {0}
             return x.new_zeros(*lead, self.out_features)
-        dtype, device = first.weight.dtype, h.device.type
+        dtype, device = first._parameters["weight"].dtype, h.device.type
         autocast = torch.is_autocast_enabled(device)
         reduced = rays.dtype == torch.float32 and reduced_precision_matmul(device)
+        eager, grad = not torch.compiler.is_compiling(), torch.is_grad_enabled()
         if autocast or reduced or dtype != rays.dtype:
             z = self._forward_projected(h, autocast, reduced).to(dtype)
         elif (device == "cuda" and self.box is not None and ray_coef is not None
-              and line_coef is not None and not torch.is_grad_enabled()
-              and not torch.compiler.is_compiling()):
+              and line_coef is not None and not grad and eager):
             z = self._forward_stacked(h, line_coef, ray_coef)
-        elif (device == "cpu" and not torch.is_grad_enabled() and not torch.compiler.is_compiling()
-              and dtype == torch.float32 and h.dtype == dtype
-              and h.shape[0] >= _PACKED_MIN_BATCH and _packed_linear_works()):
+        elif (device == "cpu" and not grad and eager and dtype == torch.float32
+              and h.dtype == dtype and h.shape[0] >= _PACKED_MIN_BATCH
+              and _packed_linear_works()):
             z = self._forward_packed(h, line_coef, ray_coef)
-        elif (torch.is_grad_enabled() and not torch.compiler.is_compiling()
-              and not _functorch_active()):
+        elif grad and eager and not _functorch_active():
             z = self._forward_fused(h, line_coef, ray_coef)
         elif line_coef is None or self._fold_is_cheaper(h.shape[0], line_coef.weight):
             z = self._forward_folded(h)
@@ -618,21 +618,28 @@ class ConeLayer(nn.Module):
     def _packed_weights(self, line_coef: nn.Linear | None, batch: int
                         ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``[P W | R^T]`` packed by oneDNN, and ``P b``: the line part and the ray combination
-        as one product of ``[h, mu]``; cached as the folded weights are."""
+        as one product of ``[h, mu]``; cached until the weights change (their versions and
+        storage, as the folded weights'). A cache hit reads a few attributes and no more: at
+        small batches the layer's Python is a good part of its time."""
         key: tuple[Any, ...] = ()
         if line_coef is not None:
-            W, b = self._line_weights(line_coef)
-            key = self._folded[0]
-        if self._packed is None or self._packed[0] != key:
-            rays = self._buffers["rays"]
+            params, B = line_coef._parameters, self._buffers["line_basis"]
+            W, b = params["weight"], params["bias"]
+            key = (W._version, b._version, B._version, W.data_ptr(), b.data_ptr(), B.data_ptr())
+        cache = self._packed
+        if cache is not None and cache[0] == key:
+            return cache[1], cache[2]
+        rays = self._buffers["rays"]
+        with torch.no_grad():
             if line_coef is None:
-                weight, b = rays.T, None
+                weight, bias = rays.T, None
             else:
-                weight = W if self._modules.get("ray_coef") is None else torch.cat([W, rays.T], 1)
-            with torch.no_grad():
-                packed = torch.ops.mkldnn._reorder_linear_weight(weight.contiguous(), batch)
-            self._packed = (key, packed, b)
-        return self._packed[1], self._packed[2]
+                weight, bias = self._fold()
+                if self._modules.get("ray_coef") is not None:
+                    weight = torch.cat([weight, rays.T], 1)
+            packed = torch.ops.mkldnn._reorder_linear_weight(weight.contiguous(), batch)
+        self._packed = (key, packed, bias)
+        return packed, bias
 
     def _forward_packed(self, h: torch.Tensor, line_coef: nn.Linear | None,
                         ray_coef: nn.Linear | None) -> torch.Tensor:
@@ -645,7 +652,8 @@ class ConeLayer(nn.Module):
         if ray_coef is None:
             inputs = h
         else:
-            mu = self._nonneg(F.linear(h, ray_coef.weight, ray_coef.bias))
+            params = ray_coef._parameters
+            mu = self._nonneg(F.linear(h, params["weight"], params["bias"]))
             inputs = mu if line_coef is None else torch.cat([h, mu], 1)
         z = torch.ops.mkldnn._linear_pointwise(inputs, packed, bias, "none", [], "")
         return z if self.box is None else _box_(z, self.box)
