@@ -27,8 +27,9 @@ Eager training runs the whole layer as one autograd node (:class:`_LayerMap`): t
 written once and scaled by the box in place, and the hand-written backward allocates one
 ``n x d`` tensor besides the weights' gradients (autograd's graph of the same map: five or six
 nodes and three more). That backward is once-differentiable: a second derivative through the
-layer (a gradient penalty) raises an error in eager training; under ``torch.func`` transforms
-and ``torch.compile`` the layer runs as plain autograd operations.
+layer (a gradient penalty) raises an error in eager training. Under ``torch.func`` transforms
+(``grad``, ``vmap``: per-sample gradients) the layer runs as plain autograd operations
+(:meth:`ConeLayer._forward_plain`); ``torch.compile`` traces its folded or projected forms.
 
 Eager float32 inference on a CPU is one product of ``[h, mu]`` with ``[P W | R^T]`` (the rays
 as ``k`` more input columns, not a second pass over the output), prepacked by oneDNN and cached
@@ -297,8 +298,8 @@ def _triton_self_check(device: torch.device) -> bool:
 
 
 def _functorch_active() -> bool:
-    """Under ``torch.func`` transforms (``grad``, ``vmap``, ...), which a hand-written backward
-    does not support, the layer runs as plain autograd operations."""
+    """Under ``torch.func`` transforms (``grad``, ``vmap``, ...), which the layer's hand-written
+    backwards do not support, the layer runs as plain autograd operations."""
     return bool(getattr(torch._C, "_are_functorch_transforms_active", lambda: False)())
 
 
@@ -550,7 +551,9 @@ class ConeLayer(nn.Module):
         autocast = torch.is_autocast_enabled(device)
         reduced = rays.dtype == torch.float32 and reduced_precision_matmul(device)
         eager, grad = not torch.compiler.is_compiling(), torch.is_grad_enabled()
-        if autocast or reduced or dtype != rays.dtype:
+        if _functorch_active():
+            z = self._forward_plain(h, autocast, reduced).to(dtype)
+        elif autocast or reduced or dtype != rays.dtype:
             z = self._forward_projected(h, autocast, reduced).to(dtype)
         elif (device == "cuda" and self.box is not None and ray_coef is not None
               and line_coef is not None and not grad and eager):
@@ -559,7 +562,7 @@ class ConeLayer(nn.Module):
               and h.dtype == dtype and h.shape[0] >= _PACKED_MIN_BATCH
               and _packed_linear_works()):
             z = self._forward_packed(h, line_coef, ray_coef)
-        elif grad and eager and not _functorch_active():
+        elif grad and eager:
             z = self._forward_fused(h, line_coef, ray_coef)
         elif line_coef is None or self._fold_is_cheaper(h.shape[0], line_coef.weight):
             z = self._forward_folded(h)
@@ -694,6 +697,27 @@ class ConeLayer(nn.Module):
         if torch.is_grad_enabled() and z.requires_grad:
             return _BoxScale.apply(z, self.box)
         return _box_(z, self.box)
+
+    def _forward_plain(self, h: torch.Tensor, autocast: bool, reduced: bool) -> torch.Tensor:
+        """The layer's map in plain autograd operations, with no autograd function of its own,
+        for ``torch.func`` transforms (``grad``, ``vmap``, ``jacrev``, per-sample gradients):
+        ``P y + R^T mu`` (or ``L^T t + R^T mu``), then ``z / max(1, |z|_inf / b)``, in the same
+        precision as :meth:`_forward_projected`."""
+        ray_coef, line_coef = self._modules.get("ray_coef"), self._modules.get("line_coef")
+        u = ray_coef(h) if ray_coef is not None else None
+        y = line_coef(h) if line_coef is not None else None
+        exact = torch.float64 if reduced else self._buffers["rays"].dtype
+        with torch.autocast(h.device.type, enabled=False) if autocast else nullcontext():
+            parts = []
+            if u is not None:
+                parts.append(self._nonneg(u.to(exact)) @ self._buffers["rays"].to(exact))
+            if y is not None:
+                y, B = y.to(exact), self._buffers["line_basis"].to(exact)
+                parts.append(y - (y @ B.T) @ B if self.line_mode == "project" else y @ B)
+            z = parts[0] if len(parts) == 1 else parts[0] + parts[1]
+            if self.box is None:
+                return z
+            return z / torch.clamp(z.abs().amax(dim=-1, keepdim=True) / self.box, min=1.0)
 
     def _forward_projected(self, h: torch.Tensor, autocast: bool, reduced: bool) -> torch.Tensor:
         r"""The affine maps in whatever precision they get (autocast, low-precision weights), then

@@ -161,6 +161,31 @@ def test_training_map_matches_plain_autograd(rows, nonneg, box, batch, seed):
     assert_same_map(layer, torch.randn(batch, 5, dtype=torch.float64) * 3, 1e-9)
 
 
+@pytest.mark.parametrize("name, box", [("checkerboard-8", 1.0), ("wedge-line", 0.5),
+                                       ("pyramid", None)])
+def test_torch_func_grad_and_per_sample_gradients(name, box):
+    """torch.func.grad and vmap(grad) (per-sample gradients) run the layer as plain autograd
+    operations: the same gradients as eager training. Used to fail with the box (an
+    autograd.Function without setup_context)."""
+    from torch.func import functional_call, grad, vmap
+
+    torch.manual_seed(0)
+    layer = cc.ConeLayer(cone_of(name), 5, box=box).double()
+    params = {k: v.detach() for k, v in layer.named_parameters()}
+    x = torch.randn(30, 5, dtype=torch.float64) * 4
+
+    def loss(p, xb):
+        return functional_call(layer, p, (xb,)).square().sum()
+
+    g = grad(loss)(params, x)
+    layer(x).square().sum().backward()
+    per_sample = vmap(grad(loss), in_dims=(None, 0))(params, x[:, None, :])
+    for key, p in layer.named_parameters():
+        assert torch.allclose(g[key], p.grad, atol=1e-10)
+        assert per_sample[key].shape == (30, *p.shape)
+        assert torch.allclose(per_sample[key].sum(0), p.grad, atol=1e-10)
+
+
 def test_second_derivative_through_eager_training_is_refused():
     """The one-node backward is once-differentiable (documented): a gradient penalty through the
     layer raises PyTorch's error instead of a wrong second derivative."""
