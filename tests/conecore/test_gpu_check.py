@@ -90,3 +90,16 @@ def test_freezing_compiles_the_layer_for_inference():
     compiled = [r for r in rows if r["compiled"]]
     assert [r["mode"] for r in compiled] == ["forward", "training step"]
     assert all(r["ratio"] > 0 for r in compiled)
+
+
+def test_gpu_session_script_runs_every_step(tmp_path):
+    """scripts/gpu_session.sh, the one command for a session with a GPU, in its CPU smoke mode:
+    every step runs, exits 0 and leaves its output under $OUT."""
+    env = {**os.environ, "PYTHON": sys.executable, "OUT": str(tmp_path), "SKIP_TESTS": "1",
+           "GPU_CHECK_ARGS": "--device cpu --quick --threads 1"}
+    done = subprocess.run(["bash", str(ROOT / "scripts" / "gpu_session.sh")], capture_output=True,
+                          text=True, cwd=ROOT, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    for step in ("gpu-check", "no-triton", "freezing"):
+        assert f"=== {step}: exit 0" in done.stdout, done.stdout[-3000:]
+        assert "Speed, ConeLayer" in (tmp_path / f"{step}.txt").read_text()

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Everything a session with a GPU should measure, in one command (about 6-8 min on one H200):
+#   1. the CUDA-only tests of the layer (the Triton kernel compiled, the one-node training),
+#      where pytest and hypothesis are installed (carry their wheels otherwise);
+#   2. scripts/gpu_check.sh: feasibility under autocast and TF32, speed eager and compiled;
+#   3. the eager speed again without the Triton kernel (CONECORE_TRITON=0), for comparison;
+#   4. the compiled speed with Inductor's freezing (the fold P W once, at compile time).
+# Each step has its own time limit and the next runs whatever the last gave. With OUT set (the
+# device tool's $OUT), every step's output is also written there, one file each.
+#   scripts/gpu_session.sh
+#   SKIP_TESTS=1 GPU_CHECK_ARGS="--device cpu --quick --threads 1" scripts/gpu_session.sh  # smoke
+set -uo pipefail
+cd "$(dirname "$0")/.."
+PYTHON="${PYTHON:-$(command -v python3 || command -v python)}"
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+OUT="${OUT:-}"
+read -r -a EXTRA <<< "${GPU_CHECK_ARGS:-}"  # appended to every gpu_check call
+
+step() {  # step NAME SECONDS COMMAND...
+    local name=$1 limit=$2
+    shift 2
+    echo "=== $name ($(date -u +%H:%M:%S), limit ${limit}s)"
+    if [ -n "$OUT" ]; then
+        timeout "$limit" "$@" 2>&1 | tee "$OUT/$name.txt"
+    else
+        timeout "$limit" "$@" 2>&1
+    fi
+    echo "=== $name: exit ${PIPESTATUS[0]}"
+}
+
+"$PYTHON" -c "import torch; print(torch.__version__,
+      torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no CUDA device')"
+if [ -n "${SKIP_TESTS:-}" ]; then
+    echo "=== cuda-tests: skipped (SKIP_TESTS)"
+elif "$PYTHON" -c "import pytest, hypothesis" 2>/dev/null; then
+    step cuda-tests 240 "$PYTHON" -m pytest -q -p no:cacheprovider \
+        tests/conecore/test_layer.py -k "cuda or packed or training or ties"
+else
+    echo "=== cuda-tests: skipped (no pytest/hypothesis here)"
+fi
+step gpu-check 300 "$PYTHON" -m conecore.gpu_check "${EXTRA[@]}"
+step no-triton 120 env CONECORE_TRITON=0 "$PYTHON" -m conecore.gpu_check --skip feasibility \
+    --no-compile "${EXTRA[@]}"
+step freezing 240 "$PYTHON" -m conecore.gpu_check --skip feasibility --freezing "${EXTRA[@]}"
