@@ -25,7 +25,7 @@ MAX_BLOCK_D = 16384  # one row of z in registers; wider outputs use the torch op
 def _rays_box_kernel(yu_ptr, rays_ptr, out_ptr, n, d, stride_yu, bound, K: tl.constexpr,
                      NONNEG: tl.constexpr, BOX: tl.constexpr, BLOCK_M: tl.constexpr,
                      BLOCK_D: tl.constexpr):
-    rows = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)
+    rows = tl.program_id(0).to(tl.int64) * BLOCK_M + tl.arange(0, BLOCK_M)  # 64-bit offsets
     cols = tl.arange(0, BLOCK_D)
     row_ok = rows < n
     col_ok = cols < d
