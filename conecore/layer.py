@@ -29,7 +29,8 @@ written once and scaled by the box in place, and the hand-written backward alloc
 nodes and three more). That backward is once-differentiable: a second derivative through the
 layer (a gradient penalty) raises an error in eager training. Under ``torch.func`` transforms
 (``grad``, ``vmap``: per-sample gradients) the layer runs as plain autograd operations
-(:meth:`ConeLayer._forward_plain`); ``torch.compile`` traces its folded or projected forms.
+(:meth:`ConeLayer._forward_projected` with ``plain``); ``torch.compile`` traces its folded
+or projected forms.
 
 Eager float32 inference on a CPU is one product of ``[h, mu]`` with ``[P W | R^T]`` (the rays
 as ``k`` more input columns, not a second pass over the output), prepacked by oneDNN and cached
@@ -140,16 +141,40 @@ def reduced_precision_matmul(device_type: str) -> bool:
     return torch.get_float32_matmul_precision() != "highest"
 
 
-def _box_(z: torch.Tensor, bound: float) -> torch.Tensor:
-    """``z / max(1, |z|_inf / bound)`` in place, no autograd (inference). One reduction kernel
-    on a GPU; on CPU ``vector_norm(ord=inf)`` is slow, and ``amax``/``amin`` need no
-    temporary."""
+def _peak(z: torch.Tensor) -> torch.Tensor:
+    """``|z|_inf`` per row, ``(n, 1)``. One reduction kernel on a GPU; on a CPU
+    ``vector_norm(ord=inf)`` is slow, and ``amax``/``amin`` need no temporary."""
     if z.device.type == "cpu":
-        peak = torch.maximum(z.amax(dim=-1, keepdim=True), z.amin(dim=-1, keepdim=True).neg_())
-    else:
-        peak = torch.linalg.vector_norm(z, ord=float("inf"), dim=-1, keepdim=True)
-    scale = peak.clamp_(min=bound).reciprocal_()  # then mul_: div_ costs twice as much
+        return torch.maximum(z.amax(dim=-1, keepdim=True), z.amin(dim=-1, keepdim=True).neg_())
+    return torch.linalg.vector_norm(z, ord=float("inf"), dim=-1, keepdim=True)
+
+
+def _box_(z: torch.Tensor, bound: float) -> torch.Tensor:
+    """``z / max(1, |z|_inf / bound)`` in place, no autograd (inference)."""
+    scale = _peak(z).clamp_(min=bound).reciprocal_()  # then mul_: div_ costs twice as much
     return z.mul_(scale if bound == 1.0 else scale.mul_(bound))
+
+
+def _box_saved_(z: torch.Tensor, bound: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """:func:`_box_` and what :func:`_box_backward` needs: ``1 / s`` per row and the row's
+    peak after scaling, ``|z|_inf / s`` (``|z_j| / s`` equals it bit for bit at the peak's
+    coordinates: the same product of the same two numbers)."""
+    peak = _peak(z)
+    inv = peak.clamp(min=bound).reciprocal_().mul_(bound)
+    return z.mul_(inv), inv, peak.mul_(inv)
+
+
+def _box_backward(g: torch.Tensor, out: torch.Tensor, inv: torch.Tensor, peak_out: torch.Tensor,
+                  bound: float) -> torch.Tensor:
+    r""":math:`g / s - [s > 1]\, \operatorname{sign}(z_j) e_j \langle g, z/s \rangle / (s b)`,
+    the peak's share split between ties as autograd's ``amax`` does, in one new tensor. The
+    peak's coordinates are found from the saved outputs (``|out_j| >= peak_out``), so the
+    forward saves no mask."""
+    dot = torch.linalg.vecdot(g, out).unsqueeze(-1)
+    peaks = out.abs().ge_(peak_out)  # 1 at the peak's coordinates, 0 elsewhere
+    ties = peaks.sum(dim=-1, keepdim=True)
+    coef = torch.where(inv < 1.0, dot * inv / (bound * ties * peak_out), 0.0)
+    return peaks.mul_(out).mul_(coef.neg_()).addcmul_(g, inv)  # out_j = +-peak_out there
 
 
 _PACKED_OK: bool | None = None  # oneDNN's prepacked linear works in this torch (checked once)
@@ -176,26 +201,6 @@ def _packed_linear_works() -> bool:
     return _PACKED_OK and torch.backends.mkldnn.enabled
 
 
-def _box_marked_(z: torch.Tensor, bound: float) -> tuple[torch.Tensor, ...]:
-    """:func:`_box_` and what its backward needs: ``1 / s`` per row, the number of coordinates
-    at the peak, and the peak's coordinates marked with the sign of ``z`` (0 elsewhere)."""
-    size = z.abs()
-    peak = size.amax(dim=-1, keepdim=True)
-    inv = bound / torch.clamp(peak, min=bound)
-    at_peak = size.ge_(peak)
-    ties = at_peak.sum(dim=-1, keepdim=True)
-    return z.mul_(inv), inv, ties, at_peak.copysign_(z)
-
-
-def _box_backward(g: torch.Tensor, out: torch.Tensor, inv: torch.Tensor, ties: torch.Tensor,
-                  at_peak: torch.Tensor, bound: float) -> torch.Tensor:
-    r""":math:`g / s - [s > 1]\, \operatorname{sign}(z_j) e_j \langle g, z/s \rangle / (s b)`,
-    the peak's share split between ties (a new tensor)."""
-    dot = torch.linalg.vecdot(g, out).unsqueeze(-1)
-    coef = torch.where(inv < 1.0, dot * inv / (bound * ties), torch.zeros_like(dot))
-    return (g * inv).addcmul_(at_peak, coef, value=-1.0)
-
-
 class _BoxScale(torch.autograd.Function):
     r""":math:`z / s` with :math:`s = \max(1, \|z\|_\infty / b)`, with a short backward:
 
@@ -204,15 +209,15 @@ class _BoxScale(torch.autograd.Function):
 
     with ``j`` the coordinate of the largest ``|z|`` (split evenly between ties, as autograd
     does for ``amax``). Autograd's own graph for ``amax`` and the division makes several more
-    passes over the batch, and ``argmax`` is slow on CPU, so the forward marks the peak with a
-    comparison (``|z| >= peak``) and saves it, signed.
+    passes over the batch, and ``argmax`` is slow on CPU: :func:`_box_backward` finds the peak
+    from the saved outputs.
     """
 
     @staticmethod
     def forward(ctx: Any, z: torch.Tensor, bound: float) -> torch.Tensor:  # type: ignore[override]
-        out, inv, ties, at_peak = _box_marked_(z.clone(), bound)
+        out, inv, peak_out = _box_saved_(z.clone(), bound)
         ctx.bound = bound
-        ctx.save_for_backward(out, inv, ties, at_peak)
+        ctx.save_for_backward(out, inv, peak_out)
         return out
 
     @staticmethod
@@ -239,8 +244,8 @@ class _ProjectedLines(torch.autograd.Function):
         if bound is None:
             ctx.save_for_backward(B, M)
             return z
-        out, inv, ties, at_peak = _box_marked_(z, bound)
-        ctx.save_for_backward(B, M, out, inv, ties, at_peak)
+        out, inv, peak_out = _box_saved_(z, bound)
+        ctx.save_for_backward(B, M, out, inv, peak_out)
         return out
 
     @staticmethod
@@ -330,10 +335,8 @@ class _LayerMap(torch.autograd.Function):
 
     then the box. Autograd's graph of the same (the two affine maps, the non-negative map, the
     line map and the box) is five or six nodes and several more passes over the ``n x d``
-    outputs; here the outputs are written once and scaled in place, and the box's backward
-    finds the peak coordinates from the saved outputs (:math:`|z_j| / s` equals the row's
-    peak over ``s`` exactly there) instead of a mask saved in the forward. ``spec`` is the
-    layer (its buffers and settings).
+    outputs; here the outputs are written once and scaled in place (:func:`_box_saved_`,
+    :func:`_box_backward`). ``spec`` is the layer (its buffers and settings).
     """
 
     @staticmethod
@@ -365,10 +368,7 @@ class _LayerMap(torch.autograd.Function):
                 z.addmm_(mu, rays)
         inv = peak_out = None
         if bound is not None:
-            peak = torch.maximum(z.amax(dim=-1, keepdim=True), z.amin(dim=-1, keepdim=True).neg_())
-            inv = peak.clamp(min=bound).reciprocal_().mul_(bound)
-            z.mul_(inv)
-            peak_out = peak.mul_(inv)  # |z_j| * inv at the peak coordinates, bit for bit
+            z, inv, peak_out = _box_saved_(z, bound)
         ctx.kind, ctx.spec = kind, spec
         ctx.save_for_backward(h, W, Wz, Wu, u, mu, z if bound is not None else None, inv,
                               peak_out)
@@ -382,14 +382,8 @@ class _LayerMap(torch.autograd.Function):
         bufs = spec._buffers
         g = g.to(h.dtype)
         owned = out is not None  # g may be written to in place only once it is a new tensor
-        if out is not None:  # the box: g / s, minus the peak's share of <g, z/s> / (s b)
-            dot = torch.linalg.vecdot(g, out).unsqueeze(-1)
-            # out_j at the row's peak coordinates (+-peak_out), 0 elsewhere (|out_j| < peak_out);
-            # then g / s - coef * that, in the same (new) tensor: one allocation of n x d
-            peaks = out.abs().ge_(peak_out)
-            ties = peaks.sum(dim=-1, keepdim=True)
-            coef = torch.where(inv < 1.0, dot * inv / (bound * ties * peak_out), 0.0)
-            g = peaks.mul_(out).mul_(coef.neg_()).addcmul_(g, inv)
+        if out is not None:  # the box; a new tensor, so the rest may work in place on it
+            g = _box_backward(g, out, inv, peak_out, bound)
         gy = gmu = None
         rays = bufs["rays"]
         if W is None:
@@ -520,6 +514,12 @@ class ConeLayer(nn.Module):
             return gW.addmm_(B.T, B @ gW, alpha=-1), gb.addmv_(B.T, B @ gb, alpha=-1)
         return B @ gW, B @ gb
 
+    def _fold_key(self, W: torch.Tensor, b: torch.Tensor) -> tuple[int, ...]:
+        """What the folded weights depend on: the line map's and the basis' versions (bumped by
+        every in-place update, an optimiser's step too) and storage."""
+        B = self._buffers["line_basis"]
+        return (W._version, b._version, B._version, W.data_ptr(), b.data_ptr(), B.data_ptr())
+
     def _line_weights(self, line_coef: nn.Linear) -> tuple[torch.Tensor, torch.Tensor]:
         """Folded line weights; cached for eager inference (no autograd) until the weights
         change. Traced code (``torch.compile``, ``torch.export``) folds in the graph."""
@@ -527,8 +527,7 @@ class ConeLayer(nn.Module):
         if torch.compiler.is_compiling() or (torch.is_grad_enabled() and W.requires_grad):
             self._folded = None
             return self._fold()
-        B = self._buffers["line_basis"]
-        key = (W._version, b._version, B._version, W.data_ptr(), b.data_ptr(), B.data_ptr())
+        key = self._fold_key(W, b)
         if self._folded is None or self._folded[0] != key:
             with torch.no_grad():
                 self._folded = (key, *self._fold())
@@ -552,7 +551,7 @@ class ConeLayer(nn.Module):
         reduced = rays.dtype == torch.float32 and reduced_precision_matmul(device)
         eager, grad = not torch.compiler.is_compiling(), torch.is_grad_enabled()
         if _functorch_active():
-            z = self._forward_plain(h, autocast, reduced).to(dtype)
+            z = self._forward_projected(h, autocast, reduced, plain=True).to(dtype)
         elif autocast or reduced or dtype != rays.dtype:
             z = self._forward_projected(h, autocast, reduced).to(dtype)
         elif (device == "cuda" and self.box is not None and ray_coef is not None
@@ -626,9 +625,8 @@ class ConeLayer(nn.Module):
         small batches the layer's Python is a good part of its time."""
         key: tuple[Any, ...] = ()
         if line_coef is not None:
-            params, B = line_coef._parameters, self._buffers["line_basis"]
-            W, b = params["weight"], params["bias"]
-            key = (W._version, b._version, B._version, W.data_ptr(), b.data_ptr(), B.data_ptr())
+            params = line_coef._parameters
+            key = self._fold_key(params["weight"], params["bias"])
         cache = self._packed
         if cache is not None and cache[0] == key:
             return cache[1], cache[2]
@@ -698,33 +696,14 @@ class ConeLayer(nn.Module):
             return _BoxScale.apply(z, self.box)
         return _box_(z, self.box)
 
-    def _forward_plain(self, h: torch.Tensor, autocast: bool, reduced: bool) -> torch.Tensor:
-        """The layer's map in plain autograd operations, with no autograd function of its own,
-        for ``torch.func`` transforms (``grad``, ``vmap``, ``jacrev``, per-sample gradients):
-        ``P y + R^T mu`` (or ``L^T t + R^T mu``), then ``z / max(1, |z|_inf / b)``, in the same
-        precision as :meth:`_forward_projected`."""
-        ray_coef, line_coef = self._modules.get("ray_coef"), self._modules.get("line_coef")
-        u = ray_coef(h) if ray_coef is not None else None
-        y = line_coef(h) if line_coef is not None else None
-        exact = torch.float64 if reduced else self._buffers["rays"].dtype
-        with torch.autocast(h.device.type, enabled=False) if autocast else nullcontext():
-            parts = []
-            if u is not None:
-                parts.append(self._nonneg(u.to(exact)) @ self._buffers["rays"].to(exact))
-            if y is not None:
-                y, B = y.to(exact), self._buffers["line_basis"].to(exact)
-                parts.append(y - (y @ B.T) @ B if self.line_mode == "project" else y @ B)
-            z = parts[0] if len(parts) == 1 else parts[0] + parts[1]
-            if self.box is None:
-                return z
-            return z / torch.clamp(z.abs().amax(dim=-1, keepdim=True) / self.box, min=1.0)
-
-    def _forward_projected(self, h: torch.Tensor, autocast: bool, reduced: bool) -> torch.Tensor:
+    def _forward_projected(self, h: torch.Tensor, autocast: bool, reduced: bool,
+                           plain: bool = False) -> torch.Tensor:
         r"""The affine maps in whatever precision they get (autocast, low-precision weights), then
         the feasibility steps on their outputs in float32, or float64 where float32 products
         may be rounded: :math:`z = y + (\mu M - y Q) Q^\top` with :math:`M = R Q`, i.e.
         :math:`P y + R^\top \mu` (the rays lie in the row space), or :math:`L^\top t +
-        R^\top \mu` with the explicit basis."""
+        R^\top \mu` with the explicit basis. ``plain``: in autograd's own operations, no
+        autograd function of the layer's (``torch.func`` transforms: ``grad``, ``vmap``)."""
         ray_coef, line_coef = self._modules.get("ray_coef"), self._modules.get("line_coef")
         u = ray_coef(h) if ray_coef is not None else None
         y = line_coef(h) if line_coef is not None else None
@@ -735,16 +714,22 @@ class ConeLayer(nn.Module):
                 if mu is None:
                     mu = y.new_zeros(y.shape[0], 0, dtype=exact)
                 B, M = self._buffers["line_basis"].to(exact), self._buffers["ray_coords"].to(exact)
-                return _ProjectedLines.apply(y.to(exact), mu, B, M, self.box)
-            R = self._buffers["rays"].to(exact)
-            if y is None:
-                z = mu @ R
+                y = y.to(exact)
+                if not plain:
+                    return _ProjectedLines.apply(y, mu, B, M, self.box)
+                z = y + (mu @ M - y @ B.T) @ B
             else:
-                z = y.to(exact) @ self._buffers["line_basis"].to(exact)
-                if mu is not None:
-                    z = z.addmm_(mu, R)
+                R = self._buffers["rays"].to(exact)
+                if y is None:
+                    z = mu @ R
+                else:
+                    z = y.to(exact) @ self._buffers["line_basis"].to(exact)
+                    if mu is not None:
+                        z = z.addmm_(mu, R)
             if self.box is None:
                 return z
+            if plain:
+                return z / torch.clamp(z.abs().amax(dim=-1, keepdim=True) / self.box, min=1.0)
             if torch.is_grad_enabled() and z.requires_grad:
                 return _BoxScale.apply(z, self.box)
             return _box_(z, self.box)

@@ -80,12 +80,6 @@ def test_the_target_sits_on_a_facet_inside_the_affine_hull():
     assert np.isclose(np.abs(c).max(), 1)  # on an edge of the square
 
 
-def test_an_empty_polyhedron_has_nothing_to_sample():
-    empty = cc.Polyhedron.from_inequalities([[1, 0], [-1, 0]], [-1, -1])
-    with pytest.raises(cc.ConeInputError, match="empty"):
-        sample_frames(empty, steps=5, frames=2, n_samples=10)
-
-
 def test_an_empty_polyhedron_or_another_object_is_a_clear_error():
     empty = cc.Polyhedron.from_inequalities([[1, 0], [-1, 0]], [-1, -1])
     with pytest.raises(cc.ConeInputError, match="the polyhedron is empty"):
