@@ -1,0 +1,325 @@
+"""The box of the ConeLayer on a CPU as two small C kernels, one pass over the rows each:
+
+* forward: ``s = b / max(b, |z|_inf)`` per row, ``z *= s`` in place, and what the backward
+  needs (``s`` and the row's peak after scaling, ``|z|_inf s``);
+* backward: ``g s - [s < 1] sign(z_j) e_j <g, z s> s / (b t |z s|_inf)`` at the row's peak
+  coordinates ``j`` (``t`` of them: ties share), the same formula as
+  :func:`conecore.layer._box_backward`.
+
+In torch operations the forward is seven passes over the ``n x d`` outputs or their ``(n, 1)``
+reductions and the backward eight (the dot product, the peak mask, its count, the
+combination), each with an operator call from Python; here each row is read once and written
+once while it sits in the L1 cache, with rows split between ``torch.get_num_threads()``
+threads.
+
+The kernels are compiled on first use with the system's C compiler (``$CC``, else ``cc``,
+``gcc`` or ``clang``: the same one pycddlib needs) into ``$CONECORE_CACHE_DIR`` (default
+``~/.cache/conecore``; under a private temporary directory where that is not writable), keyed
+by the source, the flags and the CPU, and loaded with :mod:`ctypes`: no Python headers, no
+torch headers, a fraction of a second once per machine. The forward multiplies in the same
+order as the torch operations, so its outputs are the same bit for bit; the self-check
+(:func:`available`) compares both kernels with the torch operations once per process. No
+compiler, a failed compile, a failed self-check, ``CONECORE_NATIVE=0``, traced code, or tensors
+that are not plain contiguous float32/float64 CPU tensors: the torch operations run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import warnings
+from pathlib import Path
+
+import torch
+
+SOURCE_TEMPLATE = r"""
+#include <math.h>
+#include <stddef.h>
+
+typedef struct {
+  TYPE *z, *g, *out, *inv, *peak, *res;
+  ptrdiff_t r0, r1, d;
+  TYPE bound;
+} job_SUF;
+
+static void fwd_rows_SUF(const job_SUF *a, int threads) {
+  const ptrdiff_t d = a->d;
+  const TYPE bound = a->bound;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+#endif
+  for (ptrdiff_t i = a->r0; i < a->r1; ++i) {
+    TYPE *row = a->z + i * d;
+    TYPE m = 0;
+    int nan = 0;
+#pragma omp simd reduction(max:m) reduction(|:nan)
+    for (ptrdiff_t j = 0; j < d; ++j) {
+      TYPE v = FABS(row[j]);
+      m = v > m ? v : m;
+      nan |= row[j] != row[j];
+    }
+    if (nan) m = (TYPE)NAN;                    /* amax propagates NaN */
+    TYPE c = (m != m || m > bound) ? m : bound; /* clamp(min=bound) */
+    TYPE s = (TYPE)1 / c;                       /* reciprocal_() */
+    s = s * bound;                              /* mul_(bound) */
+#pragma omp simd
+    for (ptrdiff_t j = 0; j < d; ++j) row[j] = row[j] * s;
+    a->inv[i] = s;
+    a->peak[i] = m * s;
+  }
+}
+
+static void bwd_rows_SUF(const job_SUF *a, int threads) {
+  const ptrdiff_t d = a->d;
+  const TYPE bound = a->bound;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+#endif
+  for (ptrdiff_t i = a->r0; i < a->r1; ++i) {
+    const TYPE *g = a->g + i * d, *o = a->out + i * d;
+    TYPE *res = a->res + i * d;
+    const TYPE s = a->inv[i], p = a->peak[i];
+    TYPE dot = 0, ties = 0;
+#pragma omp simd reduction(+:dot, ties)
+    for (ptrdiff_t j = 0; j < d; ++j) {
+      dot += g[j] * o[j];
+      ties += FABS(o[j]) >= p ? (TYPE)1 : (TYPE)0;
+    }
+    const TYPE coef = s < (TYPE)1 ? dot * s / (bound * ties * p) : (TYPE)0;
+    const TYPE neg = -coef;
+#pragma omp simd
+    for (ptrdiff_t j = 0; j < d; ++j) {
+      TYPE peak_j = FABS(o[j]) >= p ? o[j] : (TYPE)0;
+      res[j] = peak_j * neg + g[j] * s;
+    }
+  }
+}
+
+void conecore_box_forward_SUF(TYPE *z, ptrdiff_t n, ptrdiff_t d, double bound, TYPE *inv,
+                              TYPE *peak, int threads) {
+  job_SUF a = {z, NULL, NULL, inv, peak, NULL, 0, n, d, (TYPE)bound};
+  fwd_rows_SUF(&a, threads);
+}
+
+void conecore_box_backward_SUF(const TYPE *g, const TYPE *out, const TYPE *inv,
+                               const TYPE *peak, ptrdiff_t n, ptrdiff_t d, double bound,
+                               TYPE *res, int threads) {
+  job_SUF a = {NULL, (TYPE *)g, (TYPE *)out, (TYPE *)inv, (TYPE *)peak, res, 0, n, d,
+               (TYPE)bound};
+  bwd_rows_SUF(&a, threads);
+}
+"""
+
+SOURCE = "\n".join(
+    SOURCE_TEMPLATE.replace("TYPE", t).replace("SUF", s).replace("FABS", f)
+    for t, s, f in (("float", "f32", "fabsf"), ("double", "f64", "fabs")))
+SUFFIXES = {torch.float32: "f32", torch.float64: "f64"}
+# No fused multiply-adds: the forward's products are rounded as torch's are (bit for bit).
+BASE_FLAGS = ["-O3", "-fPIC", "-shared", "-ffp-contract=off"]
+EXTRA_FLAGS = [["-march=native", "-fopenmp-simd"], ["-fopenmp-simd"], []]  # first that builds
+# Rows split between torch's own OpenMP threads (the ones its operations run on, so the next
+# operation finds its half of the rows in its core's cache), where torch runs on GNU OpenMP.
+OPENMP_FLAGS = ["-march=native", "-fopenmp"]
+PARALLEL_MIN = 1 << 15  # elements below which one thread does every row
+
+_LOCK = threading.Lock()
+_LIB: ctypes.CDLL | None = None
+_STATE: bool | None = None  # None: not tried yet in this process
+_PARALLEL = False  # the loaded kernels run on torch's OpenMP threads
+
+
+def compiler() -> str | None:
+    """The C compiler to use: ``$CC``, else the first of ``cc``, ``gcc``, ``clang`` found."""
+    cc = os.environ.get("CC", "").split()
+    if cc:
+        return shutil.which(cc[0])
+    return next((p for p in map(shutil.which, ("cc", "gcc", "clang")) if p), None)
+
+
+def _cpu_id() -> str:
+    """What ``-march=native`` depends on: the CPU's model and flags (Linux), else platform."""
+    with contextlib.suppress(OSError):
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        return "\n".join(sorted({ln for ln in lines if ln.startswith(("model name", "flags"))}))
+    return f"{platform.machine()} {platform.processor()}"
+
+
+def cache_dir() -> Path:
+    """``$CONECORE_CACHE_DIR``, else ``$XDG_CACHE_HOME/conecore`` or ``~/.cache/conecore``;
+    where that cannot be created, a directory of this user's under the temporary directory."""
+    env = os.environ.get("CONECORE_CACHE_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    path = Path(base) / "conecore"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        if os.access(path, os.W_OK):
+            return path
+    except OSError:
+        pass
+    uid = os.getuid() if hasattr(os, "getuid") else "user"
+    return Path(tempfile.gettempdir()) / f"conecore-{uid}"
+
+
+def torch_uses_gnu_openmp() -> bool:
+    """Whether this process has GNU OpenMP (``libgomp.so.1``) loaded already, as torch's Linux
+    wheels do: a library built with ``-fopenmp`` then shares torch's threads instead of
+    starting a second pool of its own."""
+    if not sys.platform.startswith("linux") or torch.get_num_threads() < 2:
+        return False
+    try:
+        ctypes.CDLL("libgomp.so.1", mode=os.RTLD_NOLOAD)
+        return True
+    except OSError:
+        return False
+
+
+def _build(cc: str) -> tuple[Path, bool] | None:
+    """Compile (or find already compiled) the shared library: its path and whether it runs on
+    torch's OpenMP threads; ``None`` where nothing builds."""
+    folder = cache_dir()
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    ident = subprocess.run([cc, "--version"], capture_output=True, text=True, timeout=30).stdout
+    for extra in [OPENMP_FLAGS] * torch_uses_gnu_openmp() + EXTRA_FLAGS:
+        parallel = extra is OPENMP_FLAGS
+        flags = BASE_FLAGS + extra
+        key = hashlib.sha256("\0".join([SOURCE, cc, ident, *flags, _cpu_id(), sys.platform])
+                             .encode()).hexdigest()[:16]
+        lib = folder / f"box_{key}.so"
+        if lib.exists():
+            return lib, parallel
+        src = folder / f"box_{key}.{os.getpid()}.{threading.get_ident()}.c"
+        tmp = lib.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        try:
+            src.write_text(SOURCE)
+            done = subprocess.run([cc, *flags, str(src), "-o", str(tmp), "-lm"],
+                                  capture_output=True, timeout=120)
+            if done.returncode == 0:
+                os.replace(tmp, lib)  # atomic: a concurrent build writes the same file
+                return lib, parallel
+        finally:
+            for leftover in (src, tmp):
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
+    return None
+
+
+def _load() -> ctypes.CDLL | None:
+    global _PARALLEL
+    if os.environ.get("CONECORE_NATIVE", "1") == "0":
+        return None
+    cc = compiler()
+    if cc is None:
+        return None
+    try:
+        built = _build(cc)
+        if built is None:
+            return None
+        lib = ctypes.CDLL(str(built[0]))
+        _PARALLEL = built[1]
+    except (OSError, subprocess.SubprocessError):
+        return None
+    p, n, i, f = ctypes.c_void_p, ctypes.c_ssize_t, ctypes.c_int, ctypes.c_double
+    for suffix in SUFFIXES.values():
+        fwd = getattr(lib, f"conecore_box_forward_{suffix}")
+        fwd.argtypes, fwd.restype = [p, n, n, f, p, p, i], None
+        bwd = getattr(lib, f"conecore_box_backward_{suffix}")
+        bwd.argtypes, bwd.restype = [p, p, p, p, n, n, f, p, i], None
+    return lib
+
+
+def _threads(t: torch.Tensor) -> int:
+    return torch.get_num_threads() if _PARALLEL and t.numel() >= PARALLEL_MIN else 1
+
+
+def box_forward_(z: torch.Tensor, bound: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``z`` (contiguous, ``(n, d)``) scaled into the box in place; ``z, s, |z|_inf s``."""
+    assert _LIB is not None
+    n, d = z.shape
+    inv, peak = z.new_empty(n, 1), z.new_empty(n, 1)
+    getattr(_LIB, f"conecore_box_forward_{SUFFIXES[z.dtype]}")(
+        z.data_ptr(), n, d, bound, inv.data_ptr(), peak.data_ptr(), _threads(z))
+    return z, inv, peak
+
+
+def box_backward(g: torch.Tensor, out: torch.Tensor, inv: torch.Tensor, peak: torch.Tensor,
+                 bound: float) -> torch.Tensor:
+    """The gradient through the box (a new tensor) from :func:`box_forward_`'s outputs."""
+    assert _LIB is not None
+    g = g.contiguous()
+    n, d = out.shape
+    res = torch.empty_like(out)
+    getattr(_LIB, f"conecore_box_backward_{SUFFIXES[out.dtype]}")(
+        g.data_ptr(), out.data_ptr(), inv.data_ptr(), peak.data_ptr(), n, d, bound,
+        res.data_ptr(), _threads(out))
+    return res
+
+
+def usable(*tensors: torch.Tensor) -> bool:
+    """Whether the kernels may run on these tensors: eager (not traced, not compiled), plain
+    contiguous float32/float64 CPU tensors of one dtype, and :func:`available`."""
+    first = tensors[0]
+    if first.dtype not in SUFFIXES or torch.jit.is_tracing() or torch.compiler.is_compiling():
+        return False
+    for t in tensors:
+        if (type(t) is not torch.Tensor or t.device.type != "cpu" or t.dtype != first.dtype
+                or not t.is_contiguous()):
+            return False
+    return available()
+
+
+def available() -> bool:
+    """Compiled, loaded and checked against the torch operations, once per process (a
+    difference: a warning, and the torch operations from then on)."""
+    global _LIB, _STATE
+    if _STATE is None:
+        with _LOCK:
+            if _STATE is None:
+                _LIB = _load()
+                _STATE = _LIB is not None and _self_check()
+                if not _STATE:
+                    _LIB = None
+    return _STATE
+
+
+def _self_check() -> bool:
+    from conecore.layer import _box_backward_torch, _box_saved_torch
+
+    try:
+        gen = torch.Generator().manual_seed(0)
+        for dtype in SUFFIXES:
+            z = torch.randn(70, 1000, generator=gen, dtype=dtype) * 2
+            z[0] = 0.25  # inside the box: not scaled
+            z[1, :3] = z[1].abs().max() + 1  # a three-way tie at the peak
+            z[2, 5] = -10  # a negative peak
+            g = torch.randn(z.shape, generator=gen, dtype=dtype)
+            for bound in (1.0, 0.7):
+                want = _box_saved_torch(z.clone(), bound)
+                got = box_forward_(z.clone(), bound)
+                if not all(torch.equal(a, b) for a, b in zip(want, got, strict=True)):
+                    raise AssertionError("forward differs")
+                gw = _box_backward_torch(g, *want, bound)
+                gg = box_backward(g, *got, bound)
+                if not torch.allclose(gg, gw, rtol=1e-4, atol=1e-6):
+                    raise AssertionError("backward differs")
+        return True
+    except Exception as exc:  # anything: the torch operations are used instead
+        warnings.warn(f"conecore: the compiled box kernels failed their self-check ({exc}); "
+                      "using the torch operations", RuntimeWarning, stacklevel=3)
+        return False
+
+
+def reset() -> None:
+    """Forget the loaded kernels (tests): the next :func:`available` loads and checks again."""
+    global _LIB, _STATE
+    with _LOCK:
+        _LIB, _STATE = None, None
