@@ -1,0 +1,239 @@
+"""The compiled box kernels of the ConeLayer on a CPU (:mod:`conecore._native_box`): the same
+outputs as the torch operations (the forward bit for bit), the same layer, and every way back to
+the torch operations (no compiler, a failed build, a failed self-check, ``CONECORE_NATIVE=0``,
+traced code, tensors the kernels do not take)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import warnings
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import conecore as cc
+from conecore import _native_box as nb
+from conecore import layer as L
+
+HAVE_CC = nb.compiler() is not None
+
+
+@contextlib.contextmanager
+def fresh(**env: str) -> Iterator[None]:
+    """The kernels loaded again under ``env``, and as before afterwards."""
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    nb.reset()
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        nb.reset()
+
+
+def special_rows(z: torch.Tensor) -> torch.Tensor:
+    """Rows the box treats specially: inside the box, all zero, tied peaks, a negative peak."""
+    n, d = z.shape
+    z[0] = z[0].clamp(-0.1, 0.1)
+    if n > 1:
+        z[1] = 0
+    if n > 2:
+        z[2, : min(3, d)] = float(z[2].abs().max()) + 1  # ties
+    if n > 3:
+        z[3, d // 2] = -50.0
+    return z
+
+
+@pytest.fixture(autouse=True)
+def _restore() -> Iterator[None]:
+    yield
+    nb.reset()
+
+
+def test_builds_and_passes_its_self_check_where_there_is_a_compiler() -> None:
+    """CI has gcc (``make test`` installs it for pycddlib): the kernels must load there, or the
+    layer would quietly fall back and the tests below would check nothing."""
+    if not HAVE_CC:
+        pytest.skip("no C compiler on this machine")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert nb.available()
+    assert nb._LIB is not None
+
+
+@pytest.mark.skipif(not HAVE_CC, reason="no C compiler on this machine")
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 40), d=st.integers(1, 300), scale=st.sampled_from([0.05, 1.0, 30.0]),
+       bound=st.sampled_from([1.0, 0.5, 3.0]), double=st.booleans(), seed=st.integers(0, 2**16))
+def test_kernels_match_the_torch_operations(n: int, d: int, scale: float, bound: float,
+                                            double: bool, seed: int) -> None:
+    assert nb.available()
+    gen = torch.Generator().manual_seed(seed)
+    dtype = torch.float64 if double else torch.float32
+    z = special_rows(torch.randn(n, d, generator=gen, dtype=dtype) * scale)
+    g = torch.randn(n, d, generator=gen, dtype=dtype)
+    want = L._box_saved_torch(z.clone(), bound)
+    got = nb.box_forward_(z.clone(), bound)
+    for a, b in zip(want, got, strict=True):
+        assert torch.equal(a, b)  # bit for bit: the same products in the same order
+    assert float(got[0].abs().max()) <= bound * (1 + 1e-6)
+    gw = L._box_backward_torch(g, *want, bound)
+    gg = nb.box_backward(g, *got, bound)
+    tol = 1e-12 if double else 1e-5
+    assert torch.allclose(gg, gw, rtol=tol, atol=tol), float((gg - gw).abs().max())
+
+
+@pytest.mark.skipif(not HAVE_CC, reason="no C compiler on this machine")
+def test_backward_against_autograd_with_ties_and_both_thread_counts() -> None:
+    """The gradient is autograd's of ``z / max(1, |z|_inf / b)`` (ties share the peak's part as
+    ``amax``'s backward does), and the rows split between threads give the same numbers."""
+    assert nb.available()
+    torch.manual_seed(1)
+    z = special_rows(torch.randn(300, 200, dtype=torch.float64) * 3)  # 60,000 > PARALLEL_MIN
+    g = torch.randn_like(z)
+    zr = z.clone().requires_grad_()
+    (zr / torch.clamp(zr.abs().amax(-1, keepdim=True) / 0.5, min=1.0)).backward(g)
+    threads = torch.get_num_threads()
+    try:
+        results = []
+        for t in (1, 2):
+            torch.set_num_threads(t)
+            out = nb.box_forward_(z.clone(), 0.5)
+            results.append((out[0], nb.box_backward(g, *out, 0.5)))
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(results[0][0], results[1][0]) and torch.equal(results[0][1], results[1][1])
+    assert torch.allclose(results[0][1], zr.grad, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.skipif(not HAVE_CC, reason="no C compiler on this machine")
+def test_not_a_number_and_infinity_propagate_as_in_torch() -> None:
+    assert nb.available()
+    z = torch.tensor([[1.0, float("nan"), 3.0], [2.0, float("inf"), -1.0], [0.5, 0.2, -0.3]])
+    want = L._box_saved_torch(z.clone(), 1.0)[0]
+    got = nb.box_forward_(z.clone(), 1.0)[0]
+    assert torch.equal(want.isnan(), got.isnan())
+    assert torch.equal(torch.nan_to_num(want), torch.nan_to_num(got))
+
+
+@pytest.mark.skipif(not HAVE_CC, reason="no C compiler on this machine")
+def test_layer_uses_the_kernels_and_gives_the_same_training_step() -> None:
+    """A training step and an inference batch of the checkerboard layer with the kernels and
+    with the torch operations: the same outputs (bit for bit in inference), the same gradients,
+    every output in the box and in the cone."""
+    cone = cc.Cone.from_inequalities(cc.preset("checkerboard-8"))
+    layer = cc.ConeLayer(cone, 12, box=1.0)
+    x = torch.randn(64, 12) * 4
+    calls = {"forward": 0, "backward": 0}
+    fwd, bwd = nb.box_forward_, nb.box_backward
+
+    def counted_fwd(*a):  # type: ignore[no-untyped-def]
+        calls["forward"] += 1
+        return fwd(*a)
+
+    def counted_bwd(*a):  # type: ignore[no-untyped-def]
+        calls["backward"] += 1
+        return bwd(*a)
+
+    results = []
+    for native in (True, False):
+        with fresh(CONECORE_NATIVE="1" if native else "0"):
+            assert nb.available() is native  # loaded and checked before the counting
+            nb.box_forward_, nb.box_backward = counted_fwd, counted_bwd
+            try:
+                layer.zero_grad()
+                z = layer(x)
+                z.square().sum().backward()
+                with torch.no_grad():
+                    zi = layer(x)
+            finally:
+                nb.box_forward_, nb.box_backward = fwd, bwd
+            results.append((z.detach(), zi, [p.grad.clone() for p in layer.parameters()]))
+    assert calls == {"forward": 2, "backward": 1}  # training and inference, then the backward
+    (z1, zi1, g1), (z2, zi2, g2) = results
+    assert torch.equal(zi1, zi2)
+    assert torch.allclose(z1, z2, atol=1e-6)
+    for a, b in zip(g1, g2, strict=True):
+        assert torch.allclose(a, b, rtol=1e-4, atol=1e-6)
+    A = torch.as_tensor(np.array(cone.A))
+    for z in (z1, zi1):
+        assert float(z.abs().max()) <= 1.0 + 1e-6
+        assert float(cc.relative_violation(A, z.double()).max()) < 1e-5
+
+
+def test_switched_off_by_the_environment() -> None:
+    with fresh(CONECORE_NATIVE="0"):
+        assert not nb.available()
+        assert not nb.usable(torch.zeros(3, 3))
+
+
+@pytest.mark.parametrize("cc_value", ["/nonexistent/cc", "false"])
+def test_no_compiler_or_a_failed_build_falls_back_quietly(cc_value: str, tmp_path) -> None:
+    """A missing compiler (a laptop without one) or one that fails: the torch operations, no
+    warning (nothing the user did), and the layer still trains."""
+    with fresh(CC=cc_value, CONECORE_CACHE_DIR=str(tmp_path)), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert not nb.available()
+        cone = cc.Cone.from_inequalities(cc.preset("checkerboard-8"))
+        layer = cc.ConeLayer(cone, 6, box=1.0)
+        layer(torch.randn(50, 6) * 5).sum().backward()
+        with torch.no_grad():
+            assert float(layer(torch.randn(50, 6) * 5).abs().max()) <= 1.0 + 1e-6
+    assert not any(tmp_path.glob("*.so"))
+
+
+@pytest.mark.skipif(not HAVE_CC, reason="no C compiler on this machine")
+def test_a_failed_self_check_warns_and_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    def wrong(z: torch.Tensor, bound: float):  # type: ignore[no-untyped-def]
+        return z.mul_(0.5), z.new_ones(z.shape[0], 1), z.new_ones(z.shape[0], 1)
+
+    nb.reset()
+    monkeypatch.setattr(nb, "box_forward_", wrong)
+    with pytest.warns(RuntimeWarning, match="self-check"):
+        assert not nb.available()
+    assert not nb.usable(torch.zeros(4, 4))
+
+
+@pytest.mark.skipif(not HAVE_CC, reason="no C compiler on this machine")
+def test_compiled_once_into_the_cache_directory(tmp_path) -> None:
+    with fresh(CONECORE_CACHE_DIR=str(tmp_path)):
+        assert nb.available()
+        built = list(tmp_path.glob("box_*.so"))
+        assert len(built) == 1 and not list(tmp_path.glob("*.c")) and not list(
+            tmp_path.glob("*.tmp"))
+        stamp = built[0].stat().st_mtime_ns
+        nb.reset()
+        assert nb.available()
+        assert [p.stat().st_mtime_ns for p in tmp_path.glob("box_*.so")] == [stamp]
+
+
+@pytest.mark.skipif(not HAVE_CC, reason="no C compiler on this machine")
+def test_only_plain_contiguous_float_cpu_tensors_in_eager_code() -> None:
+    assert nb.available()
+    z = torch.randn(8, 6)
+    assert nb.usable(z) and nb.usable(z.double())
+    assert not nb.usable(z.t())  # not contiguous
+    assert not nb.usable(z.half()) and not nb.usable(z.to(torch.bfloat16))
+    assert not nb.usable(z, z.double())  # two dtypes
+    assert not nb.usable(torch.zeros(8, 6, dtype=torch.int64))
+    assert not nb.usable(torch.nn.Parameter(z))  # a subclass
+
+    seen = []
+
+    def probe(t: torch.Tensor) -> torch.Tensor:
+        seen.append(nb.usable(t))
+        return t * 2
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit.trace is deprecated
+        torch.jit.trace(probe, (z,), check_trace=False)
+    assert seen and not any(seen)  # traced code would not see the kernel: torch operations
