@@ -9,14 +9,17 @@
 In torch operations the forward is seven passes over the ``n x d`` outputs or their ``(n, 1)``
 reductions and the backward eight (the dot product, the peak mask, its count, the
 combination), each with an operator call from Python; here each row is read once and written
-once while it sits in the L1 cache, with rows split between ``torch.get_num_threads()``
-threads.
+once while it sits in the L1 cache. Where torch runs on GNU OpenMP (its Linux wheels) the rows
+are split between torch's own OpenMP threads, the ones its next operation runs on: on a thread
+of its own, the kernel left each output in one core's cache and the next torch operation paid
+more than the kernel saved.
 
 The kernels are compiled on first use with the system's C compiler (``$CC``, else ``cc``,
 ``gcc`` or ``clang``: the same one pycddlib needs) into ``$CONECORE_CACHE_DIR`` (default
 ``~/.cache/conecore``; under a private temporary directory where that is not writable), keyed
 by the source, the flags and the CPU, and loaded with :mod:`ctypes`: no Python headers, no
-torch headers, a fraction of a second once per machine. The forward multiplies in the same
+torch headers, about a second once per machine. The folder must be this user's and writable by
+nobody else. The forward multiplies in the same
 order as the torch operations, so its outputs are the same bit for bit; the self-check
 (:func:`available`) compares both kernels with the torch operations once per process. No
 compiler, a failed compile, a failed self-check, ``CONECORE_NATIVE=0``, traced code, or tensors
@@ -183,11 +186,21 @@ def torch_uses_gnu_openmp() -> bool:
         return False
 
 
+def _private(folder: Path) -> bool:
+    """Whether a library in ``folder`` can only have been put there by this user: the folder is
+    this user's and nobody else may write to it (a shared temporary folder must not hand us
+    someone else's code)."""
+    st = folder.stat()
+    return folder.is_dir() and st.st_uid == os.getuid() and not st.st_mode & 0o022
+
+
 def _build(cc: str) -> tuple[Path, bool] | None:
     """Compile (or find already compiled) the shared library: its path and whether it runs on
     torch's OpenMP threads; ``None`` where nothing builds."""
     folder = cache_dir()
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not _private(folder):
+        return None
     ident = subprocess.run([cc, "--version"], capture_output=True, text=True, timeout=30).stdout
     for extra in [OPENMP_FLAGS] * torch_uses_gnu_openmp() + EXTRA_FLAGS:
         parallel = extra is OPENMP_FLAGS
@@ -215,8 +228,8 @@ def _build(cc: str) -> tuple[Path, bool] | None:
 
 def _load() -> ctypes.CDLL | None:
     global _PARALLEL
-    if os.environ.get("CONECORE_NATIVE", "1") == "0":
-        return None
+    if os.environ.get("CONECORE_NATIVE", "1") == "0" or not hasattr(os, "getuid"):
+        return None  # switched off, or Windows (no cc, no .so)
     cc = compiler()
     if cc is None:
         return None

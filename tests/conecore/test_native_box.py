@@ -237,3 +237,15 @@ def test_only_plain_contiguous_float_cpu_tensors_in_eager_code() -> None:
         warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit.trace is deprecated
         torch.jit.trace(probe, (z,), check_trace=False)
     assert seen and not any(seen)  # traced code would not see the kernel: torch operations
+
+
+def test_a_cache_folder_others_may_write_to_is_not_used(tmp_path) -> None:
+    """A library from a folder another user could write to could be anyone's code: such a
+    folder means the torch operations, and nothing is built or loaded from it."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    with fresh(CONECORE_CACHE_DIR=str(shared)), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert not nb.available()
+    assert not list(shared.iterdir())
