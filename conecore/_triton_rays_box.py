@@ -43,6 +43,7 @@ def _rays_box_kernel(yu_ptr, rays_ptr, out_ptr, n, d, stride_yu, bound, K: tl.co
             mu = tl.exp(tl.minimum(u, 60.0))
         else:
             mu = u * u
+        mu = tl.where(mu > 1.1754943508222875e-38, mu, 0.0)  # subnormal: 0 (layer._flush_)
         ray = tl.load(rays_ptr + i * d + cols, mask=col_ok, other=0.0)
         z += mu[:, None] * ray[None, :]
     if BOX:

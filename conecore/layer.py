@@ -98,13 +98,43 @@ from conecore.cone import Cone
 from conecore.errors import ConeInputError
 from conecore.violation import relative_violation
 
+
+def _flush_(mu: torch.Tensor) -> torch.Tensor:
+    """Ray coefficients below the dtype's smallest normal number set to 0, in place (``mu`` is
+    the map's own new tensor). A subnormal coefficient (``softplus`` or ``exp`` of ``u < -87``
+    in float32, the square of ``|u| < 1e-19``) gives outputs that are subnormal too, where
+    float32 keeps a few significant bits: the output's relative violation was up to 1e-4 (a
+    hypothesis test found ``|z|`` of 1e-42 on the 9-ray ice-cream cone). With it the output is
+    0, or large enough for the usual round-off."""
+    return F.threshold(mu, torch.finfo(mu.dtype).tiny, 0.0, inplace=True)
+
+
+def _abs(u: torch.Tensor) -> torch.Tensor:
+    return _flush_(torch.abs(u))
+
+
+def _relu(u: torch.Tensor) -> torch.Tensor:
+    return F.threshold(u, torch.finfo(u.dtype).tiny, 0.0)  # relu, flushed
+
+
+def _softplus(u: torch.Tensor) -> torch.Tensor:
+    return _flush_(F.softplus(u))
+
+
+def _exp(u: torch.Tensor) -> torch.Tensor:
+    """exp overflows float32 past 88; clamping keeps outputs finite for any input scale. Not
+    flushed in place: exp's backward needs its output."""
+    return F.threshold(torch.exp(torch.clamp(u, max=60.0)), torch.finfo(u.dtype).tiny, 0.0)
+
+
+def _square(u: torch.Tensor) -> torch.Tensor:
+    return _flush_(torch.square(u))
+
+
+# Module-level functions, not lambdas: a layer holds one, and pickling (torch.save of the whole
+# module, deepcopy) must find it by name.
 NONNEG: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "abs": torch.abs,
-    "relu": F.relu,
-    "softplus": F.softplus,
-    # exp overflows float32 past 88; clamping keeps outputs finite for any input scale.
-    "exp": lambda u: torch.exp(torch.clamp(u, max=60.0)),
-    "square": torch.square,
+    "abs": _abs, "relu": _relu, "softplus": _softplus, "exp": _exp, "square": _square,
 }
 
 

@@ -618,3 +618,22 @@ def test_ddp_two_processes_match_single_process():
     manager.shutdown()
     for key, value in single.state_dict().items():
         assert torch.allclose(result[key], value, atol=1e-6), key
+
+
+@pytest.mark.parametrize("nonneg", NONNEGS)
+def test_every_map_pickles(nonneg: str) -> None:
+    """A whole layer saved with torch.save or deep-copied, with every map (the exp map was a
+    lambda, which pickle cannot find by name)."""
+    import copy
+    import io
+
+    cone = cc.Cone.from_inequalities(cc.preset("wedge-line"))
+    layer = cc.ConeLayer(cone, 3, nonneg=nonneg, box=1.0)
+    buf = io.BytesIO()
+    torch.save(layer, buf)
+    buf.seek(0)
+    loaded = torch.load(buf, weights_only=False)
+    x = torch.randn(5, 3)
+    with torch.no_grad():
+        assert torch.equal(loaded(x), layer(x))
+        assert torch.equal(copy.deepcopy(layer)(x), layer(x))
