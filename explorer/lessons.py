@@ -37,7 +37,10 @@ PAGE_SETTINGS: dict[str, dict[str, object]] = {
     "train": {"train_set": "cone"},  # a polyhedron chosen earlier must not replace the cone
     "samples": {"samples_set": "cone"},
     "vae": {},
-    "polyhedra": {"poly_mode": "Example", "poly_example": "square", "poly_scale": 10.0},
+    # poly_step: the step-by-step slider at its last step (the page clamps it to the number of
+    # inequalities), not wherever a student left it.
+    "polyhedra": {"poly_mode": "Example", "poly_example": "square", "poly_scale": 10.0,
+                  "poly_step": 10**6},
 }
 
 PYRAMID = "1,0,-1;-1,0,-1;0,1,-1;0,-1,-1"

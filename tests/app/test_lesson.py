@@ -153,3 +153,17 @@ def test_every_linked_term_is_in_the_glossary_and_links_to_it():
 def test_each_step_is_one_idea_a_thing_to_look_at_and_a_question():
     for step in LESSON:
         assert step.idea.endswith(".") and step.look and step.question.endswith("?"), step.title
+
+
+def test_the_polyhedra_step_shows_every_inequality_wherever_the_slider_was():
+    """The step-by-step slider is a setting of its page too: a student who moved it, then the
+    teacher's Next to the polyhedra step, sees the whole polyhedron's construction."""
+    k = next(i for i, s in enumerate(LESSON, 1) if s.page == "polyhedra")
+    at = fresh(k, False)
+    last = at.slider(key="poly_step").max
+    assert at.slider(key="poly_step").value == last
+    at.slider(key="poly_step").set_value(1).run()
+    at.session_state["lesson_go"] = k
+    at.run()
+    assert not at.exception
+    assert at.slider(key="poly_step").value == last
