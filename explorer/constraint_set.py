@@ -15,6 +15,7 @@ from conecore.presets import POLYHEDRA
 from explorer import session
 from explorer.limits import APP_LIMITS
 
+PAGE_SET_KEY = "page_uses_polyhedron"  # this run's polyhedron, for the sidebar; cleared per run
 CHOICES = ("cone", "polyhedron")  # plain option names: a bound widget writes its label in the URL
 
 
@@ -75,7 +76,10 @@ def choose(prefix: str, *, disabled: bool = False) -> ConstraintSet | None:
     except cc.ConeError as exc:
         st.error(f"The example {title} could not be converted: {exc}")
         return None
-    return ConstraintSet(poly, f"polyhedron:{name}")
+    chosen = ConstraintSet(poly, f"polyhedron:{name}")
+    # The sidebar (drawn after the page) says this page uses a polyhedron, not the cone it shows.
+    st.session_state[PAGE_SET_KEY] = chosen.caption()
+    return chosen
 
 
 def shadow_note(value: cc.Cone | cc.Polyhedron) -> str | None:

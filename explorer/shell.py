@@ -28,6 +28,7 @@ from typing import Any
 import streamlit as st
 
 from explorer import session, viewport
+from explorer.constraint_set import PAGE_SET_KEY
 from explorer.glossary import link_terms
 from explorer.lessons import LESSON, lesson_step, step_settings
 
@@ -109,6 +110,7 @@ def page(name: str) -> Iterator[None]:
     if not controls_hidden():  # students follow the link they were given
         navigation()
     lesson_banner(name)
+    st.session_state.pop(PAGE_SET_KEY, None)  # set again by this run's page if it uses one
     try:
         yield
     except PageEnd:
@@ -244,6 +246,9 @@ def sidebar() -> None:
     with st.sidebar:
         lesson_sidebar()
         st.markdown(f"**Current cone**  \n{session.current_cone().summary()}")
+        used = st.session_state.pop(PAGE_SET_KEY, None)
+        if used:  # Train live or Samples on a polyhedron: the cone above is not what it uses
+            st.markdown(f"**This page uses a polyhedron, not the cone**  \n{used}")
         st.caption(f"Training device: {compute_device()}")
         link = session.share_link()
         if link and session.link_carries_cone():

@@ -227,3 +227,17 @@ def test_an_unknown_example_in_the_link_is_named_and_falls_back_without_a_traceb
     assert any("train_poly='nonsense'" in w.value and "triangle" in w.value for w in at.warning)
     at.button(key="train_step").click().run()
     assert not at.exception and at.session_state["train_run"].steps == 1
+
+
+def test_the_sidebar_says_when_the_page_uses_a_polyhedron_not_the_cone():
+    """The sidebar's "Current cone" is the session's cone; on a polyhedron it also names the
+    polyhedron the page trains on, and only on that page (another page clears it)."""
+    at = open_page("train", A="1,-2;-3,1", train_set="polyhedron", train_poly="triangle")
+    text = " ".join(m.value for m in at.sidebar.get("markdown"))
+    assert "Current cone" in text
+    assert "This page uses a polyhedron, not the cone" in text and "triangle" in text.lower()
+    at.radio(key="train_set").set_value("cone").run()
+    text = " ".join(m.value for m in at.sidebar.get("markdown"))
+    assert "Current cone" in text and "polyhedron" not in text
+    at = open_page("build", A="1,-2;-3,1")
+    assert not any("polyhedron" in m.value for m in at.sidebar.get("markdown"))
