@@ -2,9 +2,9 @@
 
 * forward: ``s = b / max(b, |z|_inf)`` per row, ``z *= s`` in place, and what the backward
   needs (``s`` and the row's peak after scaling, ``|z|_inf s``);
-* backward: ``g s - [s < 1] sign(z_j) e_j <g, z s> s / (b t |z s|_inf)`` at the row's peak
+* backward: ``g s - [s < 1] sign(z_j) e_j <g, z s> s / (b t)`` for the row's peak
   coordinates ``j`` (``t`` of them: ties share), the same formula as
-  :func:`conecore.layer._box_backward`.
+  :func:`conecore.layer._box_backward_torch`.
 
 In torch operations the forward is seven passes over the ``n x d`` outputs or their ``(n, 1)``
 reductions and the backward eight (the dot product, the peak mask, its count, the
@@ -47,77 +47,62 @@ SOURCE_TEMPLATE = r"""
 #include <math.h>
 #include <stddef.h>
 
-typedef struct {
-  TYPE *z, *g, *out, *inv, *peak, *res;
-  ptrdiff_t r0, r1, d;
-  TYPE bound;
-} job_SUF;
-
-static void fwd_rows_SUF(const job_SUF *a, int threads) {
-  const ptrdiff_t d = a->d;
-  const TYPE bound = a->bound;
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+#define ROWS _Pragma("omp parallel for num_threads(threads) schedule(static) if (threads > 1)")
+#else
+#define ROWS
 #endif
-  for (ptrdiff_t i = a->r0; i < a->r1; ++i) {
-    TYPE *row = a->z + i * d;
-    TYPE m = 0;
-    int nan = 0;
+
+/* z <- z / max(1, |z|_inf / bound), as torch: peak, clamp(min=bound), reciprocal, * bound. */
+static inline void box_row_SUF(TYPE *z, ptrdiff_t d, TYPE bound, TYPE *inv, TYPE *peak) {
+  TYPE m = 0;
+  int nan = 0;
 #pragma omp simd reduction(max:m) reduction(|:nan)
-    for (ptrdiff_t j = 0; j < d; ++j) {
-      TYPE v = FABS(row[j]);
-      m = v > m ? v : m;
-      nan |= row[j] != row[j];
-    }
-    if (nan) m = (TYPE)NAN;                    /* amax propagates NaN */
-    TYPE c = (m != m || m > bound) ? m : bound; /* clamp(min=bound) */
-    TYPE s = (TYPE)1 / c;                       /* reciprocal_() */
-    s = s * bound;                              /* mul_(bound) */
-#pragma omp simd
-    for (ptrdiff_t j = 0; j < d; ++j) row[j] = row[j] * s;
-    a->inv[i] = s;
-    a->peak[i] = m * s;
+  for (ptrdiff_t j = 0; j < d; ++j) {
+    TYPE v = FABS(z[j]);
+    m = v > m ? v : m;
+    nan |= z[j] != z[j];
   }
+  if (nan) m = (TYPE)NAN;                    /* amax propagates NaN */
+  TYPE c = (m != m || m > bound) ? m : bound; /* clamp(min=bound) */
+  TYPE s = (TYPE)1 / c;                       /* reciprocal_() */
+  s = s * bound;                              /* mul_(bound) */
+#pragma omp simd
+  for (ptrdiff_t j = 0; j < d; ++j) z[j] = z[j] * s;
+  *inv = s;
+  *peak = m * s;
 }
 
-static void bwd_rows_SUF(const job_SUF *a, int threads) {
-  const ptrdiff_t d = a->d;
-  const TYPE bound = a->bound;
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-#endif
-  for (ptrdiff_t i = a->r0; i < a->r1; ++i) {
-    const TYPE *g = a->g + i * d, *o = a->out + i * d;
-    TYPE *res = a->res + i * d;
-    const TYPE s = a->inv[i], p = a->peak[i];
-    TYPE dot = 0, ties = 0;
+/* res <- g s - [s < 1] o_j <g, o> s / (bound ties peak) at the peak's coordinates j
+   (|o_j| >= peak; ties of them), as layer._box_backward_torch. */
+static inline void box_grad_row_SUF(const TYPE *g, const TYPE *o, ptrdiff_t d, TYPE bound,
+                                    TYPE s, TYPE p, TYPE *res) {
+  TYPE dot = 0, ties = 0;
 #pragma omp simd reduction(+:dot, ties)
-    for (ptrdiff_t j = 0; j < d; ++j) {
-      dot += g[j] * o[j];
-      ties += FABS(o[j]) >= p ? (TYPE)1 : (TYPE)0;
-    }
-    const TYPE coef = s < (TYPE)1 ? dot * s / (bound * ties * p) : (TYPE)0;
-    const TYPE neg = -coef;
+  for (ptrdiff_t j = 0; j < d; ++j) {
+    dot += g[j] * o[j];
+    ties += FABS(o[j]) >= p ? (TYPE)1 : (TYPE)0;
+  }
+  const TYPE neg = -(s < (TYPE)1 ? dot * s / (bound * ties * p) : (TYPE)0);
 #pragma omp simd
-    for (ptrdiff_t j = 0; j < d; ++j) {
-      TYPE peak_j = FABS(o[j]) >= p ? o[j] : (TYPE)0;
-      res[j] = peak_j * neg + g[j] * s;
-    }
+  for (ptrdiff_t j = 0; j < d; ++j) {
+    TYPE peak_j = FABS(o[j]) >= p ? o[j] : (TYPE)0;
+    res[j] = peak_j * neg + g[j] * s;
   }
 }
 
 void conecore_box_forward_SUF(TYPE *z, ptrdiff_t n, ptrdiff_t d, double bound, TYPE *inv,
                               TYPE *peak, int threads) {
-  job_SUF a = {z, NULL, NULL, inv, peak, NULL, 0, n, d, (TYPE)bound};
-  fwd_rows_SUF(&a, threads);
+  ROWS
+  for (ptrdiff_t i = 0; i < n; ++i) box_row_SUF(z + i * d, d, (TYPE)bound, inv + i, peak + i);
 }
 
 void conecore_box_backward_SUF(const TYPE *g, const TYPE *out, const TYPE *inv,
                                const TYPE *peak, ptrdiff_t n, ptrdiff_t d, double bound,
                                TYPE *res, int threads) {
-  job_SUF a = {NULL, (TYPE *)g, (TYPE *)out, (TYPE *)inv, (TYPE *)peak, res, 0, n, d,
-               (TYPE)bound};
-  bwd_rows_SUF(&a, threads);
+  ROWS
+  for (ptrdiff_t i = 0; i < n; ++i)
+    box_grad_row_SUF(g + i * d, out + i * d, d, (TYPE)bound, inv[i], peak[i], res + i * d);
 }
 """
 
