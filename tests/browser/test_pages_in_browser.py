@@ -295,7 +295,10 @@ def test_train_live_on_a_polyhedron_from_the_link(app_url, page, idle):
     the link and says the run on screen is still the triangle's."""
     open_page(page, idle, f"{app_url}/train?A=1,-2;-3,1&train_set=polyhedron&train_poly=triangle",
               "Train live")
-    expect(page.get_by_text("Polyhedron: Triangle")).to_be_visible(timeout=WAIT)
+    main, sidebar = page.get_by_test_id("stMainBlockContainer"), page.get_by_test_id("stSidebar")
+    expect(main.get_by_text("Polyhedron: Triangle")).to_be_visible(timeout=WAIT)
+    # the sidebar says the page uses the polyhedron, not the cone it lists as current
+    expect(sidebar.get_by_text("This page uses a polyhedron")).to_be_visible(timeout=WAIT)
     page.get_by_role("button", name="Step", exact=True).click()
     idle(page, timeout=IDLE)
     expect(page.get_by_text("never left the polyhedron")).to_be_visible(timeout=WAIT)
@@ -309,6 +312,7 @@ def test_train_live_on_a_polyhedron_from_the_link(app_url, page, idle):
     idle(page, timeout=IDLE)
     expect_param(page, "train_set", None)  # the default is dropped from the link
     expect(page.get_by_text("The constraint set changed")).to_be_visible(timeout=WAIT)
+    expect(sidebar.get_by_text("This page uses a polyhedron")).to_have_count(0, timeout=WAIT)
     no_errors(page)
 
 # ------------------------------------------------------------------------------ 5. VAE
