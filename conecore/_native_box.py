@@ -124,12 +124,15 @@ _STATE: bool | None = None  # None: not tried yet in this process
 _PARALLEL = False  # the loaded kernels run on torch's OpenMP threads
 
 
-def compiler() -> str | None:
-    """The C compiler to use: ``$CC``, else the first of ``cc``, ``gcc``, ``clang`` found."""
+def compiler() -> list[str] | None:
+    """The C compiler's command: ``$CC`` (``ccache gcc`` too), else the first of ``cc``,
+    ``gcc``, ``clang`` found; ``None`` where there is none."""
     cc = os.environ.get("CC", "").split()
     if cc:
-        return shutil.which(cc[0])
-    return next((p for p in map(shutil.which, ("cc", "gcc", "clang")) if p), None)
+        path = shutil.which(cc[0])
+        return [path, *cc[1:]] if path else None
+    found = next((p for p in map(shutil.which, ("cc", "gcc", "clang")) if p), None)
+    return [found] if found else None
 
 
 def _cpu_id() -> str:
@@ -179,18 +182,19 @@ def _private(folder: Path) -> bool:
     return folder.is_dir() and st.st_uid == os.getuid() and not st.st_mode & 0o022
 
 
-def _build(cc: str) -> tuple[Path, bool] | None:
+def _build(cc: list[str]) -> tuple[Path, bool] | None:
     """Compile (or find already compiled) the shared library: its path and whether it runs on
     torch's OpenMP threads; ``None`` where nothing builds."""
     folder = cache_dir()
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     if not _private(folder):
         return None
-    ident = subprocess.run([cc, "--version"], capture_output=True, text=True, timeout=30).stdout
+    ident = subprocess.run([*cc, "--version"], capture_output=True, text=True,
+                           timeout=30).stdout
     for extra in [OPENMP_FLAGS] * torch_uses_gnu_openmp() + EXTRA_FLAGS:
         parallel = extra is OPENMP_FLAGS
         flags = BASE_FLAGS + extra
-        key = hashlib.sha256("\0".join([SOURCE, cc, ident, *flags, _cpu_id(), sys.platform])
+        key = hashlib.sha256("\0".join([SOURCE, *cc, ident, *flags, _cpu_id(), sys.platform])
                              .encode()).hexdigest()[:16]
         lib = folder / f"box_{key}.so"
         if lib.exists():
@@ -199,7 +203,7 @@ def _build(cc: str) -> tuple[Path, bool] | None:
         tmp = lib.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
         try:
             src.write_text(SOURCE)
-            done = subprocess.run([cc, *flags, str(src), "-o", str(tmp), "-lm"],
+            done = subprocess.run([*cc, *flags, str(src), "-o", str(tmp), "-lm"],
                                   capture_output=True, timeout=120)
             if done.returncode == 0:
                 os.replace(tmp, lib)  # atomic: a concurrent build writes the same file

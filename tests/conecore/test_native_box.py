@@ -249,3 +249,14 @@ def test_a_cache_folder_others_may_write_to_is_not_used(tmp_path) -> None:
         warnings.simplefilter("error")
         assert not nb.available()
     assert not list(shared.iterdir())
+
+
+@pytest.mark.skipif(not HAVE_CC, reason="no C compiler on this machine")
+def test_a_compiler_command_with_a_wrapper(tmp_path) -> None:
+    """``CC`` may be a command with words (``ccache gcc``): all of them are run."""
+    cc = nb.compiler()
+    assert cc is not None
+    with fresh(CC=f"env {cc[0]}", CONECORE_CACHE_DIR=str(tmp_path)):
+        assert nb.compiler()[1:] == [cc[0]]
+        assert nb.available()
+        assert len(list(tmp_path.glob("box_*.so"))) == 1
