@@ -191,7 +191,9 @@ def _build(cc: list[str]) -> tuple[Path, bool] | None:
         return None
     ident = subprocess.run([*cc, "--version"], capture_output=True, text=True,
                            timeout=30).stdout
-    for extra in [OPENMP_FLAGS] * torch_uses_gnu_openmp() + EXTRA_FLAGS:
+    # -fopenmp links GNU OpenMP only with gcc (clang's links LLVM's libomp: a second runtime).
+    gnu = "clang" not in ident.lower() and "free software foundation" in ident.lower()
+    for extra in [OPENMP_FLAGS] * (gnu and torch_uses_gnu_openmp()) + EXTRA_FLAGS:
         parallel = extra is OPENMP_FLAGS
         flags = BASE_FLAGS + extra
         key = hashlib.sha256("\0".join([SOURCE, *cc, ident, *flags, _cpu_id(), sys.platform])

@@ -260,3 +260,29 @@ def test_a_compiler_command_with_a_wrapper(tmp_path) -> None:
         assert nb.compiler()[1:] == [cc[0]]
         assert nb.available()
         assert len(list(tmp_path.glob("box_*.so"))) == 1
+
+
+@pytest.mark.skipif(not HAVE_CC, reason="no C compiler on this machine")
+def test_only_gcc_builds_on_torchs_openmp_threads(tmp_path) -> None:
+    """clang's ``-fopenmp`` links LLVM's libomp, a second OpenMP runtime next to torch's GNU
+    one: with a compiler that says it is clang the kernels are built without it (one thread,
+    still vectorised)."""
+    cc = nb.compiler()
+    assert cc is not None
+    fake = tmp_path / "clang-like"
+    fake.write_text(f'#!/bin/sh\nif [ "$1" = "--version" ]; then echo "clang version 17.0.6"; '
+                    f'exit 0; fi\nexec {cc[0]} "$@"\n')
+    fake.chmod(0o755)
+    cache = tmp_path / "cache"
+    with fresh(CC=str(fake), CONECORE_CACHE_DIR=str(cache)):
+        assert nb.available()
+        assert nb._PARALLEL is False
+    if nb.torch_uses_gnu_openmp():  # and gcc itself does build on torch's threads
+        with fresh(CONECORE_CACHE_DIR=str(cache)):
+            assert nb.available() and nb._PARALLEL is ("clang" not in subprocess_version(cc))
+
+
+def subprocess_version(cc: list[str]) -> str:
+    import subprocess
+
+    return subprocess.run([*cc, "--version"], capture_output=True, text=True).stdout.lower()
