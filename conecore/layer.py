@@ -43,9 +43,9 @@ against ``nn.Linear(256, 784)`` (``python -m conecore.gpu_check --device cpu --b
 per-round ratios, four runs each, interleaved with the code before this change): see the README
 ("The layer against a plain head on a CPU"). What is left in the forward is ``u`` (2% of the
 head's multiply-adds), the rays' columns (6%, offset by the prepacked product being about 10%
-faster than ``nn.Linear``'s), the box (two reductions and a scaling pass, about 6%) and Python
-dispatch; in the training step, the line map's four rank-16 passes (forward and backward) and
-the box's backward.
+faster than ``nn.Linear``'s), the box (one pass over the rows in C where a compiler is found,
+:mod:`conecore._native_box`) and Python dispatch; in the training step, mostly the line map's
+four rank-16 products (forward and backward).
 
 Precision. What decides feasibility is the non-negative map, the combination with the rays and
 lines, and the box; those always run in float32 (float64 for a float64 layer) at full precision:
@@ -170,6 +170,12 @@ def reduced_precision_matmul(device_type: str) -> bool:
     if device_type == "cuda" and torch.backends.cuda.matmul.allow_tf32:
         return True
     return torch.get_float32_matmul_precision() != "highest"
+
+
+def _box_plain(z: torch.Tensor, bound: float) -> torch.Tensor:
+    """``z / max(1, |z|_inf / bound)`` in autograd's own operations, out of place: the box under
+    ``torch.func`` transforms, and the reference the kernels are checked against."""
+    return z / torch.clamp(z.abs().amax(dim=-1, keepdim=True) / bound, min=1.0)
 
 
 def _peak(z: torch.Tensor) -> torch.Tensor:
@@ -343,7 +349,7 @@ def _triton_self_check(device: torch.device) -> bool:
             out = rays_box(yu, rays, nonneg, box)
             z = yu[:, :100] + NONNEG[nonneg](yu[:, 100:]) @ rays
             if box is not None:
-                z = z / torch.clamp(z.abs().amax(-1, keepdim=True) / box, min=1.0)
+                z = _box_plain(z, box)
             if not bool((out - z).abs().max() <= 1e-5 * (1 + z.abs().max())):
                 raise ArithmeticError(f"differs from torch by {(out - z).abs().max():.2g}")
         return True
@@ -361,7 +367,9 @@ def _functorch_active() -> bool:
 
 def _nonneg_backward(name: str, g: torch.Tensor, u: torch.Tensor, mu: torch.Tensor
                      ) -> torch.Tensor:
-    """``g * nonneg'(u)``, as autograd computes it for each map of :data:`NONNEG`."""
+    """``g * nonneg'(u)``, as autograd computes it for each map of :data:`NONNEG`, except where
+    :func:`_flush_` set a coefficient to 0: there autograd gives 0 and this the map's own
+    derivative, at most ``2e-19 |g|`` (``square``; ``softplus``: ``1.2e-38 |g|``)."""
     if name == "softplus":
         return torch.ops.aten.softplus_backward(g, u, 1.0, 20.0)
     if name == "relu":
@@ -780,7 +788,7 @@ class ConeLayer(nn.Module):
             if self.box is None:
                 return z
             if plain:
-                return z / torch.clamp(z.abs().amax(dim=-1, keepdim=True) / self.box, min=1.0)
+                return _box_plain(z, self.box)
             if torch.is_grad_enabled() and z.requires_grad:
                 return _BoxScale.apply(z, self.box)
             return _box_(z, self.box)
