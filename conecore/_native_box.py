@@ -39,6 +39,7 @@ import sys
 import tempfile
 import threading
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -69,8 +70,10 @@ static inline void box_row_SUF(TYPE *z, ptrdiff_t d, TYPE bound, TYPE *inv, TYPE
   s = s * bound;                              /* mul_(bound) */
 #pragma omp simd
   for (ptrdiff_t j = 0; j < d; ++j) z[j] = z[j] * s;
-  *inv = s;
-  *peak = m * s;
+  if (inv) { /* what the backward needs; NULL in inference */
+    *inv = s;
+    *peak = m * s;
+  }
 }
 
 /* res <- g s - [s < 1] o_j <g, o> s / (bound ties peak) at the peak's coordinates j
@@ -94,7 +97,8 @@ static inline void box_grad_row_SUF(const TYPE *g, const TYPE *o, ptrdiff_t d, T
 void conecore_box_forward_SUF(TYPE *z, ptrdiff_t n, ptrdiff_t d, double bound, TYPE *inv,
                               TYPE *peak, int threads) {
   ROWS
-  for (ptrdiff_t i = 0; i < n; ++i) box_row_SUF(z + i * d, d, (TYPE)bound, inv + i, peak + i);
+  for (ptrdiff_t i = 0; i < n; ++i)
+    box_row_SUF(z + i * d, d, (TYPE)bound, inv ? inv + i : NULL, inv ? peak + i : NULL);
 }
 
 void conecore_box_backward_SUF(const TYPE *g, const TYPE *out, const TYPE *inv,
@@ -122,6 +126,9 @@ _LOCK = threading.Lock()
 _LIB: ctypes.CDLL | None = None
 _STATE: bool | None = None  # None: not tried yet in this process
 _PARALLEL = False  # the loaded kernels run on torch's OpenMP threads
+# The loaded kernels by dtype (a dict lookup: the layer's Python is a good part of its time).
+_FORWARD: dict[torch.dtype, Callable[..., None]] = {}
+_BACKWARD: dict[torch.dtype, Callable[..., None]] = {}
 
 
 def compiler() -> list[str] | None:
@@ -233,11 +240,13 @@ def _load() -> ctypes.CDLL | None:
     except (OSError, subprocess.SubprocessError):
         return None
     p, n, i, f = ctypes.c_void_p, ctypes.c_ssize_t, ctypes.c_int, ctypes.c_double
-    for suffix in SUFFIXES.values():
+    for dtype, suffix in SUFFIXES.items():
         fwd = getattr(lib, f"conecore_box_forward_{suffix}")
         fwd.argtypes, fwd.restype = [p, n, n, f, p, p, i], None
+        _FORWARD[dtype] = fwd
         bwd = getattr(lib, f"conecore_box_backward_{suffix}")
         bwd.argtypes, bwd.restype = [p, p, p, p, n, n, f, p, i], None
+        _BACKWARD[dtype] = bwd
     return lib
 
 
@@ -250,9 +259,16 @@ def box_forward_(z: torch.Tensor, bound: float) -> tuple[torch.Tensor, torch.Ten
     assert _LIB is not None
     n, d = z.shape
     inv, peak = z.new_empty(n, 1), z.new_empty(n, 1)
-    getattr(_LIB, f"conecore_box_forward_{SUFFIXES[z.dtype]}")(
-        z.data_ptr(), n, d, bound, inv.data_ptr(), peak.data_ptr(), _threads(z))
+    _FORWARD[z.dtype](z.data_ptr(), n, d, bound, inv.data_ptr(), peak.data_ptr(), _threads(z))
     return z, inv, peak
+
+
+def box_(z: torch.Tensor, bound: float) -> torch.Tensor:
+    """``z`` (contiguous, ``(n, d)``) scaled into the box in place, saving nothing (inference):
+    the caller has checked :func:`usable`, or made ``z`` itself and checked :func:`available`."""
+    n, d = z.shape
+    _FORWARD[z.dtype](z.data_ptr(), n, d, bound, None, None, _threads(z))
+    return z
 
 
 def box_backward(g: torch.Tensor, out: torch.Tensor, inv: torch.Tensor, peak: torch.Tensor,
@@ -262,21 +278,19 @@ def box_backward(g: torch.Tensor, out: torch.Tensor, inv: torch.Tensor, peak: to
     g = g.contiguous()
     n, d = out.shape
     res = torch.empty_like(out)
-    getattr(_LIB, f"conecore_box_backward_{SUFFIXES[out.dtype]}")(
-        g.data_ptr(), out.data_ptr(), inv.data_ptr(), peak.data_ptr(), n, d, bound,
-        res.data_ptr(), _threads(out))
+    _BACKWARD[out.dtype](g.data_ptr(), out.data_ptr(), inv.data_ptr(), peak.data_ptr(), n, d,
+                         bound, res.data_ptr(), _threads(out))
     return res
 
 
 def usable(*tensors: torch.Tensor) -> bool:
     """Whether the kernels may run on these tensors: eager (not traced, not compiled), plain
     contiguous float32/float64 CPU tensors of one dtype, and :func:`available`."""
-    first = tensors[0]
-    if first.dtype not in SUFFIXES or torch.jit.is_tracing() or torch.compiler.is_compiling():
+    dtype = tensors[0].dtype
+    if dtype not in SUFFIXES or torch.jit.is_tracing() or torch.compiler.is_compiling():
         return False
     for t in tensors:
-        if (type(t) is not torch.Tensor or t.device.type != "cpu" or t.dtype != first.dtype
-                or not t.is_contiguous()):
+        if type(t) is not torch.Tensor or not t.is_cpu or t.dtype != dtype or not t.is_contiguous():
             return False
     return available()
 
@@ -292,6 +306,8 @@ def available() -> bool:
                 _STATE = _LIB is not None and _self_check()
                 if not _STATE:
                     _LIB = None
+                    _FORWARD.clear()
+                    _BACKWARD.clear()
     return _STATE
 
 
@@ -311,6 +327,8 @@ def _self_check() -> bool:
                 got = box_forward_(z.clone(), bound)
                 if not all(torch.equal(a, b) for a, b in zip(want, got, strict=True)):
                     raise AssertionError("forward differs")
+                if not torch.equal(box_(z.clone(), bound), want[0]):
+                    raise AssertionError("inference forward differs")
                 gw = _box_backward_torch(g, *want, bound)
                 gg = box_backward(g, *got, bound)
                 if not torch.allclose(gg, gw, rtol=1e-4, atol=1e-6):
@@ -327,3 +345,5 @@ def reset() -> None:
     global _LIB, _STATE
     with _LOCK:
         _LIB, _STATE = None, None
+        _FORWARD.clear()
+        _BACKWARD.clear()

@@ -98,6 +98,9 @@ from conecore.cone import Cone
 from conecore.errors import ConeInputError
 from conecore.violation import relative_violation
 
+_TINY = {dtype: torch.finfo(dtype).tiny
+         for dtype in (torch.float32, torch.float64, torch.bfloat16, torch.float16)}
+
 
 def _flush_(mu: torch.Tensor) -> torch.Tensor:
     """Ray coefficients below the dtype's smallest normal number set to 0, in place (``mu`` is
@@ -106,7 +109,7 @@ def _flush_(mu: torch.Tensor) -> torch.Tensor:
     float32 keeps a few significant bits: the output's relative violation was up to 1e-4 (a
     hypothesis test found ``|z|`` of 1e-42 on the 9-ray ice-cream cone). With it the output is
     0, or large enough for the usual round-off."""
-    return F.threshold(mu, torch.finfo(mu.dtype).tiny, 0.0, inplace=True)
+    return torch.threshold_(mu, _TINY.get(mu.dtype) or torch.finfo(mu.dtype).tiny, 0.0)
 
 
 def _abs(u: torch.Tensor) -> torch.Tensor:
@@ -156,10 +159,20 @@ def _parse_positive_int(value: Any, name: str) -> int:
     return int(value)
 
 
+_FP32_PRECISION = getattr(torch._C, "_get_fp32_precision_getter", None)  # torch >= 2.9
+
+
 @torch.compiler.assume_constant_result
 def reduced_precision_matmul(device_type: str) -> bool:
     """Whether float32 matrix products on ``device_type`` may round their inputs (TF32 on
     CUDA, TF32/bf16 in oneDNN on CPU), by the process-wide settings."""
+    if device_type == "cpu" and _FP32_PRECISION is not None:  # the same, without the modules'
+        precision = _FP32_PRECISION("mkldnn", "matmul")       # attribute machinery (2 us a call)
+        if precision == "none":
+            precision = _FP32_PRECISION("generic", "all")
+        if precision != "none":
+            return precision != "ieee"
+        return torch.get_float32_matmul_precision() != "highest"
     backend = {"cuda": getattr(torch.backends, "cuda", None),
                "cpu": getattr(torch.backends, "mkldnn", None)}.get(device_type)
     precision = getattr(getattr(backend, "matmul", None), "fp32_precision", None)
@@ -190,7 +203,7 @@ def _box_(z: torch.Tensor, bound: float) -> torch.Tensor:
     """``z / max(1, |z|_inf / bound)`` in place, no autograd (inference); on a CPU the compiled
     kernel of :mod:`conecore._native_box` where it is usable, one pass over the rows."""
     if z.device.type == "cpu" and _native_box.usable(z):
-        return _native_box.box_forward_(z, bound)[0]
+        return _native_box.box_(z, bound)
     scale = _peak(z).clamp_(min=bound).reciprocal_()  # then mul_: div_ costs twice as much
     return z.mul_(scale if bound == 1.0 else scale.mul_(bound))
 
@@ -255,7 +268,10 @@ def _packed_linear_works() -> bool:
                                   and torch.allclose(out, F.linear(x, W, b), atol=1e-5))
         except Exception:  # an old or a non-x86 build: the plain products are used
             _PACKED_OK = False
-    return _PACKED_OK and torch.backends.mkldnn.enabled
+    return _PACKED_OK and _MKLDNN_ENABLED()
+
+
+_MKLDNN_ENABLED = getattr(torch._C, "_get_mkldnn_enabled", lambda: torch.backends.mkldnn.enabled)
 
 
 class _BoxScale(torch.autograd.Function):
@@ -362,7 +378,10 @@ def _triton_self_check(device: torch.device) -> bool:
 def _functorch_active() -> bool:
     """Under ``torch.func`` transforms (``grad``, ``vmap``, ...), which the layer's hand-written
     backwards do not support, the layer runs as plain autograd operations."""
-    return bool(getattr(torch._C, "_are_functorch_transforms_active", lambda: False)())
+    return _FUNCTORCH_ACTIVE is not None and bool(_FUNCTORCH_ACTIVE())
+
+
+_FUNCTORCH_ACTIVE = getattr(torch._C, "_are_functorch_transforms_active", None)
 
 
 def _nonneg_backward(name: str, g: torch.Tensor, u: torch.Tensor, mu: torch.Tensor
@@ -716,7 +735,11 @@ class ConeLayer(nn.Module):
             mu = self._nonneg(F.linear(h, params["weight"], params["bias"]))
             inputs = mu if line_coef is None else torch.cat([h, mu], 1)
         z = torch.ops.mkldnn._linear_pointwise(inputs, packed, bias, "none", [], "")
-        return z if self.box is None else _box_(z, self.box)
+        if self.box is None:
+            return z
+        if type(z) is torch.Tensor and _native_box.available():  # a new plain float32 tensor
+            return _native_box.box_(z, self.box)
+        return _box_(z, self.box)
 
     def _forward_fused(self, h: torch.Tensor, line_coef: nn.Linear | None,
                        ray_coef: nn.Linear | None) -> torch.Tensor:

@@ -125,6 +125,32 @@ def test_reduced_precision_float32_matmul_setting(name, precision):
     assert torch.allclose(z, layer(x), atol=1e-5)
 
 
+@pytest.mark.skipif(not hasattr(torch.backends, "fp32_precision"), reason="torch < 2.9")
+@pytest.mark.parametrize(("generic", "mkldnn", "reduced"), [
+    ("none", "bf16", True), ("none", "tf32", True), ("none", "ieee", False),
+    ("tf32", "none", True), ("ieee", "none", False), ("tf32", "ieee", False),
+    ("ieee", "bf16", True),
+])
+def test_cpu_backend_precision_settings(generic, mkldnn, reduced):
+    """torch >= 2.9's per-backend settings (``torch.backends.mkldnn.matmul.fp32_precision``,
+    the generic ``torch.backends.fp32_precision``) as the CPU path reads them: the backend's
+    own setting first, then the generic one; and the layer's outputs stay feasible."""
+    before = torch.backends.fp32_precision, torch.backends.mkldnn.matmul.fp32_precision
+    cone = cone_of("checkerboard-8")
+    torch.manual_seed(0)
+    layer = on_faces(cone, 16, "relu", 1.0)
+    x = torch.randn(300, 16) * torch.logspace(-2, 4, 300)[:, None]
+    try:
+        torch.backends.fp32_precision = generic
+        torch.backends.mkldnn.matmul.fp32_precision = mkldnn
+        assert reduced_precision_matmul("cpu") is reduced
+        with torch.no_grad():
+            z = layer(x)
+    finally:
+        torch.backends.fp32_precision, torch.backends.mkldnn.matmul.fp32_precision = before
+    assert worst_violation(cone, z) <= 1e-5
+
+
 def test_tf32_flag_alone_counts_as_reduced():
     old = torch.backends.cuda.matmul.allow_tf32
     try:

@@ -85,6 +85,7 @@ def test_kernels_match_the_torch_operations(n: int, d: int, scale: float, bound:
     got = nb.box_forward_(z.clone(), bound)
     for a, b in zip(want, got, strict=True):
         assert torch.equal(a, b)  # bit for bit: the same products in the same order
+    assert torch.equal(nb.box_(z.clone(), bound), want[0])  # inference: the same, saving nothing
     assert float(got[0].abs().max()) <= bound * (1 + 1e-6)
     gw = L._box_backward_torch(g, *want, bound)
     gg = nb.box_backward(g, *got, bound)
@@ -133,8 +134,8 @@ def test_layer_uses_the_kernels_and_gives_the_same_training_step() -> None:
     cone = cc.Cone.from_inequalities(cc.preset("checkerboard-8"))
     layer = cc.ConeLayer(cone, 12, box=1.0)
     x = torch.randn(64, 12) * 4
-    calls = {"forward": 0, "backward": 0}
-    fwd, bwd = nb.box_forward_, nb.box_backward
+    calls = {"forward": 0, "backward": 0, "inference": 0}
+    fwd, bwd, inf = nb.box_forward_, nb.box_backward, nb.box_
 
     def counted_fwd(*a):  # type: ignore[no-untyped-def]
         calls["forward"] += 1
@@ -144,11 +145,15 @@ def test_layer_uses_the_kernels_and_gives_the_same_training_step() -> None:
         calls["backward"] += 1
         return bwd(*a)
 
+    def counted_inf(*a):  # type: ignore[no-untyped-def]
+        calls["inference"] += 1
+        return inf(*a)
+
     results = []
     for native in (True, False):
         with fresh(CONECORE_NATIVE="1" if native else "0"):
             assert nb.available() is native  # loaded and checked before the counting
-            nb.box_forward_, nb.box_backward = counted_fwd, counted_bwd
+            nb.box_forward_, nb.box_backward, nb.box_ = counted_fwd, counted_bwd, counted_inf
             try:
                 layer.zero_grad()
                 z = layer(x)
@@ -156,9 +161,10 @@ def test_layer_uses_the_kernels_and_gives_the_same_training_step() -> None:
                 with torch.no_grad():
                     zi = layer(x)
             finally:
-                nb.box_forward_, nb.box_backward = fwd, bwd
+                nb.box_forward_, nb.box_backward, nb.box_ = fwd, bwd, inf
             results.append((z.detach(), zi, [p.grad.clone() for p in layer.parameters()]))
-    assert calls == {"forward": 2, "backward": 1}  # training and inference, then the backward
+    # training (saving what the backward needs), inference (saving nothing), the backward
+    assert calls == {"forward": 1, "backward": 1, "inference": 1}
     (z1, zi1, g1), (z2, zi2, g2) = results
     assert torch.equal(zi1, zi2)
     assert torch.allclose(z1, z2, atol=1e-6)
