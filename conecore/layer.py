@@ -749,13 +749,15 @@ class ConeLayer(nn.Module):
         W = b = Wu = bu = None
         kind = "rays"
         if line_coef is not None:
-            W, b = line_coef.weight, line_coef.bias
+            params = line_coef._parameters  # not nn.Module.__getattr__: a call's Python counts
+            W, b = params["weight"], params["bias"]
             if self._fold_is_cheaper(h.shape[0], W):
                 kind = "fold"
             else:
                 kind = "outputs" if self.line_mode == "project" else "basis"
         if ray_coef is not None:
-            Wu, bu = ray_coef.weight, ray_coef.bias
+            params = ray_coef._parameters
+            Wu, bu = params["weight"], params["bias"]
         return _LayerMap.apply(h, W, b, Wu, bu, self, kind)
 
     def _forward_folded(self, h: torch.Tensor) -> torch.Tensor:
