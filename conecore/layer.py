@@ -492,6 +492,15 @@ class _LayerMap(torch.autograd.Function):
         return tuple(grads)
 
 
+# torch's ``Function.apply`` is Python that binds default arguments, checks for functorch
+# transforms and unwraps "dead" functorch wrappers in every argument before the C++ apply. In
+# the fused path no transform is active (``forward`` checked) and the parameters are plain, so
+# the C++ apply is called directly, after unwrapping the input: 50-90 us a training step on the
+# 2-core VM (3-5 %), measured interleaved.
+_LAYER_MAP_APPLY = super(torch.autograd.Function, _LayerMap).apply
+_unwrap_if_dead = getattr(getattr(torch._C, "_functorch", None), "unwrap_if_dead", lambda t: t)
+
+
 class ConeLayer(nn.Module):
     r"""``(..., in_features) -> (..., d)``, every output in the cone ``A z <= 0``.
 
@@ -758,7 +767,7 @@ class ConeLayer(nn.Module):
         if ray_coef is not None:
             params = ray_coef._parameters
             Wu, bu = params["weight"], params["bias"]
-        return _LayerMap.apply(h, W, b, Wu, bu, self, kind)
+        return _LAYER_MAP_APPLY(_unwrap_if_dead(h), W, b, Wu, bu, self, kind)
 
     def _forward_folded(self, h: torch.Tensor) -> torch.Tensor:
         """``z = (P b + R^T mu) + (P W) h``: two products into one buffer, then the box."""
