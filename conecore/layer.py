@@ -202,7 +202,7 @@ def _peak(z: torch.Tensor) -> torch.Tensor:
 def _box_(z: torch.Tensor, bound: float) -> torch.Tensor:
     """``z / max(1, |z|_inf / bound)`` in place, no autograd (inference); on a CPU the compiled
     kernel of :mod:`conecore._native_box` where it is usable, one pass over the rows."""
-    if z.device.type == "cpu" and _native_box.usable(z):
+    if z.is_cpu and _native_box.usable(z):
         return _native_box.box_(z, bound)
     scale = _peak(z).clamp_(min=bound).reciprocal_()  # then mul_: div_ costs twice as much
     return z.mul_(scale if bound == 1.0 else scale.mul_(bound))
@@ -211,7 +211,7 @@ def _box_(z: torch.Tensor, bound: float) -> torch.Tensor:
 def _box_saved_(z: torch.Tensor, bound: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """:func:`_box_saved_torch`, by the compiled kernel on a CPU where it is usable (the same
     outputs bit for bit, one pass over the rows instead of seven operations)."""
-    if z.device.type == "cpu" and _native_box.usable(z):
+    if z.is_cpu and _native_box.usable(z):
         return _native_box.box_forward_(z, bound)
     return _box_saved_torch(z, bound)
 
@@ -219,7 +219,7 @@ def _box_saved_(z: torch.Tensor, bound: float) -> tuple[torch.Tensor, torch.Tens
 def _box_backward(g: torch.Tensor, out: torch.Tensor, inv: torch.Tensor, peak_out: torch.Tensor,
                   bound: float) -> torch.Tensor:
     """:func:`_box_backward_torch`, by the compiled kernel on a CPU where it is usable."""
-    if out.device.type == "cpu" and _native_box.usable(out, inv, peak_out):
+    if out.is_cpu and _native_box.usable(out, inv, peak_out):
         return _native_box.box_backward(g.to(out.dtype), out, inv, peak_out, bound)
     return _box_backward_torch(g, out, inv, peak_out, bound)
 
@@ -458,7 +458,8 @@ class _LayerMap(torch.autograd.Function):
         h, W, Wz, Wu, u, mu, out, inv, peak_out = ctx.saved_tensors
         spec, kind, bound = ctx.spec, ctx.kind, ctx.spec.box
         bufs = spec._buffers
-        g = g.to(h.dtype)
+        if g.dtype != h.dtype:
+            g = g.to(h.dtype)
         owned = out is not None  # g may be written to in place only once it is a new tensor
         if out is not None:  # the box; a new tensor, so the rest may work in place on it
             g = _box_backward(g, out, inv, peak_out, bound)
