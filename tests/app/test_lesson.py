@@ -167,3 +167,21 @@ def test_the_polyhedra_step_shows_every_inequality_wherever_the_slider_was():
     at.run()
     assert not at.exception
     assert at.slider(key="poly_step").value == last
+
+
+@pytest.mark.parametrize("k", list(STEPS))
+def test_no_widget_gets_both_a_default_and_a_lesson_value(k, monkeypatch):
+    """A lesson step writes its page's settings into the session, and a widget that also has a
+    default of its own (which a shared link relies on) makes Streamlit log a warning, once per
+    server, into the teacher's terminal. That is on purpose here, so the app's config turns the
+    warning off (``.streamlit/config.toml``). Every step, reached by Next and opened fresh."""
+    from streamlit.elements.lib import policies
+
+    logged: list[str] = []
+    monkeypatch.setattr(policies, "_shown_default_value_warning", False)
+    monkeypatch.setattr(policies._LOGGER, "warning",
+                        lambda msg, *args, **kw: logged.append(msg % args))
+    for at in ([by_next(k, False)] if k > 1 else []) + [fresh(k, False)]:
+        assert not at.exception, [e.value for e in at.exception]
+        monkeypatch.setattr(policies, "_shown_default_value_warning", False)
+    assert not [m for m in logged if "default value" in m], logged
