@@ -453,44 +453,57 @@ class _LayerMap(torch.autograd.Function):
         return z
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
     def backward(ctx: Any, g: torch.Tensor) -> tuple[Any, ...]:  # type: ignore[override]
-        h, W, Wz, Wu, u, mu, out, inv, peak_out = ctx.saved_tensors
-        spec, kind, bound = ctx.spec, ctx.kind, ctx.spec.box
-        bufs = spec._buffers
-        if g.dtype != h.dtype:
-            g = g.to(h.dtype)
-        owned = out is not None  # g may be written to in place only once it is a new tensor
-        if out is not None:  # the box; a new tensor, so the rest may work in place on it
-            g = _box_backward(g, out, inv, peak_out, bound)
-        gy = gmu = None
-        rays = bufs["rays"]
-        if W is None:
-            gmu = g @ rays.T
-        elif kind == "outputs":
-            B = bufs["line_basis"]
-            coords = g @ B.T
-            gy = g.addmm_(coords, B, alpha=-1) if owned else torch.addmm(g, coords, B, alpha=-1)
-            gmu = coords @ bufs["ray_coords"].T if Wu is not None else None
-        else:
-            gy = g if kind == "fold" else g @ bufs["line_basis"].T
-            gmu = g @ rays.T if Wu is not None else None
-        grads: list[torch.Tensor | None] = [None] * 7
-        gu = _nonneg_backward(spec.nonneg, gmu, u, mu) if Wu is not None else None
-        needs = ctx.needs_input_grad  # frozen maps get no gradient
-        if gy is not None and (needs[1] or needs[2]):
-            gW, gb = gy.T @ h, gy.sum(0)
-            if kind == "fold":  # through P W (or L^T W): P gW, P gb (L gW, L gb)
-                gW, gb = spec._unfold_tensors(gW, gb)
-            grads[1], grads[2] = gW if needs[1] else None, gb if needs[2] else None
-        if gu is not None and (needs[3] or needs[4]):
-            grads[3], grads[4] = gu.T @ h if needs[3] else None, gu.sum(0) if needs[4] else None
-        if needs[0]:
-            gh = gy @ (Wz if kind == "fold" else W) if gy is not None else None
-            if gu is not None:
-                gh = gu @ Wu if gh is None else gh.addmm_(gu, Wu)
-            grads[0] = gh
-        return tuple(grads)
+        """Once-differentiable. A plain ``backward()`` runs with gradients off, where
+        ``once_differentiable``'s wrapper (a ``no_grad`` block, then a check) does nothing
+        but costs 50-70 us a training step on the 2-core VM: it wraps only ``create_graph``
+        backwards, which it then makes raise when differentiated."""
+        if torch.is_grad_enabled():
+            return _layer_map_backward_once(ctx, g)
+        return _layer_map_backward(ctx, g)
+
+
+def _layer_map_backward(ctx: Any, g: torch.Tensor) -> tuple[Any, ...]:
+    """:class:`_LayerMap`'s backward (the maths in its docstring), with gradients off."""
+    h, W, Wz, Wu, u, mu, out, inv, peak_out = ctx.saved_tensors
+    spec, kind, bound = ctx.spec, ctx.kind, ctx.spec.box
+    bufs = spec._buffers
+    if g.dtype != h.dtype:
+        g = g.to(h.dtype)
+    owned = out is not None  # g may be written to in place only once it is a new tensor
+    if out is not None:  # the box; a new tensor, so the rest may work in place on it
+        g = _box_backward(g, out, inv, peak_out, bound)
+    gy = gmu = None
+    rays = bufs["rays"]
+    if W is None:
+        gmu = g @ rays.T
+    elif kind == "outputs":
+        B = bufs["line_basis"]
+        coords = g @ B.T
+        gy = g.addmm_(coords, B, alpha=-1) if owned else torch.addmm(g, coords, B, alpha=-1)
+        gmu = coords @ bufs["ray_coords"].T if Wu is not None else None
+    else:
+        gy = g if kind == "fold" else g @ bufs["line_basis"].T
+        gmu = g @ rays.T if Wu is not None else None
+    grads: list[torch.Tensor | None] = [None] * 7
+    gu = _nonneg_backward(spec.nonneg, gmu, u, mu) if Wu is not None else None
+    needs = ctx.needs_input_grad  # frozen maps get no gradient
+    if gy is not None and (needs[1] or needs[2]):
+        gW, gb = gy.T @ h, gy.sum(0)
+        if kind == "fold":  # through P W (or L^T W): P gW, P gb (L gW, L gb)
+            gW, gb = spec._unfold_tensors(gW, gb)
+        grads[1], grads[2] = gW if needs[1] else None, gb if needs[2] else None
+    if gu is not None and (needs[3] or needs[4]):
+        grads[3], grads[4] = gu.T @ h if needs[3] else None, gu.sum(0) if needs[4] else None
+    if needs[0]:
+        gh = gy @ (Wz if kind == "fold" else W) if gy is not None else None
+        if gu is not None:
+            gh = gu @ Wu if gh is None else gh.addmm_(gu, Wu)
+        grads[0] = gh
+    return tuple(grads)
+
+
+_layer_map_backward_once = torch.autograd.function.once_differentiable(_layer_map_backward)
 
 
 # torch's ``Function.apply`` is Python that binds default arguments, checks for functorch
