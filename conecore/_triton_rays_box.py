@@ -1,6 +1,13 @@
-"""One Triton kernel for the ConeLayer's eager inference on a GPU, after the product
-``[y, u] = [P W; W_u] h + [P b; b_u]``: ``mu = nonneg(u)``, ``z = y + R^T mu``, the box
-``z / max(1, |z|_inf / b)``, written once into a new contiguous tensor.
+"""Triton kernels for the ConeLayer on a GPU.
+
+* :func:`rays_box`, eager inference, after the product ``[y, u] = [P W; W_u] h + [P b; b_u]``:
+  ``mu = nonneg(u)``, ``z = y + R^T mu``, the box ``z / max(1, |z|_inf / b)``, written once
+  into a new contiguous tensor;
+* :func:`box_forward_` and :func:`box_backward`, eager training: the box in place, saving what
+  its backward needs, and that backward, one pass over the rows each (in torch operations five
+  and nine kernels, each a launch from Python and most a pass over the ``n x d`` outputs), with
+  the formulas of ``conecore.layer._box_saved_torch`` / ``_box_backward_torch``, as the CPU's C
+  kernels (:mod:`conecore._native_box`).
 
 In plain torch that is four kernels and three passes over the ``n x d`` output (the rank-k
 update, the norm, the division); here each program holds ``BLOCK_M`` rows of ``z`` in
@@ -69,3 +76,83 @@ def rays_box(yu: torch.Tensor, rays: torch.Tensor, nonneg: str, box: float | Non
                            BLOCK_M=block_m, BLOCK_D=block_d,
                            num_warps=4 if block_d * block_m <= 4096 else 8)
     return out
+
+
+@triton.jit
+def _row_peak(z, row_nan):
+    """``|z|_inf`` of each row, NaN where the row has one (as torch's amax)."""
+    peak = tl.max(tl.abs(z), axis=1)
+    return tl.where(row_nan, float("nan"), peak)
+
+
+@triton.jit
+def _box_forward_kernel(z_ptr, inv_ptr, peak_ptr, n, d, bound, BLOCK_M: tl.constexpr,
+                        BLOCK_D: tl.constexpr):
+    rows = tl.program_id(0).to(tl.int64) * BLOCK_M + tl.arange(0, BLOCK_M)
+    cols = tl.arange(0, BLOCK_D)
+    row_ok = rows < n
+    ok = row_ok[:, None] & (cols < d)[None, :]
+    offs = rows[:, None] * d + cols[None, :]
+    z = tl.load(z_ptr + offs, mask=ok, other=0.0)
+    m = _row_peak(z, tl.max((z != z).to(tl.int32), axis=1) > 0)
+    c = tl.where((m != m) | (m > bound), m, bound)  # clamp(min=bound), NaN kept
+    s = (1.0 / c) * bound  # reciprocal, then * bound: as _box_saved_torch
+    tl.store(z_ptr + offs, z * s[:, None], mask=ok)
+    tl.store(inv_ptr + rows, s, mask=row_ok)
+    tl.store(peak_ptr + rows, m * s, mask=row_ok)  # |out_j| at the peak: the same product
+
+
+@triton.jit
+def _box_backward_kernel(g_ptr, out_ptr, inv_ptr, peak_ptr, res_ptr, n, d, bound,
+                         BLOCK_M: tl.constexpr, BLOCK_D: tl.constexpr):
+    rows = tl.program_id(0).to(tl.int64) * BLOCK_M + tl.arange(0, BLOCK_M)
+    cols = tl.arange(0, BLOCK_D)
+    row_ok = rows < n
+    ok = row_ok[:, None] & (cols < d)[None, :]
+    offs = rows[:, None] * d + cols[None, :]
+    g = tl.load(g_ptr + offs, mask=ok, other=0.0)
+    o = tl.load(out_ptr + offs, mask=ok, other=0.0)
+    s = tl.load(inv_ptr + rows, mask=row_ok, other=1.0)
+    p = tl.load(peak_ptr + rows, mask=row_ok, other=1.0)
+    dot = tl.sum(g * o, axis=1)
+    at_peak = (tl.abs(o) >= p[:, None]) & ok
+    ties = tl.sum(at_peak.to(tl.float32), axis=1)
+    scaled = s < 1.0  # then p > bound > 0 and ties >= 1; elsewhere no 0 / 0 (masked rows)
+    neg = tl.where(scaled, -(dot * s) / tl.where(scaled, bound * ties * p, 1.0), 0.0)
+    res = tl.where(at_peak, o, 0.0) * neg[:, None] + g * s[:, None]
+    tl.store(res_ptr + offs, res, mask=ok)
+
+
+def _rows(d: int) -> tuple[int, int, int]:
+    """Block width (a power of two holding a row), rows per program, warps."""
+    block_d = triton.next_power_of_2(d)
+    if block_d > MAX_BLOCK_D:
+        raise ValueError("box kernels: output too wide")
+    block_m = max(1, min(16, 8192 // block_d))
+    return block_d, block_m, 4 if block_d * block_m <= 4096 else 8
+
+
+def box_forward_(z: torch.Tensor, bound: float
+                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``z`` (contiguous float32 ``(n, d)``) scaled into the box in place; ``z``, the scale
+    ``s`` and the row's peak after scaling, each ``(n, 1)``."""
+    n, d = z.shape
+    block_d, block_m, warps = _rows(d)
+    inv, peak = z.new_empty(n, 1), z.new_empty(n, 1)
+    _box_forward_kernel[(triton.cdiv(n, block_m),)](z, inv, peak, n, d, float(bound),
+                                                    BLOCK_M=block_m, BLOCK_D=block_d,
+                                                    num_warps=warps)
+    return z, inv, peak
+
+
+def box_backward(g: torch.Tensor, out: torch.Tensor, inv: torch.Tensor, peak: torch.Tensor,
+                 bound: float) -> torch.Tensor:
+    """The gradient through the box (a new tensor) from :func:`box_forward_`'s outputs."""
+    g = g.contiguous()
+    n, d = out.shape
+    block_d, block_m, warps = _rows(d)
+    res = torch.empty_like(out)
+    _box_backward_kernel[(triton.cdiv(n, block_m),)](g, out, inv, peak, res, n, d, float(bound),
+                                                     BLOCK_M=block_m, BLOCK_D=block_d,
+                                                     num_warps=warps)
+    return res

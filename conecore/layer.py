@@ -210,18 +210,44 @@ def _box_(z: torch.Tensor, bound: float) -> torch.Tensor:
 
 def _box_saved_(z: torch.Tensor, bound: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """:func:`_box_saved_torch`, by the compiled kernel on a CPU where it is usable (the same
-    outputs bit for bit, one pass over the rows instead of seven operations)."""
+    outputs bit for bit, one pass over the rows instead of seven operations), by a Triton
+    kernel on a GPU where it is (:func:`_triton_box_usable`)."""
     if z.is_cpu and _native_box.usable(z):
         return _native_box.box_forward_(z, bound)
+    if _triton_box_usable(z):
+        from conecore._triton_rays_box import box_forward_
+
+        return box_forward_(z, bound)
     return _box_saved_torch(z, bound)
 
 
 def _box_backward(g: torch.Tensor, out: torch.Tensor, inv: torch.Tensor, peak_out: torch.Tensor,
                   bound: float) -> torch.Tensor:
-    """:func:`_box_backward_torch`, by the compiled kernel on a CPU where it is usable."""
+    """:func:`_box_backward_torch`, by the compiled kernel on a CPU where it is usable, by a
+    Triton kernel on a GPU where it is."""
     if out.is_cpu and _native_box.usable(out, inv, peak_out):
         return _native_box.box_backward(g.to(out.dtype), out, inv, peak_out, bound)
+    if _triton_box_usable(out, inv, peak_out):
+        from conecore._triton_rays_box import box_backward
+
+        return box_backward(g.to(out.dtype), out, inv, peak_out, bound)
     return _box_backward_torch(g, out, inv, peak_out, bound)
+
+
+def _triton_box_usable(*tensors: torch.Tensor) -> bool:
+    """The box's Triton kernels (:mod:`conecore._triton_rays_box`) may run on these tensors:
+    plain contiguous float32 tensors on one device, eager (not traced, not compiled: there the
+    torch operations are traced), rows no wider than the kernels hold, and
+    :func:`_triton_works` (CUDA, the self-check passed)."""
+    z = tensors[0]
+    if (z.dtype != torch.float32 or torch.jit.is_tracing() or torch.compiler.is_compiling()
+            or z.dim() != 2 or z.shape[1] > _TRITON_MAX_D):
+        return False
+    for t in tensors:
+        if (type(t) is not torch.Tensor or t.dtype != z.dtype or t.device != z.device
+                or not t.is_contiguous()):
+            return False
+    return _triton_works(z)
 
 
 def _box_saved_torch(z: torch.Tensor, bound: float
@@ -334,14 +360,16 @@ class _ProjectedLines(torch.autograd.Function):
             return grad_y, coords @ M.T, None, None, None
 
 
+_TRITON_MAX_D = 16384  # conecore._triton_rays_box.MAX_BLOCK_D (not imported: no triton on CPU)
 _TRITON_OK: dict[Any, bool] = {}  # per CUDA device: the fused kernel passed its self-check
 
 
 def _triton_works(yu: torch.Tensor) -> bool:
-    """Whether the fused Triton kernel for the rays and the box (:mod:`conecore._triton_rays_box`)
-    may run on ``yu``: float32 on CUDA, ``CONECORE_TRITON`` not ``0``, and once per device a
-    self-check against the torch operations (any error or a difference above 1e-5 relative: a
-    warning, and the torch operations from then on). Not while a CUDA graph is captured. On a
+    """Whether the Triton kernels (:mod:`conecore._triton_rays_box`: the rays and the box in
+    inference, the box's forward and backward in training) may run on ``yu``: float32 on CUDA,
+    ``CONECORE_TRITON`` not ``0``, and once per device a self-check of all three against the
+    torch operations (any error or a difference above 1e-5 relative: a warning, and the torch
+    operations from then on). Not while a CUDA graph is captured. On a
     CPU only under Triton's interpreter (``TRITON_INTERPRET=1``: the tests)."""
     if (yu.dtype != torch.float32 or os.environ.get("CONECORE_TRITON", "1") == "0"
             or not (yu.is_cuda or os.environ.get("TRITON_INTERPRET") == "1")):
@@ -356,7 +384,7 @@ def _triton_works(yu: torch.Tensor) -> bool:
 
 def _triton_self_check(device: torch.device) -> bool:
     try:
-        from conecore._triton_rays_box import rays_box
+        from conecore._triton_rays_box import box_backward, box_forward_, rays_box
 
         g = torch.Generator(device=device).manual_seed(0)
         for nonneg, box in (("softplus", 0.5), ("relu", None), ("exp", 2.0)):
@@ -368,6 +396,20 @@ def _triton_self_check(device: torch.device) -> bool:
                 z = _box_plain(z, box)
             if not bool((out - z).abs().max() <= 1e-5 * (1 + z.abs().max())):
                 raise ArithmeticError(f"differs from torch by {(out - z).abs().max():.2g}")
+        # the box's training kernels: a row inside the box, a three-way tie, a negative peak
+        z = torch.randn(37, 100, generator=g, device=device) * 2
+        z[0] = 0.25
+        z[1, :3] = z[1].abs().max() + 1
+        z[2, 5] = -10
+        grad = torch.randn(z.shape, generator=g, device=device)
+        for bound in (1.0, 0.7):
+            want, got = _box_saved_torch(z.clone(), bound), box_forward_(z.clone(), bound)
+            if not all(torch.allclose(a, b, rtol=1e-6, atol=1e-7)
+                       for a, b in zip(want, got, strict=True)):
+                raise ArithmeticError("the box's forward differs from torch")
+            gw, gg = _box_backward_torch(grad, *want, bound), box_backward(grad, *got, bound)
+            if not torch.allclose(gg, gw, rtol=1e-4, atol=1e-6):
+                raise ArithmeticError("the box's backward differs from torch")
         return True
     except Exception as exc:  # no Triton, a compiler error, a wrong result
         warnings.warn(f"ConeLayer: the fused Triton kernel is not used on {device} ({exc!r}); "

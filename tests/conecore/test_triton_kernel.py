@@ -1,7 +1,7 @@
-"""The fused Triton kernel of the ConeLayer's GPU inference (rays and box in one pass), run by
-Triton's interpreter on the CPU: it needs no GPU, only the ``triton`` package (which torch's
-CUDA builds bring; skipped where it is missing). On a GPU, ``test_layer.py``'s CUDA tests run it
-compiled."""
+"""The Triton kernels of the ConeLayer on a GPU (inference: rays and box in one pass; training:
+the box's forward and backward), run by Triton's interpreter on the CPU: it needs no GPU, only
+the ``triton`` package (which torch's CUDA builds bring; skipped where it is missing). On a GPU,
+``test_layer.py``'s CUDA tests run them compiled."""
 
 from __future__ import annotations
 
@@ -66,6 +66,72 @@ def run(env_extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
 def test_kernel_matches_the_torch_operations_and_the_layer_uses_it():
     done = run({})
     assert done.returncode == 0 and "kernel ok" in done.stdout, done.stderr[-3000:]
+
+
+BOX_SCRIPT = textwrap.dedent("""
+    import numpy as np
+    import torch
+    import conecore as cc
+    from conecore import layer as L
+    from conecore._triton_rays_box import box_backward, box_forward_
+
+    torch.manual_seed(0)
+    # the box's training kernels against the torch operations: ties, a negative peak, a row
+    # inside the box, widths around the block sizes, NaN and inf
+    for n, d in ((5, 64), (37, 784), (3, 3), (17, 1025), (1, 1)):
+        for bound in (1.0, 0.5, 3.0):
+            z = torch.randn(n, d) * 2
+            if n > 2 and d > 3:
+                z[0] = 0.1
+                z[1, :3] = z[1].abs().max() + 1
+                z[2, 1] = -10
+            g = torch.randn(n, d)
+            want, got = L._box_saved_torch(z.clone(), bound), box_forward_(z.clone(), bound)
+            for a, b in zip(want, got, strict=True):
+                assert torch.allclose(a, b, rtol=1e-6, atol=1e-7), (n, d, bound)
+            gw, gg = L._box_backward_torch(g, *want, bound), box_backward(g, *got, bound)
+            assert torch.allclose(gg, gw, rtol=1e-5, atol=1e-6), (n, d, bound)
+    z = torch.tensor([[1.0, float("nan"), 3.0], [2.0, float("inf"), -1.0], [0.5, 0.2, -0.3]])
+    want, got = L._box_saved_torch(z.clone(), 1.0)[0], box_forward_(z.clone(), 1.0)[0]
+    assert torch.equal(want.isnan(), got.isnan())
+    assert torch.equal(torch.nan_to_num(want), torch.nan_to_num(got))
+    # the layer's training node takes them (the C kernels off), with the torch operations'
+    # outputs and gradients, every output in the cone and the box
+    cone = cc.Cone.from_inequalities(cc.preset("checkerboard-8"))
+    layer = cc.ConeLayer(cone, 6, box=1.0)
+    x = torch.randn(50, 6) * 5
+    assert L._triton_works(x)  # the self-check passed (before the counting)
+    calls = []
+    for name in ("box_forward_", "box_backward"):
+        kernel = getattr(cc._triton_rays_box, name)
+        setattr(cc._triton_rays_box, name,
+                lambda *a, _k=kernel, _n=name: calls.append(_n) or _k(*a))
+    results = []
+    for use in (True, False):
+        L._TRITON_OK[x.device] = use
+        layer.zero_grad()
+        z = layer(x)
+        z.square().sum().backward()
+        results.append((z.detach(), [p.grad.clone() for p in layer.parameters()]))
+    assert calls == ["box_forward_", "box_backward"], calls
+    (z1, g1), (z2, g2) = results
+    assert torch.allclose(z1, z2, atol=1e-6)
+    assert all(torch.allclose(a, b, rtol=1e-4, atol=1e-6) for a, b in zip(g1, g2, strict=True))
+    A = torch.as_tensor(np.array(cone.A))
+    assert float(cc.relative_violation(A, z1.double()).max()) < 1e-5
+    assert float(z1.abs().max()) <= 1.0 + 1e-6
+    print("box kernels ok")
+""")
+
+
+def test_box_kernels_match_the_torch_operations_and_training_uses_them():
+    """The box's forward and backward for training on a GPU, one Triton kernel each; checked
+    here under the interpreter with the C kernels switched off (on a CPU they come first)."""
+    done = subprocess.run([sys.executable, "-c", BOX_SCRIPT], capture_output=True, text=True,
+                          cwd=ROOT, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), "TRITON_INTERPRET": "1",
+                               "CONECORE_NATIVE": "0"})
+    assert done.returncode == 0 and "box kernels ok" in done.stdout, done.stderr[-3000:]
 
 
 def test_a_failing_kernel_falls_back_with_a_warning():
