@@ -467,23 +467,23 @@ class _LayerMap(torch.autograd.Function):
         rays = bufs["rays"]
         u = mu = None
         if Wu is not None:
-            u = torch.addmm(bu, h, Wu.T)
+            u = F.linear(h, Wu, bu)  # addmm(bu, h, Wu^T), without a Python-made view
             mu = spec._nonneg(u)
         Wz = None
         if W is None:
             z = mu @ rays
         elif kind == "outputs":
             B = bufs["line_basis"]
-            z = torch.addmm(b, h, W.T)
-            w = z @ B.T
+            z = F.linear(h, W, b)
+            w = F.linear(z, B)
             w = torch.addmm(w, mu, bufs["ray_coords"], beta=-1) if mu is not None else w.neg_()
             z.addmm_(w, B)
         else:
             if kind == "fold":
                 Wz, bz = spec._fold_tensors(W, b)
-                z = torch.addmm(bz, h, Wz.T)
+                z = F.linear(h, Wz, bz)
             else:  # "basis": t = W h + b, z = L^T t
-                z = torch.addmm(b, h, W.T) @ bufs["line_basis"]
+                z = F.linear(h, W, b) @ bufs["line_basis"]
             if mu is not None:
                 z.addmm_(mu, rays)
         inv = peak_out = None
@@ -518,15 +518,15 @@ def _layer_map_backward(ctx: Any, g: torch.Tensor) -> tuple[Any, ...]:
     gy = gmu = None
     rays = bufs["rays"]
     if W is None:
-        gmu = g @ rays.T
+        gmu = F.linear(g, rays)
     elif kind == "outputs":
         B = bufs["line_basis"]
-        coords = g @ B.T
+        coords = F.linear(g, B)
         gy = g.addmm_(coords, B, alpha=-1) if owned else torch.addmm(g, coords, B, alpha=-1)
-        gmu = coords @ bufs["ray_coords"].T if Wu is not None else None
+        gmu = F.linear(coords, bufs["ray_coords"]) if Wu is not None else None
     else:
-        gy = g if kind == "fold" else g @ bufs["line_basis"].T
-        gmu = g @ rays.T if Wu is not None else None
+        gy = g if kind == "fold" else F.linear(g, bufs["line_basis"])
+        gmu = F.linear(g, rays) if Wu is not None else None
     grads: list[torch.Tensor | None] = [None] * 7
     gu = _nonneg_backward(spec.nonneg, gmu, u, mu) if Wu is not None else None
     needs = ctx.needs_input_grad  # frozen maps get no gradient
