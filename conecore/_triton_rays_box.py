@@ -156,3 +156,107 @@ def box_backward(g: torch.Tensor, out: torch.Tensor, inv: torch.Tensor, peak: to
                                                      BLOCK_M=block_m, BLOCK_D=block_d,
                                                      num_warps=warps)
     return res
+
+
+# ----------------------------------------------------------------- the line map with the box
+@triton.jit
+def _line_box_forward_kernel(z_ptr, t_ptr, basis_ptr, inv_ptr, peak_ptr, n, d, bound,
+                             R: tl.constexpr, BOX: tl.constexpr, BLOCK_M: tl.constexpr,
+                             BLOCK_D: tl.constexpr):
+    """``z <- y + (t - y Q) Q^T`` (``Q^T``: the ``R x d`` orthonormal basis rows, ``t = mu M``),
+    then the box, in place: the layer's "outputs" line map, each row read and written once.
+    Sums of products in float32 registers, never ``tl.dot`` (no TF32: this decides
+    feasibility)."""
+    rows = tl.program_id(0).to(tl.int64) * BLOCK_M + tl.arange(0, BLOCK_M)
+    cols = tl.arange(0, BLOCK_D)
+    row_ok = rows < n
+    col_ok = cols < d
+    ok = row_ok[:, None] & col_ok[None, :]
+    offs = rows[:, None] * d + cols[None, :]
+    y = tl.load(z_ptr + offs, mask=ok, other=0.0)
+    z = y
+    for i in range(R):  # y Q is taken from y, the updates go to z
+        q = tl.load(basis_ptr + i * d + cols, mask=col_ok, other=0.0)
+        w = tl.sum(y * q[None, :], axis=1)
+        t = tl.load(t_ptr + rows * R + i, mask=row_ok, other=0.0)
+        z += (t - w)[:, None] * q[None, :]
+    if BOX:
+        m = _row_peak(z, tl.max((z != z).to(tl.int32), axis=1) > 0)
+        c = tl.where((m != m) | (m > bound), m, bound)
+        s = (1.0 / c) * bound
+        z = z * s[:, None]
+        tl.store(inv_ptr + rows, s, mask=row_ok)
+        tl.store(peak_ptr + rows, m * s, mask=row_ok)
+    tl.store(z_ptr + offs, z, mask=ok)
+
+
+@triton.jit
+def _line_box_backward_kernel(g_ptr, out_ptr, inv_ptr, peak_ptr, basis_ptr, gy_ptr,
+                              coords_ptr, n, d, bound, R: tl.constexpr, BOX: tl.constexpr,
+                              BLOCK_M: tl.constexpr, BLOCK_D: tl.constexpr):
+    """The backward of :func:`_line_box_forward_kernel`: ``g'`` through the box, then
+    ``coords = g' Q`` and ``g_y = g' - coords Q^T`` (``P g'``); ``g_mu = coords M^T`` is left
+    to the caller (a small product)."""
+    rows = tl.program_id(0).to(tl.int64) * BLOCK_M + tl.arange(0, BLOCK_M)
+    cols = tl.arange(0, BLOCK_D)
+    row_ok = rows < n
+    col_ok = cols < d
+    ok = row_ok[:, None] & col_ok[None, :]
+    offs = rows[:, None] * d + cols[None, :]
+    g = tl.load(g_ptr + offs, mask=ok, other=0.0)
+    if BOX:
+        o = tl.load(out_ptr + offs, mask=ok, other=0.0)
+        s = tl.load(inv_ptr + rows, mask=row_ok, other=1.0)
+        p = tl.load(peak_ptr + rows, mask=row_ok, other=1.0)
+        dot = tl.sum(g * o, axis=1)
+        at_peak = (tl.abs(o) >= p[:, None]) & ok
+        ties = tl.sum(at_peak.to(tl.float32), axis=1)
+        scaled = s < 1.0
+        neg = tl.where(scaled, -(dot * s) / tl.where(scaled, bound * ties * p, 1.0), 0.0)
+        g = tl.where(at_peak, o, 0.0) * neg[:, None] + g * s[:, None]
+    gy = g
+    for i in range(R):
+        q = tl.load(basis_ptr + i * d + cols, mask=col_ok, other=0.0)
+        c = tl.sum(g * q[None, :], axis=1)
+        tl.store(coords_ptr + rows * R + i, c, mask=row_ok)
+        gy -= c[:, None] * q[None, :]
+    tl.store(gy_ptr + offs, gy, mask=ok)
+
+
+MAX_LINE_ROWS = 64  # basis rows the line kernels loop over; more: the torch operations
+
+
+def line_box_forward_(z: torch.Tensor, t: torch.Tensor, basis: torch.Tensor,
+                      bound: float | None) -> tuple[torch.Tensor, torch.Tensor | None,
+                                                    torch.Tensor | None]:
+    """``z`` (contiguous float32 ``(n, d)``, the affine map's output ``y``) replaced in place by
+    ``y + (t - y Q) Q^T``, then scaled into the box (``bound``; ``None``: no box); ``t``
+    ``(n, r)`` is ``mu M``, ``basis`` the ``(r, d)`` rows ``Q^T``. Returns ``z`` and what the
+    box's backward needs (``None`` without the box)."""
+    n, d = z.shape
+    r = basis.shape[0]
+    block_d, block_m, warps = _rows(d)
+    box = bound is not None
+    inv, peak = (z.new_empty(n, 1), z.new_empty(n, 1)) if box else (z, z)
+    _line_box_forward_kernel[(triton.cdiv(n, block_m),)](
+        z, t, basis, inv, peak, n, d, float(bound) if box else 1.0, R=r, BOX=box,
+        BLOCK_M=block_m, BLOCK_D=block_d, num_warps=warps)
+    return (z, inv, peak) if box else (z, None, None)
+
+
+def line_box_backward(g: torch.Tensor, out: torch.Tensor | None, inv: torch.Tensor | None,
+                      peak: torch.Tensor | None, basis: torch.Tensor, bound: float | None
+                      ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(g_y, coords)`` from the outputs' gradient ``g``: through the box (when ``bound``),
+    then ``coords = g' Q`` ``(n, r)`` and ``g_y = g' - coords Q^T`` (a new tensor)."""
+    g = g.contiguous()
+    n, d = g.shape
+    r = basis.shape[0]
+    block_d, block_m, warps = _rows(d)
+    box = bound is not None
+    gy, coords = torch.empty_like(g), g.new_empty(n, r)
+    _line_box_backward_kernel[(triton.cdiv(n, block_m),)](
+        g, out if box else g, inv if box else g, peak if box else g, basis, gy, coords, n, d,
+        float(bound) if box else 1.0, R=r, BOX=box, BLOCK_M=block_m, BLOCK_D=block_d,
+        num_warps=warps)
+    return gy, coords

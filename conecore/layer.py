@@ -234,14 +234,23 @@ def _box_backward(g: torch.Tensor, out: torch.Tensor, inv: torch.Tensor, peak_ou
     return _box_backward_torch(g, out, inv, peak_out, bound)
 
 
+def _triton_line_usable(z: torch.Tensor, basis: torch.Tensor) -> bool:
+    """The Triton kernels for the "outputs" line map with the box (one pass over the rows each
+    way) may run: :func:`_triton_box_usable` for the outputs and the basis, and a basis of at
+    most ``MAX_LINE_ROWS`` rows (the kernels loop over them)."""
+    return basis.shape[0] <= _TRITON_MAX_LINE_ROWS and _triton_box_usable(z, basis)
+
+
 def _triton_box_usable(*tensors: torch.Tensor) -> bool:
     """The box's Triton kernels (:mod:`conecore._triton_rays_box`) may run on these tensors:
     plain contiguous float32 tensors on one device, eager (not traced, not compiled: there the
     torch operations are traced), rows no wider than the kernels hold, and
     :func:`_triton_works` (CUDA, the self-check passed)."""
     z = tensors[0]
-    if (z.dtype != torch.float32 or torch.jit.is_tracing() or torch.compiler.is_compiling()
-            or z.dim() != 2 or z.shape[1] > _TRITON_MAX_D):
+    if not (z.is_cuda or _TRITON_INTERPRET) or z.dtype != torch.float32:
+        return False  # first, cheaply: a CPU training step asks at every call
+    if (torch.jit.is_tracing() or torch.compiler.is_compiling() or z.dim() != 2
+            or z.shape[1] > _TRITON_MAX_D):
         return False
     for t in tensors:
         if (type(t) is not torch.Tensor or t.dtype != z.dtype or t.device != z.device
@@ -361,6 +370,8 @@ class _ProjectedLines(torch.autograd.Function):
 
 
 _TRITON_MAX_D = 16384  # conecore._triton_rays_box.MAX_BLOCK_D (not imported: no triton on CPU)
+_TRITON_MAX_LINE_ROWS = 64  # conecore._triton_rays_box.MAX_LINE_ROWS
+_TRITON_INTERPRET = os.environ.get("TRITON_INTERPRET") == "1"  # Triton on CPU tensors (tests)
 _TRITON_OK: dict[Any, bool] = {}  # per CUDA device: the fused kernel passed its self-check
 
 
@@ -384,7 +395,13 @@ def _triton_works(yu: torch.Tensor) -> bool:
 
 def _triton_self_check(device: torch.device) -> bool:
     try:
-        from conecore._triton_rays_box import box_backward, box_forward_, rays_box
+        from conecore._triton_rays_box import (
+            box_backward,
+            box_forward_,
+            line_box_backward,
+            line_box_forward_,
+            rays_box,
+        )
 
         g = torch.Generator(device=device).manual_seed(0)
         for nonneg, box in (("softplus", 0.5), ("relu", None), ("exp", 2.0)):
@@ -410,6 +427,21 @@ def _triton_self_check(device: torch.device) -> bool:
             gw, gg = _box_backward_torch(grad, *want, bound), box_backward(grad, *got, bound)
             if not torch.allclose(gg, gw, rtol=1e-4, atol=1e-6):
                 raise ArithmeticError("the box's backward differs from torch")
+        # the line map with the box: z = y + (t - y Q) Q^T, then the box, and back
+        basis = torch.randn(100, 6, generator=torch.Generator().manual_seed(0))
+        Q = torch.linalg.qr(basis)[0].T.contiguous().to(device)  # on the CPU: no cuSOLVER
+        t = torch.randn(37, 6, generator=g, device=device)
+        for bound in (None, 0.7):
+            want = z + (t - z @ Q.T) @ Q
+            saved = _box_saved_torch(want, bound) if bound is not None else (want, None, None)
+            got = line_box_forward_(z.clone(), t, Q, bound)
+            if not torch.allclose(got[0], saved[0], rtol=1e-5, atol=1e-5):
+                raise ArithmeticError("the line map's forward differs from torch")
+            gp = _box_backward_torch(grad, *saved, bound) if bound is not None else grad
+            gy, coords = line_box_backward(grad, *got, Q, bound)
+            if not (torch.allclose(coords, gp @ Q.T, rtol=1e-4, atol=1e-5)
+                    and torch.allclose(gy, gp - (gp @ Q.T) @ Q, rtol=1e-4, atol=1e-5)):
+                raise ArithmeticError("the line map's backward differs from torch")
         return True
     except Exception as exc:  # no Triton, a compiler error, a wrong result
         warnings.warn(f"ConeLayer: the fused Triton kernel is not used on {device} ({exc!r}); "
@@ -475,6 +507,16 @@ class _LayerMap(torch.autograd.Function):
         elif kind == "outputs":
             B = bufs["line_basis"]
             z = F.linear(h, W, b)
+            if _triton_line_usable(z, B):  # the line map and the box: one kernel on a GPU
+                from conecore._triton_rays_box import line_box_forward_
+
+                t = mu @ bufs["ray_coords"] if mu is not None else z.new_zeros(len(z), len(B))
+                z, inv, peak_out = line_box_forward_(z, t, B, bound)
+                ctx.line_kernel = True
+                ctx.save_for_backward(h, W, None, Wu, u, mu, z if bound is not None else None,
+                                      inv, peak_out)
+                ctx.kind, ctx.spec = kind, spec
+                return z
             w = F.linear(z, B)
             w = torch.addmm(w, mu, bufs["ray_coords"], beta=-1) if mu is not None else w.neg_()
             z.addmm_(w, B)
@@ -508,20 +550,27 @@ def _layer_map_backward(ctx: Any, g: torch.Tensor) -> tuple[Any, ...]:
     if g.dtype != h.dtype:
         g = g.to(h.dtype)
     owned = out is not None  # g may be written to in place only once it is a new tensor
-    if out is not None:  # the box; a new tensor, so the rest may work in place on it
-        g = _box_backward(g, out, inv, peak_out, bound)
     gy = gmu = None
     rays = bufs["rays"]
-    if W is None:
-        gmu = F.linear(g, rays)
-    elif kind == "outputs":
-        B = bufs["line_basis"]
-        coords = F.linear(g, B)
-        gy = g.addmm_(coords, B, alpha=-1) if owned else torch.addmm(g, coords, B, alpha=-1)
+    if getattr(ctx, "line_kernel", False):  # the box and the line map: one kernel on a GPU
+        from conecore._triton_rays_box import line_box_backward
+
+        gy, coords = line_box_backward(g, out, inv, peak_out, bufs["line_basis"], bound)
         gmu = F.linear(coords, bufs["ray_coords"]) if Wu is not None else None
     else:
-        gy = g if kind == "fold" else F.linear(g, bufs["line_basis"])
-        gmu = F.linear(g, rays) if Wu is not None else None
+        if out is not None:  # the box; a new tensor, so the rest may work in place on it
+            g = _box_backward(g, out, inv, peak_out, bound)
+        if W is None:
+            gmu = F.linear(g, rays)
+        elif kind == "outputs":
+            B = bufs["line_basis"]
+            coords = F.linear(g, B)
+            gy = (g.addmm_(coords, B, alpha=-1) if owned
+                  else torch.addmm(g, coords, B, alpha=-1))
+            gmu = F.linear(coords, bufs["ray_coords"]) if Wu is not None else None
+        else:
+            gy = g if kind == "fold" else F.linear(g, bufs["line_basis"])
+            gmu = F.linear(g, rays) if Wu is not None else None
     grads: list[torch.Tensor | None] = [None] * 7
     gu = _nonneg_backward(spec.nonneg, gmu, u, mu) if Wu is not None else None
     needs = ctx.needs_input_grad  # frozen maps get no gradient

@@ -134,6 +134,72 @@ def test_box_kernels_match_the_torch_operations_and_training_uses_them():
     assert done.returncode == 0 and "box kernels ok" in done.stdout, done.stderr[-3000:]
 
 
+LINE_SCRIPT = textwrap.dedent("""
+    import numpy as np
+    import torch
+    import conecore as cc
+    from conecore import layer as L
+    from conecore import _triton_rays_box as K
+
+    torch.manual_seed(0)
+    # the line map with the box, against the torch operations: widths around the block sizes,
+    # one to sixteen basis rows, with and without the box
+    for n, d, r in ((5, 64, 4), (37, 784, 16), (3, 3, 1), (17, 1025, 5), (1, 10, 3)):
+        Q = torch.linalg.qr(torch.randn(d, r, dtype=torch.float64))[0].T.contiguous().float()
+        for bound in (None, 1.0, 0.5):
+            y, t, g = torch.randn(n, d) * 3, torch.randn(n, r), torch.randn(n, d)
+            want = y + (t - y @ Q.T) @ Q
+            saved = L._box_saved_torch(want, bound) if bound else (want, None, None)
+            got = K.line_box_forward_(y.clone(), t, Q, bound)
+            assert torch.allclose(got[0], saved[0], rtol=1e-5, atol=1e-5), (n, d, r, bound)
+            gp = L._box_backward_torch(g, *saved, bound) if bound else g
+            gy, coords = K.line_box_backward(g, *got, Q, bound)
+            assert torch.allclose(coords, gp @ Q.T, rtol=1e-4, atol=1e-5), (n, d, r, bound)
+            assert torch.allclose(gy, gp - (gp @ Q.T) @ Q, rtol=1e-4, atol=1e-5), (n, d, r)
+    # the layer's training node takes them where the line map goes on the outputs (a wide
+    # input, a small batch), the C kernels off: the torch operations' outputs and gradients
+    # (the input's too), every output in the cone (and the box)
+    cone = cc.Cone.from_inequalities(cc.preset("checkerboard-8"))
+    x = (torch.randn(20, 64) * 5).requires_grad_()
+    assert L._triton_works(x.detach())  # the self-check passed (before the counting)
+    calls = []
+    for name in ("line_box_forward_", "line_box_backward"):
+        kernel = getattr(K, name)
+        setattr(K, name, lambda *a, _k=kernel, _n=name: calls.append(_n) or _k(*a))
+    A = torch.as_tensor(np.array(cone.A))
+    for box in (1.0, None):
+        layer = cc.ConeLayer(cone, 64, box=box)
+        assert not layer._fold_is_cheaper(20, layer.line_coef.weight)  # the outputs' side
+        results = []
+        for use in (True, False):
+            L._TRITON_OK[x.device] = use
+            layer.zero_grad()
+            x.grad = None
+            z = layer(x)
+            z.square().sum().backward()
+            results.append((z.detach(), [p.grad.clone() for p in layer.parameters()],
+                            x.grad.clone()))
+        (z1, g1, x1), (z2, g2, x2) = results
+        for a, b in zip([z1, *g1, x1], [z2, *g2, x2], strict=True):  # round-off, relative
+            assert float((a - b).abs().max()) <= 1e-5 * (1 + float(b.abs().max()))
+        assert float(cc.relative_violation(A, z1.double()).max()) < 1e-5
+        if box is not None:
+            assert float(z1.abs().max()) <= box + 1e-6
+    assert calls == ["line_box_forward_", "line_box_backward"] * 2, calls
+    print("line kernels ok")
+""")
+
+
+def test_line_kernels_match_the_torch_operations_and_training_uses_them():
+    """The "outputs" line map with the box for training on a GPU, one Triton kernel each way;
+    checked under the interpreter with the C kernels switched off."""
+    done = subprocess.run([sys.executable, "-c", LINE_SCRIPT], capture_output=True, text=True,
+                          cwd=ROOT, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), "TRITON_INTERPRET": "1",
+                               "CONECORE_NATIVE": "0"})
+    assert done.returncode == 0 and "line kernels ok" in done.stdout, done.stderr[-3000:]
+
+
 def test_a_failing_kernel_falls_back_with_a_warning():
     """A kernel that cannot run (here: switched off by a wrong constant) is refused by the
     self-check: a RuntimeWarning, and the torch operations give the outputs."""
