@@ -11,6 +11,7 @@ import io
 import os
 import socket
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -221,10 +222,26 @@ def test_cuda_training_map_matches_plain_autograd(name, batch):
     layer = cc.ConeLayer(cone_of(name), 6, box=0.5).double().cuda()
     assert_same_map(layer, torch.randn(batch, 6, dtype=torch.float64, device="cuda") * 5, 1e-9)
     layer = layer.float()
-    z = layer(torch.randn(batch, 6, device="cuda") * 5)
-    z.square().sum().backward()
+    x = (torch.randn(batch, 6, device="cuda") * 5).requires_grad_()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        z = layer(x)
+    assert not [w for w in caught if "Triton" in str(w.message)]  # the kernels passed
+    # float32, the Triton training kernels (the box; the line map with the box at batch 3):
+    # the plain-autograd map's values and gradients to round-off
+    g = torch.randn_like(z)
+    inputs = [x, *layer.parameters()]
+    ref = reference_forward(layer, x)
+    for a, b in zip([z, *torch.autograd.grad(z, inputs, g)],
+                    [ref, *torch.autograd.grad(ref, inputs, g)], strict=True):
+        a, b = a.detach(), b.detach()
+        assert float((a - b).abs().max()) <= 1e-4 * (1 + float(b.abs().max()))
     assert worst_violation(cone_of(name), z.detach().cpu()) < 1e-5
+    z = layer(x)
+    z.square().sum().backward()
     assert all(torch.isfinite(p.grad).all() for p in layer.parameters())
+    if name != "pyramid":  # pointed: no line map
+        assert layer_module._TRITON_OK.get(z.device) is not False
 
 
 @pytest.mark.parametrize("nonneg", ["relu", "abs"])
