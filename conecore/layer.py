@@ -35,7 +35,9 @@ or projected forms.
 Eager float32 inference on a CPU is one product of ``[h, mu]`` with ``[P W | R^T]`` (the rays
 as ``k`` more input columns, not a second pass over the output), prepacked by oneDNN and cached
 with the fold, then the box. On a GPU, eager inference with the box is one product and one
-Triton kernel for the rays, the box and the store (:mod:`conecore._triton_rays_box`).
+Triton kernel for the rays, the box and the store (:mod:`conecore._triton_rays_box`); in eager
+training the line map on the outputs with the box is one Triton kernel each way, and the box
+alone one each way where the line map is folded (float32, after a once-per-device self-check).
 
 Measured on a shared 2-core CPU, 28 x 28 checkerboard with the box, in_features 256, batch 256,
 against ``nn.Linear(256, 784)`` (``python -m conecore.gpu_check --device cpu --batches 256
