@@ -54,8 +54,7 @@ def _rays_box_kernel(yu_ptr, rays_ptr, out_ptr, n, d, stride_yu, bound, K: tl.co
         ray = tl.load(rays_ptr + i * d + cols, mask=col_ok, other=0.0)
         z += mu[:, None] * ray[None, :]
     if BOX:
-        peak = tl.max(tl.abs(z), axis=1)
-        z = z * (bound / tl.maximum(peak, bound))[:, None]
+        z, _, _ = _box_rows(z, bound)
     tl.store(out_ptr + rows[:, None] * d + cols[None, :], z, mask=ok)
 
 
@@ -86,6 +85,29 @@ def _row_peak(z, row_nan):
 
 
 @triton.jit
+def _box_rows(z, bound):
+    """The rows ``z`` scaled into the box, their scale ``s`` and their peak after scaling
+    (``conecore.layer._box_saved_torch``'s formulas)."""
+    m = _row_peak(z, tl.max((z != z).to(tl.int32), axis=1) > 0)
+    c = tl.where((m != m) | (m > bound), m, bound)  # clamp(min=bound), NaN kept
+    s = (1.0 / c) * bound  # reciprocal, then * bound: as _box_saved_torch
+    return z * s[:, None], s, m * s  # |out_j| at the peak: the same product
+
+
+@triton.jit
+def _box_grad_rows(g, o, s, p, ok, bound):
+    """The gradient through the box of the rows ``g``, from the outputs ``o``, the scale ``s``
+    and the peak ``p`` (``conecore.layer._box_backward_torch``'s formula); ``ok`` masks the
+    block's padding out of the peak's ties."""
+    dot = tl.sum(g * o, axis=1)
+    at_peak = (tl.abs(o) >= p[:, None]) & ok
+    ties = tl.sum(at_peak.to(tl.float32), axis=1)
+    scaled = s < 1.0  # then p > bound > 0 and ties >= 1; elsewhere no 0 / 0 (masked rows)
+    neg = tl.where(scaled, -(dot * s) / tl.where(scaled, bound * ties * p, 1.0), 0.0)
+    return tl.where(at_peak, o, 0.0) * neg[:, None] + g * s[:, None]
+
+
+@triton.jit
 def _box_forward_kernel(z_ptr, inv_ptr, peak_ptr, n, d, bound, BLOCK_M: tl.constexpr,
                         BLOCK_D: tl.constexpr):
     rows = tl.program_id(0).to(tl.int64) * BLOCK_M + tl.arange(0, BLOCK_M)
@@ -93,13 +115,10 @@ def _box_forward_kernel(z_ptr, inv_ptr, peak_ptr, n, d, bound, BLOCK_M: tl.const
     row_ok = rows < n
     ok = row_ok[:, None] & (cols < d)[None, :]
     offs = rows[:, None] * d + cols[None, :]
-    z = tl.load(z_ptr + offs, mask=ok, other=0.0)
-    m = _row_peak(z, tl.max((z != z).to(tl.int32), axis=1) > 0)
-    c = tl.where((m != m) | (m > bound), m, bound)  # clamp(min=bound), NaN kept
-    s = (1.0 / c) * bound  # reciprocal, then * bound: as _box_saved_torch
-    tl.store(z_ptr + offs, z * s[:, None], mask=ok)
+    z, s, peak = _box_rows(tl.load(z_ptr + offs, mask=ok, other=0.0), bound)
+    tl.store(z_ptr + offs, z, mask=ok)
     tl.store(inv_ptr + rows, s, mask=row_ok)
-    tl.store(peak_ptr + rows, m * s, mask=row_ok)  # |out_j| at the peak: the same product
+    tl.store(peak_ptr + rows, peak, mask=row_ok)
 
 
 @triton.jit
@@ -114,13 +133,7 @@ def _box_backward_kernel(g_ptr, out_ptr, inv_ptr, peak_ptr, res_ptr, n, d, bound
     o = tl.load(out_ptr + offs, mask=ok, other=0.0)
     s = tl.load(inv_ptr + rows, mask=row_ok, other=1.0)
     p = tl.load(peak_ptr + rows, mask=row_ok, other=1.0)
-    dot = tl.sum(g * o, axis=1)
-    at_peak = (tl.abs(o) >= p[:, None]) & ok
-    ties = tl.sum(at_peak.to(tl.float32), axis=1)
-    scaled = s < 1.0  # then p > bound > 0 and ties >= 1; elsewhere no 0 / 0 (masked rows)
-    neg = tl.where(scaled, -(dot * s) / tl.where(scaled, bound * ties * p, 1.0), 0.0)
-    res = tl.where(at_peak, o, 0.0) * neg[:, None] + g * s[:, None]
-    tl.store(res_ptr + offs, res, mask=ok)
+    tl.store(res_ptr + offs, _box_grad_rows(g, o, s, p, ok, bound), mask=ok)
 
 
 def _rows(d: int) -> tuple[int, int, int]:
@@ -181,12 +194,9 @@ def _line_box_forward_kernel(z_ptr, t_ptr, basis_ptr, inv_ptr, peak_ptr, n, d, b
         t = tl.load(t_ptr + rows * R + i, mask=row_ok, other=0.0)
         z += (t - w)[:, None] * q[None, :]
     if BOX:
-        m = _row_peak(z, tl.max((z != z).to(tl.int32), axis=1) > 0)
-        c = tl.where((m != m) | (m > bound), m, bound)
-        s = (1.0 / c) * bound
-        z = z * s[:, None]
+        z, s, peak = _box_rows(z, bound)
         tl.store(inv_ptr + rows, s, mask=row_ok)
-        tl.store(peak_ptr + rows, m * s, mask=row_ok)
+        tl.store(peak_ptr + rows, peak, mask=row_ok)
     tl.store(z_ptr + offs, z, mask=ok)
 
 
@@ -208,12 +218,7 @@ def _line_box_backward_kernel(g_ptr, out_ptr, inv_ptr, peak_ptr, basis_ptr, gy_p
         o = tl.load(out_ptr + offs, mask=ok, other=0.0)
         s = tl.load(inv_ptr + rows, mask=row_ok, other=1.0)
         p = tl.load(peak_ptr + rows, mask=row_ok, other=1.0)
-        dot = tl.sum(g * o, axis=1)
-        at_peak = (tl.abs(o) >= p[:, None]) & ok
-        ties = tl.sum(at_peak.to(tl.float32), axis=1)
-        scaled = s < 1.0
-        neg = tl.where(scaled, -(dot * s) / tl.where(scaled, bound * ties * p, 1.0), 0.0)
-        g = tl.where(at_peak, o, 0.0) * neg[:, None] + g * s[:, None]
+        g = _box_grad_rows(g, o, s, p, ok, bound)
     gy = g
     for i in range(R):
         q = tl.load(basis_ptr + i * d + cols, mask=col_ok, other=0.0)
