@@ -240,6 +240,8 @@ def _triton_line_usable(z: torch.Tensor, basis: torch.Tensor) -> bool:
     """The Triton kernels for the "outputs" line map with the box (one pass over the rows each
     way) may run: :func:`_triton_box_usable` for the outputs and the basis, and a basis of at
     most ``MAX_LINE_ROWS`` rows (the kernels loop over them)."""
+    if z.is_cpu and _native_box.available():  # Triton's interpreter only stands in for a GPU
+        return False
     return basis.shape[0] <= _TRITON_MAX_LINE_ROWS and _triton_box_usable(z, basis)
 
 
