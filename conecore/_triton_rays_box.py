@@ -29,6 +29,40 @@ MAX_BLOCK_D = 16384  # one row of z in registers; wider outputs use the torch op
 
 
 @triton.jit
+def _nonneg(u, NONNEG: tl.constexpr):
+    """The layer's non-negative maps (``conecore.layer.NONNEG``, by :data:`NONNEG_CODES`), with
+    coefficients below the smallest normal number set to 0 (``layer._flush_``)."""
+    if NONNEG == 0:
+        mu = tl.abs(u)
+    elif NONNEG == 1:
+        mu = tl.maximum(u, 0.0)
+    elif NONNEG == 2:  # torch's softplus: u past its threshold 20
+        mu = tl.where(u > 20.0, u, tl.log(1.0 + tl.exp(tl.minimum(u, 20.0))))
+    elif NONNEG == 3:
+        mu = tl.exp(tl.minimum(u, 60.0))
+    else:
+        mu = u * u
+    return tl.where(mu > 1.1754943508222875e-38, mu, 0.0)
+
+
+@triton.jit
+def _nonneg_grad(g, u, mu, NONNEG: tl.constexpr):
+    """``g * nonneg'(u)``, as ``conecore.layer._nonneg_backward``."""
+    if NONNEG == 0:
+        res = tl.where(u > 0.0, g, tl.where(u < 0.0, -g, 0.0))
+    elif NONNEG == 1:
+        res = tl.where(mu > 0.0, g, 0.0)
+    elif NONNEG == 2:  # torch's softplus_backward, threshold 20
+        e = tl.exp(tl.minimum(u, 20.0))
+        res = tl.where(u > 20.0, g, g * e / (e + 1.0))
+    elif NONNEG == 3:
+        res = tl.where(u <= 60.0, g * mu, 0.0)
+    else:
+        res = g * (2.0 * u)
+    return res
+
+
+@triton.jit
 def _rays_box_kernel(yu_ptr, rays_ptr, out_ptr, n, d, stride_yu, bound, K: tl.constexpr,
                      NONNEG: tl.constexpr, BOX: tl.constexpr, BLOCK_M: tl.constexpr,
                      BLOCK_D: tl.constexpr):
@@ -40,17 +74,7 @@ def _rays_box_kernel(yu_ptr, rays_ptr, out_ptr, n, d, stride_yu, bound, K: tl.co
     z = tl.load(yu_ptr + rows[:, None] * stride_yu + cols[None, :], mask=ok, other=0.0)
     for i in range(K):
         u = tl.load(yu_ptr + rows * stride_yu + d + i, mask=row_ok, other=0.0)
-        if NONNEG == 0:
-            mu = tl.abs(u)
-        elif NONNEG == 1:
-            mu = tl.maximum(u, 0.0)
-        elif NONNEG == 2:  # torch's softplus: u past its threshold 20
-            mu = tl.where(u > 20.0, u, tl.log(1.0 + tl.exp(tl.minimum(u, 20.0))))
-        elif NONNEG == 3:
-            mu = tl.exp(tl.minimum(u, 60.0))
-        else:
-            mu = u * u
-        mu = tl.where(mu > 1.1754943508222875e-38, mu, 0.0)  # subnormal: 0 (layer._flush_)
+        mu = _nonneg(u, NONNEG)
         ray = tl.load(rays_ptr + i * d + cols, mask=col_ok, other=0.0)
         z += mu[:, None] * ray[None, :]
     if BOX:
@@ -173,25 +197,32 @@ def box_backward(g: torch.Tensor, out: torch.Tensor, inv: torch.Tensor, peak: to
 
 # ----------------------------------------------------------------- the line map with the box
 @triton.jit
-def _line_box_forward_kernel(z_ptr, t_ptr, basis_ptr, inv_ptr, peak_ptr, n, d, bound,
-                             R: tl.constexpr, BOX: tl.constexpr, BLOCK_M: tl.constexpr,
+def _line_box_forward_kernel(z_ptr, u_ptr, m_ptr, mu_ptr, basis_ptr, inv_ptr, peak_ptr, n, d,
+                             k, bound, R: tl.constexpr, NONNEG: tl.constexpr,
+                             BOX: tl.constexpr, BLOCK_K: tl.constexpr, BLOCK_M: tl.constexpr,
                              BLOCK_D: tl.constexpr):
-    """``z <- y + (t - y Q) Q^T`` (``Q^T``: the ``R x d`` orthonormal basis rows, ``t = mu M``),
-    then the box, in place: the layer's "outputs" line map, each row read and written once.
-    Sums of products in float32 registers, never ``tl.dot`` (no TF32: this decides
-    feasibility)."""
+    """``mu = nonneg(u)`` (stored), ``z <- y + (mu M - y Q) Q^T`` (``Q^T``: the ``R x d``
+    orthonormal basis rows, ``M = R Q``: the rays' coordinates), then the box, in place: the
+    layer's "outputs" line map, each row read and written once. Sums of products in float32
+    registers, never ``tl.dot`` (no TF32: this decides feasibility)."""
     rows = tl.program_id(0).to(tl.int64) * BLOCK_M + tl.arange(0, BLOCK_M)
     cols = tl.arange(0, BLOCK_D)
+    ks = tl.arange(0, BLOCK_K)
     row_ok = rows < n
     col_ok = cols < d
+    k_ok = ks < k
     ok = row_ok[:, None] & col_ok[None, :]
+    kmask = row_ok[:, None] & k_ok[None, :]
     offs = rows[:, None] * d + cols[None, :]
+    koffs = rows[:, None] * k + ks[None, :]
+    mu = tl.where(kmask, _nonneg(tl.load(u_ptr + koffs, mask=kmask, other=0.0), NONNEG), 0.0)
+    tl.store(mu_ptr + koffs, mu, mask=kmask)
     y = tl.load(z_ptr + offs, mask=ok, other=0.0)
     z = y
     for i in range(R):  # y Q is taken from y, the updates go to z
         q = tl.load(basis_ptr + i * d + cols, mask=col_ok, other=0.0)
         w = tl.sum(y * q[None, :], axis=1)
-        t = tl.load(t_ptr + rows * R + i, mask=row_ok, other=0.0)
+        t = tl.sum(mu * tl.load(m_ptr + ks * R + i, mask=k_ok, other=0.0)[None, :], axis=1)
         z += (t - w)[:, None] * q[None, :]
     if BOX:
         z, s, peak = _box_rows(z, bound)
@@ -201,18 +232,22 @@ def _line_box_forward_kernel(z_ptr, t_ptr, basis_ptr, inv_ptr, peak_ptr, n, d, b
 
 
 @triton.jit
-def _line_box_backward_kernel(g_ptr, out_ptr, inv_ptr, peak_ptr, basis_ptr, gy_ptr,
-                              coords_ptr, n, d, bound, R: tl.constexpr, BOX: tl.constexpr,
+def _line_box_backward_kernel(g_ptr, out_ptr, inv_ptr, peak_ptr, basis_ptr, u_ptr, mu_ptr,
+                              m_ptr, gy_ptr, gu_ptr, n, d, k, bound, R: tl.constexpr,
+                              NONNEG: tl.constexpr, BOX: tl.constexpr, BLOCK_K: tl.constexpr,
                               BLOCK_M: tl.constexpr, BLOCK_D: tl.constexpr):
     """The backward of :func:`_line_box_forward_kernel`: ``g'`` through the box, then
-    ``coords = g' Q`` and ``g_y = g' - coords Q^T`` (``P g'``); ``g_mu = coords M^T`` is left
-    to the caller (a small product)."""
+    ``c = g' Q``, ``g_y = g' - c Q^T`` (``P g'``) and ``g_u = nonneg'(u) * (c M^T)``."""
     rows = tl.program_id(0).to(tl.int64) * BLOCK_M + tl.arange(0, BLOCK_M)
     cols = tl.arange(0, BLOCK_D)
+    ks = tl.arange(0, BLOCK_K)
     row_ok = rows < n
     col_ok = cols < d
+    k_ok = ks < k
     ok = row_ok[:, None] & col_ok[None, :]
+    kmask = row_ok[:, None] & k_ok[None, :]
     offs = rows[:, None] * d + cols[None, :]
+    koffs = rows[:, None] * k + ks[None, :]
     g = tl.load(g_ptr + offs, mask=ok, other=0.0)
     if BOX:
         o = tl.load(out_ptr + offs, mask=ok, other=0.0)
@@ -220,48 +255,64 @@ def _line_box_backward_kernel(g_ptr, out_ptr, inv_ptr, peak_ptr, basis_ptr, gy_p
         p = tl.load(peak_ptr + rows, mask=row_ok, other=1.0)
         g = _box_grad_rows(g, o, s, p, ok, bound)
     gy = g
+    gmu = tl.zeros((BLOCK_M, BLOCK_K), dtype=tl.float32)
     for i in range(R):
         q = tl.load(basis_ptr + i * d + cols, mask=col_ok, other=0.0)
         c = tl.sum(g * q[None, :], axis=1)
-        tl.store(coords_ptr + rows * R + i, c, mask=row_ok)
         gy -= c[:, None] * q[None, :]
+        gmu += c[:, None] * tl.load(m_ptr + ks * R + i, mask=k_ok, other=0.0)[None, :]
     tl.store(gy_ptr + offs, gy, mask=ok)
+    u = tl.load(u_ptr + koffs, mask=kmask, other=0.0)
+    mu = tl.load(mu_ptr + koffs, mask=kmask, other=0.0)
+    tl.store(gu_ptr + koffs, _nonneg_grad(gmu, u, mu, NONNEG), mask=kmask)
 
 
 MAX_LINE_ROWS = 64  # basis rows the line kernels loop over; more: the torch operations
+MAX_LINE_RAYS = 64  # rays whose coefficients a row block holds; more: the torch operations
 
 
-def line_box_forward_(z: torch.Tensor, t: torch.Tensor, basis: torch.Tensor,
-                      bound: float | None) -> tuple[torch.Tensor, torch.Tensor | None,
-                                                    torch.Tensor | None]:
+def line_box_forward_(z: torch.Tensor, u: torch.Tensor | None, coords: torch.Tensor,
+                      basis: torch.Tensor, nonneg: str, bound: float | None
+                      ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None,
+                                 torch.Tensor | None]:
     """``z`` (contiguous float32 ``(n, d)``, the affine map's output ``y``) replaced in place by
-    ``y + (t - y Q) Q^T``, then scaled into the box (``bound``; ``None``: no box); ``t``
-    ``(n, r)`` is ``mu M``, ``basis`` the ``(r, d)`` rows ``Q^T``. Returns ``z`` and what the
-    box's backward needs (``None`` without the box)."""
+    ``y + (mu M - y Q) Q^T`` with ``mu = nonneg(u)`` (``u``: ``(n, k)``, or ``None``: no
+    rays), then scaled into the box (``bound``; ``None``: no box). ``coords`` is ``M``
+    ``(k, r)``, ``basis`` the ``(r, d)`` rows ``Q^T``. Returns ``z``, ``mu`` and what the box's
+    backward needs (``None`` without the box)."""
     n, d = z.shape
     r = basis.shape[0]
+    k = 0 if u is None else u.shape[1]
     block_d, block_m, warps = _rows(d)
     box = bound is not None
     inv, peak = (z.new_empty(n, 1), z.new_empty(n, 1)) if box else (z, z)
+    mu = z.new_empty(n, k)
     _line_box_forward_kernel[(triton.cdiv(n, block_m),)](
-        z, t, basis, inv, peak, n, d, float(bound) if box else 1.0, R=r, BOX=box,
-        BLOCK_M=block_m, BLOCK_D=block_d, num_warps=warps)
-    return (z, inv, peak) if box else (z, None, None)
+        z, z if u is None else u, coords, mu, basis, inv, peak, n, d, k,
+        float(bound) if box else 1.0, R=r, NONNEG=NONNEG_CODES[nonneg], BOX=box,
+        BLOCK_K=max(1, triton.next_power_of_2(k)), BLOCK_M=block_m, BLOCK_D=block_d,
+        num_warps=warps)
+    return z, (mu if u is not None else None), (inv if box else None), (peak if box else None)
 
 
 def line_box_backward(g: torch.Tensor, out: torch.Tensor | None, inv: torch.Tensor | None,
-                      peak: torch.Tensor | None, basis: torch.Tensor, bound: float | None
-                      ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(g_y, coords)`` from the outputs' gradient ``g``: through the box (when ``bound``),
-    then ``coords = g' Q`` ``(n, r)`` and ``g_y = g' - coords Q^T`` (a new tensor)."""
+                      peak: torch.Tensor | None, basis: torch.Tensor, u: torch.Tensor | None,
+                      mu: torch.Tensor | None, coords: torch.Tensor, nonneg: str,
+                      bound: float | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``(g_y, g_u)`` from the outputs' gradient ``g``: through the box (when ``bound``), then
+    ``g_y = P g'`` (a new tensor) and ``g_u = nonneg'(u) * (g' Q M^T)`` (``None`` without
+    rays), from :func:`line_box_forward_`'s ``u``, ``mu`` and outputs."""
     g = g.contiguous()
     n, d = g.shape
     r = basis.shape[0]
+    k = 0 if u is None else u.shape[1]
     block_d, block_m, warps = _rows(d)
     box = bound is not None
-    gy, coords = torch.empty_like(g), g.new_empty(n, r)
+    gy, gu = torch.empty_like(g), g.new_empty(n, k)
     _line_box_backward_kernel[(triton.cdiv(n, block_m),)](
-        g, out if box else g, inv if box else g, peak if box else g, basis, gy, coords, n, d,
-        float(bound) if box else 1.0, R=r, BOX=box, BLOCK_M=block_m, BLOCK_D=block_d,
+        g, out if box else g, inv if box else g, peak if box else g, basis,
+        g if u is None else u, g if mu is None else mu, coords, gy, gu, n, d, k,
+        float(bound) if box else 1.0, R=r, NONNEG=NONNEG_CODES[nonneg], BOX=box,
+        BLOCK_K=max(1, triton.next_power_of_2(k)), BLOCK_M=block_m, BLOCK_D=block_d,
         num_warps=warps)
-    return gy, coords
+    return gy, (gu if u is not None else None)

@@ -236,13 +236,17 @@ def _box_backward(g: torch.Tensor, out: torch.Tensor, inv: torch.Tensor, peak_ou
     return _box_backward_torch(g, out, inv, peak_out, bound)
 
 
-def _triton_line_usable(z: torch.Tensor, basis: torch.Tensor) -> bool:
-    """The Triton kernels for the "outputs" line map with the box (one pass over the rows each
-    way) may run: :func:`_triton_box_usable` for the outputs and the basis, and a basis of at
-    most ``MAX_LINE_ROWS`` rows (the kernels loop over them)."""
+def _triton_line_usable(z: torch.Tensor, basis: torch.Tensor, u: torch.Tensor | None) -> bool:
+    """The Triton kernels for the non-negative map, the "outputs" line map and the box (one pass
+    over the rows each way) may run: :func:`_triton_box_usable` for the outputs, the basis and
+    the ray coefficients' ``u``, a basis of at most ``MAX_LINE_ROWS`` rows (the kernels loop
+    over them) and at most ``MAX_LINE_RAYS`` rays (a row block holds their coefficients)."""
     if z.is_cpu and _native_box.available():  # Triton's interpreter only stands in for a GPU
         return False
-    return basis.shape[0] <= _TRITON_MAX_LINE_ROWS and _triton_box_usable(z, basis)
+    k = 0 if u is None else u.shape[1]
+    if basis.shape[0] > _TRITON_MAX_LINE_ROWS or k > _TRITON_MAX_LINE_RAYS:
+        return False
+    return _triton_box_usable(z, basis) and (u is None or _triton_box_usable(u))
 
 
 def _triton_box_usable(*tensors: torch.Tensor) -> bool:
@@ -375,6 +379,7 @@ class _ProjectedLines(torch.autograd.Function):
 
 _TRITON_MAX_D = 16384  # conecore._triton_rays_box.MAX_BLOCK_D (not imported: no triton on CPU)
 _TRITON_MAX_LINE_ROWS = 64  # conecore._triton_rays_box.MAX_LINE_ROWS
+_TRITON_MAX_LINE_RAYS = 64  # conecore._triton_rays_box.MAX_LINE_RAYS
 _TRITON_INTERPRET = os.environ.get("TRITON_INTERPRET") == "1"  # Triton on CPU tensors (tests)
 _TRITON_OK: dict[Any, bool] = {}  # per CUDA device: the fused kernel passed its self-check
 
@@ -431,26 +436,34 @@ def _triton_self_check(device: torch.device) -> bool:
             gw, gg = _box_backward_torch(grad, *want, bound), box_backward(grad, *got, bound)
             if not torch.allclose(gg, gw, rtol=1e-4, atol=1e-6):
                 raise ArithmeticError("the box's backward differs from torch")
-        # the line map with the box: z = y + (t - y Q) Q^T, then the box, and back
+        # the map, the line map and the box: z = y + (mu M - y Q) Q^T, then the box, and back
         basis = torch.randn(100, 6, generator=torch.Generator().manual_seed(0))
         Q = torch.linalg.qr(basis)[0].T.contiguous().to(device)  # on the CPU: no cuSOLVER
-        t = torch.randn(37, 6, generator=g, device=device)
-        for bound in (None, 0.7):
-            want = z + (t - z @ Q.T) @ Q
+        M = torch.randn(5, 6, generator=g, device=device)
+        u = torch.randn(37, 5, generator=g, device=device) * 3
+        for nonneg, bound in (("softplus", None), ("relu", 0.7), ("exp", 0.7)):
+            mu = NONNEG[nonneg](u)
+            want = z + (mu @ M - z @ Q.T) @ Q
             saved = _box_saved_torch(want, bound) if bound is not None else (want, None, None)
-            got = line_box_forward_(z.clone(), t, Q, bound)
-            if not torch.allclose(got[0], saved[0], rtol=1e-5, atol=1e-5):
+            out, mu_k, inv, peak = line_box_forward_(z.clone(), u, M, Q, nonneg, bound)
+            if not (_close(out, saved[0]) and _close(mu_k, mu)):
                 raise ArithmeticError("the line map's forward differs from torch")
             gp = _box_backward_torch(grad, *saved, bound) if bound is not None else grad
-            gy, coords = line_box_backward(grad, *got, Q, bound)
-            if not (torch.allclose(coords, gp @ Q.T, rtol=1e-4, atol=1e-5)
-                    and torch.allclose(gy, gp - (gp @ Q.T) @ Q, rtol=1e-4, atol=1e-5)):
+            gy, gu = line_box_backward(grad, out, inv, peak, Q, u, mu_k, M, nonneg, bound)
+            coords = gp @ Q.T
+            if not (_close(gy, gp - coords @ Q)
+                    and _close(gu, _nonneg_backward(nonneg, coords @ M.T, u, mu))):
                 raise ArithmeticError("the line map's backward differs from torch")
         return True
     except Exception as exc:  # no Triton, a compiler error, a wrong result
         warnings.warn(f"ConeLayer: the fused Triton kernel is not used on {device} ({exc!r}); "
                       "the torch operations are", RuntimeWarning, stacklevel=3)
         return False
+
+
+def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Equal to float32 round-off, relative to the largest entry."""
+    return bool((a - b).abs().max() <= 1e-5 * (1 + b.abs().max()))
 
 
 def _functorch_active() -> bool:
@@ -504,23 +517,25 @@ class _LayerMap(torch.autograd.Function):
         u = mu = None
         if Wu is not None:
             u = F.linear(h, Wu, bu)  # addmm(bu, h, Wu^T), without a Python-made view
-            mu = spec._nonneg(u)
         Wz = None
-        if W is None:
-            z = mu @ rays
-        elif kind == "outputs":
+        if W is not None and kind == "outputs":
             B = bufs["line_basis"]
             z = F.linear(h, W, b)
-            if _triton_line_usable(z, B):  # the line map and the box: one kernel on a GPU
+            if _triton_line_usable(z, B, u):  # the map, the line map, the box: one kernel
                 from conecore._triton_rays_box import line_box_forward_
 
-                t = mu @ bufs["ray_coords"] if mu is not None else z.new_zeros(len(z), len(B))
-                z, inv, peak_out = line_box_forward_(z, t, B, bound)
+                z, mu, inv, peak_out = line_box_forward_(z, u, bufs["ray_coords"], B,
+                                                         spec.nonneg, bound)
                 ctx.line_kernel = True
                 ctx.save_for_backward(h, W, None, Wu, u, mu, z if bound is not None else None,
                                       inv, peak_out)
                 ctx.kind, ctx.spec = kind, spec
                 return z
+        if u is not None:
+            mu = spec._nonneg(u)
+        if W is None:
+            z = mu @ rays
+        elif kind == "outputs":
             w = F.linear(z, B)
             w = torch.addmm(w, mu, bufs["ray_coords"], beta=-1) if mu is not None else w.neg_()
             z.addmm_(w, B)
@@ -554,13 +569,13 @@ def _layer_map_backward(ctx: Any, g: torch.Tensor) -> tuple[Any, ...]:
     if g.dtype != h.dtype:
         g = g.to(h.dtype)
     owned = out is not None  # g may be written to in place only once it is a new tensor
-    gy = gmu = None
+    gy = gmu = gu = None
     rays = bufs["rays"]
-    if getattr(ctx, "line_kernel", False):  # the box and the line map: one kernel on a GPU
+    if getattr(ctx, "line_kernel", False):  # the box, the line map, the map: one kernel
         from conecore._triton_rays_box import line_box_backward
 
-        gy, coords = line_box_backward(g, out, inv, peak_out, bufs["line_basis"], bound)
-        gmu = F.linear(coords, bufs["ray_coords"]) if Wu is not None else None
+        gy, gu = line_box_backward(g, out, inv, peak_out, bufs["line_basis"], u, mu,
+                                   bufs["ray_coords"], spec.nonneg, bound)
     else:
         if out is not None:  # the box; a new tensor, so the rest may work in place on it
             g = _box_backward(g, out, inv, peak_out, bound)
@@ -575,8 +590,8 @@ def _layer_map_backward(ctx: Any, g: torch.Tensor) -> tuple[Any, ...]:
         else:
             gy = g if kind == "fold" else F.linear(g, bufs["line_basis"])
             gmu = F.linear(g, rays) if Wu is not None else None
+        gu = _nonneg_backward(spec.nonneg, gmu, u, mu) if Wu is not None else None
     grads: list[torch.Tensor | None] = [None] * 7
-    gu = _nonneg_backward(spec.nonneg, gmu, u, mu) if Wu is not None else None
     needs = ctx.needs_input_grad  # frozen maps get no gradient
     if gy is not None and (needs[1] or needs[2]):
         gW, gb = gy.T @ h, gy.sum(0)

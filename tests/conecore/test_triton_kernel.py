@@ -141,21 +141,31 @@ LINE_SCRIPT = textwrap.dedent("""
     from conecore import layer as L
     from conecore import _triton_rays_box as K
 
+    def close(a, b):
+        return float((a - b).abs().max()) <= 1e-5 * (1 + float(b.abs().max()))
+
     torch.manual_seed(0)
-    # the line map with the box, against the torch operations: widths around the block sizes,
-    # one to sixteen basis rows, with and without the box
-    for n, d, r in ((5, 64, 4), (37, 784, 16), (3, 3, 1), (17, 1025, 5), (1, 10, 3)):
+    # the map, the line map and the box, against the torch operations: widths around the block
+    # sizes, one to sixteen basis rows, no rays to sixteen, every map, with and without the box
+    for n, d, r, k in ((5, 64, 4, 3), (37, 784, 16, 16), (3, 3, 1, 2), (17, 1025, 5, 0)):
         Q = torch.linalg.qr(torch.randn(d, r, dtype=torch.float64))[0].T.contiguous().float()
-        for bound in (None, 1.0, 0.5):
-            y, t, g = torch.randn(n, d) * 3, torch.randn(n, r), torch.randn(n, d)
-            want = y + (t - y @ Q.T) @ Q
-            saved = L._box_saved_torch(want, bound) if bound else (want, None, None)
-            got = K.line_box_forward_(y.clone(), t, Q, bound)
-            assert torch.allclose(got[0], saved[0], rtol=1e-5, atol=1e-5), (n, d, r, bound)
-            gp = L._box_backward_torch(g, *saved, bound) if bound else g
-            gy, coords = K.line_box_backward(g, *got, Q, bound)
-            assert torch.allclose(coords, gp @ Q.T, rtol=1e-4, atol=1e-5), (n, d, r, bound)
-            assert torch.allclose(gy, gp - (gp @ Q.T) @ Q, rtol=1e-4, atol=1e-5), (n, d, r)
+        M = torch.randn(k, r)
+        for nonneg in L.NONNEG:
+            for bound in (None, 1.0, 0.5):
+                y, g = torch.randn(n, d) * 3, torch.randn(n, d)
+                u = torch.randn(n, k) * 3 if k else None
+                mu = L.NONNEG[nonneg](u) if k else torch.zeros(n, 0)
+                want = y + (mu @ M - y @ Q.T) @ Q
+                saved = L._box_saved_torch(want, bound) if bound else (want, None, None)
+                z, mu_k, inv, peak = K.line_box_forward_(y.clone(), u, M, Q, nonneg, bound)
+                assert close(z, saved[0]), (n, d, r, k, nonneg, bound)
+                assert k == 0 or close(mu_k, mu), (n, d, k, nonneg)
+                gp = L._box_backward_torch(g, *saved, bound) if bound else g
+                gy, gu = K.line_box_backward(g, z, inv, peak, Q, u, mu_k, M, nonneg, bound)
+                coords = gp @ Q.T
+                assert close(gy, gp - coords @ Q), (n, d, r, k, nonneg, bound)
+                if k:
+                    assert close(gu, L._nonneg_backward(nonneg, coords @ M.T, u, mu)), nonneg
     # the layer's training node takes them where the line map goes on the outputs (a wide
     # input, a small batch), the C kernels off: the torch operations' outputs and gradients
     # (the input's too), every output in the cone (and the box)
@@ -167,8 +177,8 @@ LINE_SCRIPT = textwrap.dedent("""
         kernel = getattr(K, name)
         setattr(K, name, lambda *a, _k=kernel, _n=name: calls.append(_n) or _k(*a))
     A = torch.as_tensor(np.array(cone.A))
-    for box in (1.0, None):
-        layer = cc.ConeLayer(cone, 64, box=box)
+    for nonneg, box in (("softplus", 1.0), ("relu", None), ("exp", 0.5), ("abs", 2.0)):
+        layer = cc.ConeLayer(cone, 64, box=box, nonneg=nonneg)
         assert not layer._fold_is_cheaper(20, layer.line_coef.weight)  # the outputs' side
         results = []
         for use in (True, False):
@@ -181,18 +191,18 @@ LINE_SCRIPT = textwrap.dedent("""
                             x.grad.clone()))
         (z1, g1, x1), (z2, g2, x2) = results
         for a, b in zip([z1, *g1, x1], [z2, *g2, x2], strict=True):  # round-off, relative
-            assert float((a - b).abs().max()) <= 1e-5 * (1 + float(b.abs().max()))
+            assert float((a - b).abs().max()) <= 1e-5 * (1 + float(b.abs().max())), nonneg
         assert float(cc.relative_violation(A, z1.double()).max()) < 1e-5
         if box is not None:
             assert float(z1.abs().max()) <= box + 1e-6
-    assert calls == ["line_box_forward_", "line_box_backward"] * 2, calls
+    assert calls == ["line_box_forward_", "line_box_backward"] * 4, calls
     print("line kernels ok")
 """)
 
 
 def test_line_kernels_match_the_torch_operations_and_training_uses_them():
-    """The "outputs" line map with the box for training on a GPU, one Triton kernel each way;
-    checked under the interpreter with the C kernels switched off."""
+    """The non-negative map, the "outputs" line map and the box for training on a GPU, one
+    Triton kernel each way; checked under the interpreter with the C kernels switched off."""
     done = subprocess.run([sys.executable, "-c", LINE_SCRIPT], capture_output=True, text=True,
                           cwd=ROOT, timeout=300,
                           env={**os.environ, "PYTHONPATH": str(ROOT), "TRITON_INTERPRET": "1",
