@@ -3,19 +3,20 @@
 * :func:`rays_box`, eager inference, after the product ``[y, u] = [P W; W_u] h + [P b; b_u]``:
   ``mu = nonneg(u)``, ``z = y + R^T mu``, the box ``z / max(1, |z|_inf / b)``, written once
   into a new contiguous tensor;
-* :func:`box_forward_` and :func:`box_backward`, eager training: the box in place, saving what
-  its backward needs, and that backward, one pass over the rows each (in torch operations five
-  and nine kernels, each a launch from Python and most a pass over the ``n x d`` outputs), with
-  the formulas of ``conecore.layer._box_saved_torch`` / ``_box_backward_torch``, as the CPU's C
-  kernels (:mod:`conecore._native_box`).
+* :func:`line_box_forward_` and :func:`line_box_backward`, eager training with the line map on
+  the outputs: the non-negative map, ``z = y + (mu M - y Q) Q^T`` and the box, and back;
+* :func:`box_forward_` and :func:`box_backward`, eager training otherwise: the box in place,
+  saving what its backward needs, and that backward, with the formulas of
+  ``conecore.layer._box_saved_torch`` / ``_box_backward_torch``, as the CPU's C kernels
+  (:mod:`conecore._native_box`).
 
-In plain torch that is four kernels and three passes over the ``n x d`` output (the rank-k
-update, the norm, the division); here each program holds ``BLOCK_M`` rows of ``z`` in
-registers, adds the rays one at a time (fp32 fused multiply-adds, no tensor cores: the
-combination decides feasibility, see :mod:`conecore.layer`), takes the row's peak and stores the
-scaled rows. Imported only on CUDA (where torch ships Triton); :func:`rays_box` is checked
-against the torch operations once per process before the layer uses it (``conecore.layer``).
-Under ``TRITON_INTERPRET=1`` it runs on CPU tensors, which is how ``make test`` checks it.
+In plain torch each is several kernels, each a launch from Python and most a pass over the
+``n x d`` outputs; here each program holds ``BLOCK_M`` rows in registers, reads them once and
+writes them once. Sums of products are fp32 multiply-adds, never tensor cores (``tl.dot``
+would round to TF32): these steps decide feasibility (see :mod:`conecore.layer`). Imported only
+on CUDA (where torch ships Triton); every kernel is checked against the torch operations once
+per device before the layer uses any (``conecore.layer._triton_self_check``). Under
+``TRITON_INTERPRET=1`` they run on CPU tensors, which is how ``make test`` checks them.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ def _nonneg(u, NONNEG: tl.constexpr):
         mu = tl.exp(tl.minimum(u, 60.0))
     else:
         mu = u * u
-    return tl.where(mu > 1.1754943508222875e-38, mu, 0.0)
+    mu = tl.where(mu > 1.1754943508222875e-38, mu, 0.0)
+    return tl.where(u != u, u, mu)  # NaN stays NaN, as torch's maps (GPU min/max drop NaN)
 
 
 @triton.jit
@@ -59,7 +61,7 @@ def _nonneg_grad(g, u, mu, NONNEG: tl.constexpr):
         res = tl.where(u <= 60.0, g * mu, 0.0)
     else:
         res = g * (2.0 * u)
-    return res
+    return tl.where(u != u, u, res)  # NaN stays NaN, as torch's derivatives
 
 
 @triton.jit

@@ -166,6 +166,14 @@ LINE_SCRIPT = textwrap.dedent("""
                 assert close(gy, gp - coords @ Q), (n, d, r, k, nonneg, bound)
                 if k:
                     assert close(gu, L._nonneg_backward(nonneg, coords @ M.T, u, mu)), nonneg
+    # a NaN coefficient stays NaN (as torch's maps), its row's outputs too; the others finite
+    u = torch.randn(4, 3)
+    u[1, 2] = float("nan")
+    for nonneg in L.NONNEG:
+        z, mu_k, _, _ = K.line_box_forward_(torch.randn(4, 8), u, torch.randn(3, 2),
+                                            torch.eye(8)[:2].contiguous(), nonneg, 1.0)
+        assert torch.equal(mu_k.isnan(), u.isnan()), nonneg
+        assert z[1].isnan().all() and torch.isfinite(z[[0, 2, 3]]).all(), nonneg
     # the layer's training node takes them where the line map goes on the outputs (a wide
     # input, a small batch), the C kernels off: the torch operations' outputs and gradients
     # (the input's too), every output in the cone (and the box)
