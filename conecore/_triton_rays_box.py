@@ -134,13 +134,21 @@ def _box_grad_rows(g, o, s, p, ok, bound):
 
 
 @triton.jit
-def _box_forward_kernel(z_ptr, inv_ptr, peak_ptr, n, d, bound, BLOCK_M: tl.constexpr,
-                        BLOCK_D: tl.constexpr):
+def _row_block(n, d, BLOCK_M: tl.constexpr, BLOCK_D: tl.constexpr):
+    """This program's ``BLOCK_M`` rows of an ``(n, d)`` row-major tensor: the row indices
+    (64-bit), the columns, the rows' and columns' masks, the block's mask and its offsets."""
     rows = tl.program_id(0).to(tl.int64) * BLOCK_M + tl.arange(0, BLOCK_M)
     cols = tl.arange(0, BLOCK_D)
     row_ok = rows < n
-    ok = row_ok[:, None] & (cols < d)[None, :]
-    offs = rows[:, None] * d + cols[None, :]
+    col_ok = cols < d
+    ok = row_ok[:, None] & col_ok[None, :]
+    return rows, cols, row_ok, col_ok, ok, rows[:, None] * d + cols[None, :]
+
+
+@triton.jit
+def _box_forward_kernel(z_ptr, inv_ptr, peak_ptr, n, d, bound, BLOCK_M: tl.constexpr,
+                        BLOCK_D: tl.constexpr):
+    rows, _, row_ok, _, ok, offs = _row_block(n, d, BLOCK_M, BLOCK_D)
     z, s, peak = _box_rows(tl.load(z_ptr + offs, mask=ok, other=0.0), bound)
     tl.store(z_ptr + offs, z, mask=ok)
     tl.store(inv_ptr + rows, s, mask=row_ok)
@@ -150,11 +158,7 @@ def _box_forward_kernel(z_ptr, inv_ptr, peak_ptr, n, d, bound, BLOCK_M: tl.const
 @triton.jit
 def _box_backward_kernel(g_ptr, out_ptr, inv_ptr, peak_ptr, res_ptr, n, d, bound,
                          BLOCK_M: tl.constexpr, BLOCK_D: tl.constexpr):
-    rows = tl.program_id(0).to(tl.int64) * BLOCK_M + tl.arange(0, BLOCK_M)
-    cols = tl.arange(0, BLOCK_D)
-    row_ok = rows < n
-    ok = row_ok[:, None] & (cols < d)[None, :]
-    offs = rows[:, None] * d + cols[None, :]
+    rows, _, row_ok, _, ok, offs = _row_block(n, d, BLOCK_M, BLOCK_D)
     g = tl.load(g_ptr + offs, mask=ok, other=0.0)
     o = tl.load(out_ptr + offs, mask=ok, other=0.0)
     s = tl.load(inv_ptr + rows, mask=row_ok, other=1.0)
@@ -207,15 +211,10 @@ def _line_box_forward_kernel(z_ptr, u_ptr, m_ptr, mu_ptr, basis_ptr, inv_ptr, pe
     orthonormal basis rows, ``M = R Q``: the rays' coordinates), then the box, in place: the
     layer's "outputs" line map, each row read and written once. Sums of products in float32
     registers, never ``tl.dot`` (no TF32: this decides feasibility)."""
-    rows = tl.program_id(0).to(tl.int64) * BLOCK_M + tl.arange(0, BLOCK_M)
-    cols = tl.arange(0, BLOCK_D)
-    ks = tl.arange(0, BLOCK_K)
-    row_ok = rows < n
-    col_ok = cols < d
+    rows, cols, row_ok, col_ok, ok, offs = _row_block(n, d, BLOCK_M, BLOCK_D)
+    ks = tl.arange(0, BLOCK_K)  # the ray coefficients' columns
     k_ok = ks < k
-    ok = row_ok[:, None] & col_ok[None, :]
     kmask = row_ok[:, None] & k_ok[None, :]
-    offs = rows[:, None] * d + cols[None, :]
     koffs = rows[:, None] * k + ks[None, :]
     mu = tl.where(kmask, _nonneg(tl.load(u_ptr + koffs, mask=kmask, other=0.0), NONNEG), 0.0)
     tl.store(mu_ptr + koffs, mu, mask=kmask)
@@ -240,15 +239,10 @@ def _line_box_backward_kernel(g_ptr, out_ptr, inv_ptr, peak_ptr, basis_ptr, u_pt
                               BLOCK_M: tl.constexpr, BLOCK_D: tl.constexpr):
     """The backward of :func:`_line_box_forward_kernel`: ``g'`` through the box, then
     ``c = g' Q``, ``g_y = g' - c Q^T`` (``P g'``) and ``g_u = nonneg'(u) * (c M^T)``."""
-    rows = tl.program_id(0).to(tl.int64) * BLOCK_M + tl.arange(0, BLOCK_M)
-    cols = tl.arange(0, BLOCK_D)
-    ks = tl.arange(0, BLOCK_K)
-    row_ok = rows < n
-    col_ok = cols < d
+    rows, cols, row_ok, col_ok, ok, offs = _row_block(n, d, BLOCK_M, BLOCK_D)
+    ks = tl.arange(0, BLOCK_K)  # the ray coefficients' columns
     k_ok = ks < k
-    ok = row_ok[:, None] & col_ok[None, :]
     kmask = row_ok[:, None] & k_ok[None, :]
-    offs = rows[:, None] * d + cols[None, :]
     koffs = rows[:, None] * k + ks[None, :]
     g = tl.load(g_ptr + offs, mask=ok, other=0.0)
     if BOX:
