@@ -392,7 +392,7 @@ def _triton_works(yu: torch.Tensor) -> bool:
     operations from then on). Not while a CUDA graph is captured. On a
     CPU only under Triton's interpreter (``TRITON_INTERPRET=1``: the tests)."""
     if (yu.dtype != torch.float32 or os.environ.get("CONECORE_TRITON", "1") == "0"
-            or not (yu.is_cuda or os.environ.get("TRITON_INTERPRET") == "1")):
+            or not (yu.is_cuda or _TRITON_INTERPRET)):
         return False
     device = yu.device
     if device not in _TRITON_OK:
