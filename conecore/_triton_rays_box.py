@@ -26,7 +26,9 @@ import triton
 import triton.language as tl
 
 NONNEG_CODES = {"abs": 0, "relu": 1, "softplus": 2, "exp": 3, "square": 4}
-MAX_BLOCK_D = 16384  # one row of z in registers; wider outputs use the torch operations
+MAX_BLOCK_D = 16384  # inference (rays_box): one row of z in registers; wider: torch operations
+MAX_TRAIN_BLOCK_D = 8192  # the training kernels hold two or three such tensors
+PER_THREAD = 16  # entries of each row-block tensor per thread, see _blocks
 
 
 @triton.jit
@@ -89,18 +91,32 @@ def rays_box(yu: torch.Tensor, rays: torch.Tensor, nonneg: str, box: float | Non
     """``yu``: ``(n, d + k)`` float32 rows ``[y, u]`` (any row stride, unit column stride);
     ``rays``: ``(k, d)`` contiguous. Returns the ``(n, d)`` outputs, contiguous."""
     n, k, d = yu.shape[0], rays.shape[0], rays.shape[1]
-    block_d = triton.next_power_of_2(d)
-    if block_d > MAX_BLOCK_D or yu.stride(1) != 1 or not rays.is_contiguous():
-        raise ValueError("rays_box: output too wide or operands not laid out by rows")
-    block_m = max(1, min(16, 8192 // block_d))
+    if yu.stride(1) != 1 or not rays.is_contiguous():
+        raise ValueError("rays_box: operands not laid out by rows")
+    block_d, block_m, warps = _blocks(d, MAX_BLOCK_D)
     out = torch.empty((n, d), dtype=yu.dtype, device=yu.device)
     grid = (triton.cdiv(n, block_m),)
     _rays_box_kernel[grid](yu, rays, out, n, d, yu.stride(0),
                            float(box) if box is not None else 1.0, K=k,
                            NONNEG=NONNEG_CODES[nonneg], BOX=box is not None,
-                           BLOCK_M=block_m, BLOCK_D=block_d,
-                           num_warps=4 if block_d * block_m <= 4096 else 8)
+                           BLOCK_M=block_m, BLOCK_D=block_d, num_warps=warps)
     return out
+
+
+def _blocks(d: int, max_d: int = MAX_TRAIN_BLOCK_D) -> tuple[int, int, int]:
+    """Block width (the power of two that holds a row of ``d``), rows per program and warps:
+    ``PER_THREAD`` entries of each ``BLOCK_M x BLOCK_D`` tensor per thread (at least 4 warps),
+    up to 16 rows, programs of 4096 entries up to rows of 4096. With these, every kernel
+    compiles for sm_90 without spilling registers (``tests/conecore/test_triton_sm90.py``);
+    twice the entries per thread spilled the line map's backward at ``d = 784``, and at
+    ``block_d = 16384`` (1024 threads, at most 64 registers each) the training kernels spill
+    whatever the split, hence ``MAX_TRAIN_BLOCK_D``. ``scripts/triton_blocks.py`` times the
+    alternatives on a GPU."""
+    block_d = triton.next_power_of_2(d)
+    if block_d > max_d:
+        raise ValueError(f"Triton kernels: rows of {d} are wider than {max_d}")
+    block_m = max(1, min(16, 32 * 8 * PER_THREAD // block_d))
+    return block_d, block_m, max(4, min(32, block_m * block_d // (32 * PER_THREAD)))
 
 
 @triton.jit
@@ -166,21 +182,12 @@ def _box_backward_kernel(g_ptr, out_ptr, inv_ptr, peak_ptr, res_ptr, n, d, bound
     tl.store(res_ptr + offs, _box_grad_rows(g, o, s, p, ok, bound), mask=ok)
 
 
-def _rows(d: int) -> tuple[int, int, int]:
-    """Block width (a power of two holding a row), rows per program, warps."""
-    block_d = triton.next_power_of_2(d)
-    if block_d > MAX_BLOCK_D:
-        raise ValueError("box kernels: output too wide")
-    block_m = max(1, min(16, 8192 // block_d))
-    return block_d, block_m, 4 if block_d * block_m <= 4096 else 8
-
-
 def box_forward_(z: torch.Tensor, bound: float
                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``z`` (contiguous float32 ``(n, d)``) scaled into the box in place; ``z``, the scale
     ``s`` and the row's peak after scaling, each ``(n, 1)``."""
     n, d = z.shape
-    block_d, block_m, warps = _rows(d)
+    block_d, block_m, warps = _blocks(d)
     inv, peak = z.new_empty(n, 1), z.new_empty(n, 1)
     _box_forward_kernel[(triton.cdiv(n, block_m),)](z, inv, peak, n, d, float(bound),
                                                     BLOCK_M=block_m, BLOCK_D=block_d,
@@ -193,7 +200,7 @@ def box_backward(g: torch.Tensor, out: torch.Tensor, inv: torch.Tensor, peak: to
     """The gradient through the box (a new tensor) from :func:`box_forward_`'s outputs."""
     g = g.contiguous()
     n, d = out.shape
-    block_d, block_m, warps = _rows(d)
+    block_d, block_m, warps = _blocks(d)
     res = torch.empty_like(out)
     _box_backward_kernel[(triton.cdiv(n, block_m),)](g, out, inv, peak, res, n, d, float(bound),
                                                      BLOCK_M=block_m, BLOCK_D=block_d,
@@ -279,7 +286,7 @@ def line_box_forward_(z: torch.Tensor, u: torch.Tensor | None, coords: torch.Ten
     n, d = z.shape
     r = basis.shape[0]
     k = 0 if u is None else u.shape[1]
-    block_d, block_m, warps = _rows(d)
+    block_d, block_m, warps = _blocks(d)
     box = bound is not None
     inv, peak = (z.new_empty(n, 1), z.new_empty(n, 1)) if box else (z, z)
     mu = z.new_empty(n, k)
@@ -302,7 +309,7 @@ def line_box_backward(g: torch.Tensor, out: torch.Tensor | None, inv: torch.Tens
     n, d = g.shape
     r = basis.shape[0]
     k = 0 if u is None else u.shape[1]
-    block_d, block_m, warps = _rows(d)
+    block_d, block_m, warps = _blocks(d)
     box = bound is not None
     gy, gu = torch.empty_like(g), g.new_empty(n, k)
     _line_box_backward_kernel[(triton.cdiv(n, block_m),)](

@@ -377,7 +377,9 @@ class _ProjectedLines(torch.autograd.Function):
             return grad_y, coords @ M.T, None, None, None
 
 
-_TRITON_MAX_D = 16384  # conecore._triton_rays_box.MAX_BLOCK_D (not imported: no triton on CPU)
+# the widest rows the kernels of conecore._triton_rays_box hold (not imported: no triton on CPU)
+_TRITON_MAX_D = 8192  # its MAX_TRAIN_BLOCK_D: the box and the line map in training
+_TRITON_MAX_INFER_D = 16384  # its MAX_BLOCK_D: rays_box
 _TRITON_MAX_LINE_ROWS = 64  # conecore._triton_rays_box.MAX_LINE_ROWS
 _TRITON_MAX_LINE_RAYS = 64  # conecore._triton_rays_box.MAX_LINE_RAYS
 _TRITON_INTERPRET = os.environ.get("TRITON_INTERPRET") == "1"  # Triton on CPU tensors (tests)
@@ -809,8 +811,8 @@ class ConeLayer(nn.Module):
         W, b = self._stacked_weights(line_coef, ray_coef)
         d = self.out_features
         yu = F.linear(h, W, b)
-        if _triton_works(yu):  # the rest as one kernel (conecore._triton_rays_box)
-            from conecore._triton_rays_box import rays_box
+        if d <= _TRITON_MAX_INFER_D and _triton_works(yu):  # the rest as one kernel
+            from conecore._triton_rays_box import rays_box  # (conecore._triton_rays_box)
 
             return rays_box(yu, self._buffers["rays"], self.nonneg, self.box)
         y = yu[:, :d].addmm_(self._nonneg(yu[:, d:]), self._buffers["rays"])

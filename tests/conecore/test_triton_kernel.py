@@ -53,6 +53,16 @@ SCRIPT = textwrap.dedent("""
     A = torch.as_tensor(np.array(cone.A))
     assert float(cc.relative_violation(A, z.double()).max()) < 1e-5
     assert float(z.abs().max()) <= 2.0 + 1e-6
+    # rows wider than the kernel holds take the torch operations (it would raise otherwise)
+    import conecore._triton_rays_box as K
+
+    def too_wide(*args):
+        raise AssertionError("rays_box called on rows wider than it holds")
+
+    L._TRITON_MAX_INFER_D, K.rays_box = layer.out_features - 1, too_wide
+    with torch.no_grad():
+        assert torch.allclose(layer._forward_stacked(x, layer.line_coef, layer.ray_coef), z,
+                              atol=1e-5)
     print("kernel ok")
 """)
 

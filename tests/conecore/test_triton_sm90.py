@@ -1,0 +1,121 @@
+"""The ConeLayer's Triton kernels compiled ahead of time for an H100/H200 (sm_90), on this
+machine, without a GPU: Triton's compiler and the ``ptxas`` bundled with the ``triton`` package
+need no driver. The interpreter tests (``test_triton_kernel.py``) check what the kernels compute
+but not that they compile: the interpreter accepts programs the compiler rejects, and it says
+nothing of registers. Here every kernel compiles, with the block sizes and warps the launch
+wrappers choose (``conecore._triton_rays_box._blocks``) for rows from 64 to the widest each
+kernel takes, and spills no register to local memory (a spill is a slow memory round trip in
+the loop over each row block). Skipped where the ``triton`` package or its NVIDIA back end is
+missing (not Linux x86_64)."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+if importlib.util.find_spec("triton") is None:
+    pytest.skip("the triton package is not installed", allow_module_level=True)
+
+import triton
+
+from conecore import _triton_rays_box as K
+from conecore import layer as L
+
+try:
+    from triton.backends.compiler import GPUTarget
+    from triton.compiler import ASTSource
+    from triton.knobs import nvidia as _nvidia_tools
+
+    CUOBJDUMP = _nvidia_tools.cuobjdump.path
+except Exception as exc:  # an older Triton or no NVIDIA back end: nothing to compile with
+    pytest.skip(f"Triton's NVIDIA compiler is not usable here ({exc!r})", allow_module_level=True)
+
+SM90 = GPUTarget("cuda", 90, 32)  # H100 / H200
+
+
+def signature(fn: triton.JITFunction, consts: dict[str, object]) -> dict[str, str]:
+    """The kernel's argument types as its launch passes them: float32 pointers, the float
+    ``bound``, int32 sizes and strides, the constexprs given."""
+    sig = {}
+    for name in fn.arg_names:
+        if name in consts:
+            sig[name] = "constexpr"
+        elif name.endswith("_ptr"):
+            sig[name] = "*fp32"
+        else:
+            sig[name] = "fp32" if name == "bound" else "i32"
+    return sig
+
+
+def resources(fn: triton.JITFunction, d: int, max_d: int, **consts: object) -> dict[str, int]:
+    """Compile ``fn`` for sm_90 with the wrappers' blocks for rows of ``d``: its registers per
+    thread, and its local-memory stores and loads (``STL`` / ``LDL`` in the machine code: the
+    kernels have no local arrays, so these are spilled registers; ptxas may reserve a small
+    stack frame that nothing uses, so the frame's size is no measure)."""
+    block_d, block_m, warps = K._blocks(d, max_d)
+    consts = {**consts, "BLOCK_M": block_m, "BLOCK_D": block_d}
+    compiled = triton.compile(ASTSource(fn=fn, signature=signature(fn, consts), constexprs=consts),
+                              target=SM90, options={"num_warps": warps})
+    with tempfile.TemporaryDirectory() as tmp:
+        cubin = Path(tmp) / "k.cubin"
+        cubin.write_bytes(compiled.asm["cubin"])
+        usage, sass = (subprocess.run([CUOBJDUMP, flag, str(cubin)], capture_output=True,
+                                      text=True, check=True).stdout
+                       for flag in ("--dump-resource-usage", "--dump-sass"))
+    regs = re.search(r"\bREG:(\d+)", usage)
+    assert regs is not None and "EXIT" in sass, usage  # the dumps read as expected
+    return {"registers": int(regs[1]), "spills": len(re.findall(r"\b(?:STL|LDL)\b", sass))}
+
+
+def assert_no_spills(name: str, fn: triton.JITFunction, d: int, max_d: int, **consts: object):
+    used = resources(fn, d, max_d, **consts)
+    assert used["spills"] == 0, (f"{name} at d = {d} {consts} spills registers on sm_90 "
+                                 f"({used}, blocks {K._blocks(d, max_d)})")
+
+
+WIDTHS = (64, 784, 4096)  # the checkerboard 8 x 8, 28 x 28, a wide head
+
+
+def test_the_layer_and_the_kernels_agree_on_their_limits():
+    assert L._TRITON_MAX_D == K.MAX_TRAIN_BLOCK_D
+    assert L._TRITON_MAX_INFER_D == K.MAX_BLOCK_D
+    assert L._TRITON_MAX_LINE_ROWS == K.MAX_LINE_ROWS
+    assert L._TRITON_MAX_LINE_RAYS == K.MAX_LINE_RAYS
+    for d in (1, 3, 64, 784, 1025, 4096, K.MAX_TRAIN_BLOCK_D):
+        block_d, block_m, warps = K._blocks(d)
+        assert block_d >= d and block_m >= 1 and 4 <= warps <= 32
+        assert block_m * block_d <= 32 * warps * K.PER_THREAD  # the per-thread budget holds
+    with pytest.raises(ValueError, match="wider"):
+        K._blocks(K.MAX_TRAIN_BLOCK_D + 1)
+
+
+@pytest.mark.parametrize("d", (*WIDTHS, K.MAX_BLOCK_D))
+def test_inference_kernel_compiles_for_sm90_without_spills(d):
+    for nonneg in K.NONNEG_CODES.values():
+        assert_no_spills("rays_box", K._rays_box_kernel, d, K.MAX_BLOCK_D, K=16,
+                         NONNEG=nonneg, BOX=True)
+
+
+@pytest.mark.parametrize("d", (*WIDTHS, K.MAX_TRAIN_BLOCK_D))
+def test_box_kernels_compile_for_sm90_without_spills(d):
+    assert_no_spills("box forward", K._box_forward_kernel, d, K.MAX_TRAIN_BLOCK_D)
+    assert_no_spills("box backward", K._box_backward_kernel, d, K.MAX_TRAIN_BLOCK_D)
+
+
+@pytest.mark.parametrize("d", (*WIDTHS, K.MAX_TRAIN_BLOCK_D))
+def test_line_kernels_compile_for_sm90_without_spills(d):
+    # the checkerboard's shape (14 basis rows, 16 rays), the largest taken, and no rays
+    shapes = ((14, 16), (K.MAX_LINE_ROWS, K.MAX_LINE_RAYS), (1, 0))
+    for (rows, rays), nonneg, box in [(s, 2, b) for s in shapes for b in (True, False)] + [
+            ((14, 16), code, True) for code in K.NONNEG_CODES.values()]:
+        consts = {"R": rows, "NONNEG": nonneg, "BOX": box,
+                  "BLOCK_K": max(1, triton.next_power_of_2(rays))}
+        assert_no_spills("line map forward", K._line_box_forward_kernel, d,
+                         K.MAX_TRAIN_BLOCK_D, **consts)
+        assert_no_spills("line map backward", K._line_box_backward_kernel, d,
+                         K.MAX_TRAIN_BLOCK_D, **consts)
