@@ -4,17 +4,21 @@
 #      where pytest and hypothesis are installed (carry their wheels otherwise);
 #   2. scripts/gpu_check.sh: feasibility under autocast and TF32, speed eager and compiled;
 #   3. the eager speed again without the Triton kernel (CONECORE_TRITON=0), for comparison;
-#   4. the compiled speed with Inductor's freezing (the fold P W once, at compile time).
+#   4. scripts/triton_blocks.py: the Triton kernels alone, for three splits of a row block over
+#      threads (the default, 16 entries a thread, and half and twice that);
+#   5. the compiled speed with Inductor's freezing (the fold P W once, at compile time).
 # Each step has its own time limit and the next runs whatever the last gave. With OUT set (the
 # device tool's $OUT), every step's output is also written there, one file each.
 #   scripts/gpu_session.sh
-#   SKIP_TESTS=1 GPU_CHECK_ARGS="--device cpu --quick --threads 1" scripts/gpu_session.sh  # smoke
+#   SKIP_TESTS=1 GPU_CHECK_ARGS="--device cpu --quick --threads 1" \
+#     BLOCKS_ARGS="--device cpu --quick" scripts/gpu_session.sh  # smoke test, on a CPU
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-$(command -v python3 || command -v python)}"
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 OUT="${OUT:-}"
 read -r -a EXTRA <<< "${GPU_CHECK_ARGS:-}"  # appended to every gpu_check call
+read -r -a BLOCKS <<< "${BLOCKS_ARGS:-}"  # given to scripts/triton_blocks.py
 
 step() {  # step NAME SECONDS COMMAND...
     local name=$1 limit=$2
@@ -41,4 +45,5 @@ fi
 step gpu-check 300 "$PYTHON" -m conecore.gpu_check "${EXTRA[@]}"
 step no-triton 120 env CONECORE_TRITON=0 "$PYTHON" -m conecore.gpu_check --skip feasibility \
     --no-compile "${EXTRA[@]}"
+step triton-blocks 150 "$PYTHON" scripts/triton_blocks.py "${BLOCKS[@]}"
 step freezing 240 "$PYTHON" -m conecore.gpu_check --skip feasibility --freezing "${EXTRA[@]}"

@@ -3,6 +3,7 @@ double description's, and its tables come out."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -96,10 +97,17 @@ def test_gpu_session_script_runs_every_step(tmp_path):
     """scripts/gpu_session.sh, the one command for a session with a GPU, in its CPU smoke mode:
     every step runs, exits 0 and leaves its output under $OUT."""
     env = {**os.environ, "PYTHON": sys.executable, "OUT": str(tmp_path), "SKIP_TESTS": "1",
-           "GPU_CHECK_ARGS": "--device cpu --quick --threads 1"}
+           "GPU_CHECK_ARGS": "--device cpu --quick --threads 1",
+           "BLOCKS_ARGS": "--device cpu --quick"}
     done = subprocess.run(["bash", str(ROOT / "scripts" / "gpu_session.sh")], capture_output=True,
                           text=True, cwd=ROOT, env=env, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     for step in ("gpu-check", "no-triton", "freezing"):
         assert f"=== {step}: exit 0" in done.stdout, done.stdout[-3000:]
         assert "Speed, ConeLayer" in (tmp_path / f"{step}.txt").read_text()
+    if importlib.util.find_spec("triton") is not None:  # the kernels alone, interpreted
+        assert "=== triton-blocks: exit 0" in done.stdout, done.stdout[-3000:]
+        rows = (tmp_path / "triton-blocks.txt").read_text()
+        for kernel in ("rays_box", "box forward", "box backward", "line map + box forward",
+                       "line map + box backward"):
+            assert kernel in rows, rows
