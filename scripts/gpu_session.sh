@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Everything a session with a GPU should measure, in one command (about 6-8 min on one H200):
+# Everything a session with a GPU should measure, in one command (about 7-9 min on one H200):
 #   1. the CUDA-only tests of the layer (the Triton kernel compiled, the one-node training),
 #      where pytest and hypothesis are installed (carry their wheels otherwise);
 #   2. scripts/gpu_check.sh: feasibility under autocast and TF32, speed eager and compiled;
