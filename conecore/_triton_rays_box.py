@@ -27,7 +27,8 @@ import triton.language as tl
 
 NONNEG_CODES = {"abs": 0, "relu": 1, "softplus": 2, "exp": 3, "square": 4}
 MAX_BLOCK_D = 16384  # inference (rays_box): one row of z in registers; wider: torch operations
-MAX_TRAIN_BLOCK_D = 8192  # the training kernels hold two or three such tensors
+MAX_TRAIN_BLOCK_D = 8192  # the box's training kernels hold two or three such tensors
+MAX_LINE_BLOCK_D = 4096  # the line map's also loop over the basis rows (see _blocks)
 PER_THREAD = 16  # entries of each row-block tensor per thread, see _blocks
 
 
@@ -106,12 +107,13 @@ def rays_box(yu: torch.Tensor, rays: torch.Tensor, nonneg: str, box: float | Non
 def _blocks(d: int, max_d: int = MAX_TRAIN_BLOCK_D) -> tuple[int, int, int]:
     """Block width (the power of two that holds a row of ``d``), rows per program and warps:
     ``PER_THREAD`` entries of each ``BLOCK_M x BLOCK_D`` tensor per thread (at least 4 warps),
-    up to 16 rows, programs of 4096 entries up to rows of 4096. With these, every kernel
-    compiles for sm_90 without spilling registers (``tests/conecore/test_triton_sm90.py``);
-    twice the entries per thread spilled the line map's backward at ``d = 784``, and at
-    ``block_d = 16384`` (1024 threads, at most 64 registers each) the training kernels spill
-    whatever the split, hence ``MAX_TRAIN_BLOCK_D``. ``scripts/triton_blocks.py`` times the
-    alternatives on a GPU."""
+    up to 16 rows, programs of 4096 entries up to rows of 4096. With these, no kernel runs out
+    of registers on sm_90 (``tests/conecore/test_triton_sm90.py``); twice the entries per
+    thread spilled the line map's backward at ``d = 784``. At ``block_d = 16384`` (1024
+    threads, at most 64 registers each) the training kernels spill whatever the split, hence
+    ``MAX_TRAIN_BLOCK_D``; with Triton 3.6 the line map's backward spills at 8192 (512
+    threads, 128 registers each), hence ``MAX_LINE_BLOCK_D``. ``scripts/triton_blocks.py``
+    times the alternatives on a GPU."""
     block_d = triton.next_power_of_2(d)
     if block_d > max_d:
         raise ValueError(f"Triton kernels: rows of {d} are wider than {max_d}")
@@ -286,7 +288,7 @@ def line_box_forward_(z: torch.Tensor, u: torch.Tensor | None, coords: torch.Ten
     n, d = z.shape
     r = basis.shape[0]
     k = 0 if u is None else u.shape[1]
-    block_d, block_m, warps = _blocks(d)
+    block_d, block_m, warps = _blocks(d, MAX_LINE_BLOCK_D)
     box = bound is not None
     inv, peak = (z.new_empty(n, 1), z.new_empty(n, 1)) if box else (z, z)
     mu = z.new_empty(n, k)
@@ -309,7 +311,7 @@ def line_box_backward(g: torch.Tensor, out: torch.Tensor | None, inv: torch.Tens
     n, d = g.shape
     r = basis.shape[0]
     k = 0 if u is None else u.shape[1]
-    block_d, block_m, warps = _blocks(d)
+    block_d, block_m, warps = _blocks(d, MAX_LINE_BLOCK_D)
     box = bound is not None
     gy, gu = torch.empty_like(g), g.new_empty(n, k)
     _line_box_backward_kernel[(triton.cdiv(n, block_m),)](

@@ -240,11 +240,13 @@ def _triton_line_usable(z: torch.Tensor, basis: torch.Tensor, u: torch.Tensor | 
     """The Triton kernels for the non-negative map, the "outputs" line map and the box (one pass
     over the rows each way) may run: :func:`_triton_box_usable` for the outputs, the basis and
     the ray coefficients' ``u``, a basis of at most ``MAX_LINE_ROWS`` rows (the kernels loop
-    over them) and at most ``MAX_LINE_RAYS`` rays (a row block holds their coefficients)."""
+    over them), at most ``MAX_LINE_RAYS`` rays (a row block holds their coefficients) and rows
+    of at most ``MAX_LINE_BLOCK_D``."""
     if z.is_cpu and _native_box.available():  # Triton's interpreter only stands in for a GPU
         return False
     k = 0 if u is None else u.shape[1]
-    if basis.shape[0] > _TRITON_MAX_LINE_ROWS or k > _TRITON_MAX_LINE_RAYS:
+    if (basis.shape[0] > _TRITON_MAX_LINE_ROWS or k > _TRITON_MAX_LINE_RAYS
+            or z.shape[-1] > _TRITON_MAX_LINE_D):
         return False
     return _triton_box_usable(z, basis) and (u is None or _triton_box_usable(u))
 
@@ -380,6 +382,7 @@ class _ProjectedLines(torch.autograd.Function):
 # the widest rows the kernels of conecore._triton_rays_box hold (not imported: no triton on CPU)
 _TRITON_MAX_D = 8192  # its MAX_TRAIN_BLOCK_D: the box and the line map in training
 _TRITON_MAX_INFER_D = 16384  # its MAX_BLOCK_D: rays_box
+_TRITON_MAX_LINE_D = 4096  # its MAX_LINE_BLOCK_D: the line map and the box
 _TRITON_MAX_LINE_ROWS = 64  # conecore._triton_rays_box.MAX_LINE_ROWS
 _TRITON_MAX_LINE_RAYS = 64  # conecore._triton_rays_box.MAX_LINE_RAYS
 _TRITON_INTERPRET = os.environ.get("TRITON_INTERPRET") == "1"  # Triton on CPU tensors (tests)

@@ -92,6 +92,7 @@ def test_the_layer_and_the_kernels_agree_on_their_limits():
     assert L._TRITON_MAX_INFER_D == K.MAX_BLOCK_D
     assert L._TRITON_MAX_LINE_ROWS == K.MAX_LINE_ROWS
     assert L._TRITON_MAX_LINE_RAYS == K.MAX_LINE_RAYS
+    assert L._TRITON_MAX_LINE_D == K.MAX_LINE_BLOCK_D
     for d in (1, 3, 64, 784, 1025, 4096, K.MAX_TRAIN_BLOCK_D):
         block_d, block_m, warps = K._blocks(d)
         assert block_d >= d and block_m >= 1 and 4 <= warps <= 32
@@ -113,7 +114,7 @@ def test_box_kernels_compile_for_sm90_without_spills(d):
     assert_no_spills("box backward", K._box_backward_kernel, d, K.MAX_TRAIN_BLOCK_D)
 
 
-@pytest.mark.parametrize("d", (*WIDTHS, K.MAX_TRAIN_BLOCK_D))
+@pytest.mark.parametrize("d", WIDTHS)  # 4096: MAX_LINE_BLOCK_D
 def test_line_kernels_compile_for_sm90_without_spills(d):
     # the checkerboard's shape (14 basis rows, 16 rays), the largest taken, and no rays
     shapes = ((14, 16), (K.MAX_LINE_ROWS, K.MAX_LINE_RAYS), (1, 0))
@@ -122,6 +123,6 @@ def test_line_kernels_compile_for_sm90_without_spills(d):
         consts = {"R": rows, "NONNEG": nonneg, "BOX": box,
                   "BLOCK_K": max(1, triton.next_power_of_2(rays))}
         assert_no_spills("line map forward", K._line_box_forward_kernel, d,
-                         K.MAX_TRAIN_BLOCK_D, **consts)
+                         K.MAX_LINE_BLOCK_D, **consts)
         assert_no_spills("line map backward", K._line_box_backward_kernel, d,
-                         K.MAX_TRAIN_BLOCK_D, **consts)
+                         K.MAX_LINE_BLOCK_D, **consts)
