@@ -30,6 +30,9 @@ MAX_BLOCK_D = 16384  # inference (rays_box): one row of z in registers; wider: t
 MAX_TRAIN_BLOCK_D = 8192  # the box's training kernels hold two or three such tensors
 MAX_LINE_BLOCK_D = 4096  # the line map's also loop over the basis rows (see _blocks)
 PER_THREAD = 16  # entries of each row-block tensor per thread, see _blocks
+# a * b + c as one fused multiply-add (one rounding), as Triton did by default up to 3.9; said
+# at every launch, so Triton 3.10's new default (off) changes nothing and 3.9 does not warn
+FP_FUSION = True
 
 
 @triton.jit
@@ -100,7 +103,8 @@ def rays_box(yu: torch.Tensor, rays: torch.Tensor, nonneg: str, box: float | Non
     _rays_box_kernel[grid](yu, rays, out, n, d, yu.stride(0),
                            float(box) if box is not None else 1.0, K=k,
                            NONNEG=NONNEG_CODES[nonneg], BOX=box is not None,
-                           BLOCK_M=block_m, BLOCK_D=block_d, num_warps=warps)
+                           BLOCK_M=block_m, BLOCK_D=block_d, num_warps=warps,
+                           enable_fp_fusion=FP_FUSION)
     return out
 
 
@@ -193,7 +197,8 @@ def box_forward_(z: torch.Tensor, bound: float
     inv, peak = z.new_empty(n, 1), z.new_empty(n, 1)
     _box_forward_kernel[(triton.cdiv(n, block_m),)](z, inv, peak, n, d, float(bound),
                                                     BLOCK_M=block_m, BLOCK_D=block_d,
-                                                    num_warps=warps)
+                                                    num_warps=warps,
+                                                    enable_fp_fusion=FP_FUSION)
     return z, inv, peak
 
 
@@ -206,7 +211,8 @@ def box_backward(g: torch.Tensor, out: torch.Tensor, inv: torch.Tensor, peak: to
     res = torch.empty_like(out)
     _box_backward_kernel[(triton.cdiv(n, block_m),)](g, out, inv, peak, res, n, d, float(bound),
                                                      BLOCK_M=block_m, BLOCK_D=block_d,
-                                                     num_warps=warps)
+                                                     num_warps=warps,
+                                                    enable_fp_fusion=FP_FUSION)
     return res
 
 
@@ -296,7 +302,7 @@ def line_box_forward_(z: torch.Tensor, u: torch.Tensor | None, coords: torch.Ten
         z, z if u is None else u, coords, mu, basis, inv, peak, n, d, k,
         float(bound) if box else 1.0, R=r, NONNEG=NONNEG_CODES[nonneg], BOX=box,
         BLOCK_K=max(1, triton.next_power_of_2(k)), BLOCK_M=block_m, BLOCK_D=block_d,
-        num_warps=warps)
+        num_warps=warps, enable_fp_fusion=FP_FUSION)
     return z, (mu if u is not None else None), (inv if box else None), (peak if box else None)
 
 
@@ -319,5 +325,5 @@ def line_box_backward(g: torch.Tensor, out: torch.Tensor | None, inv: torch.Tens
         g if u is None else u, g if mu is None else mu, coords, gy, gu, n, d, k,
         float(bound) if box else 1.0, R=r, NONNEG=NONNEG_CODES[nonneg], BOX=box,
         BLOCK_K=max(1, triton.next_power_of_2(k)), BLOCK_M=block_m, BLOCK_D=block_d,
-        num_warps=warps)
+        num_warps=warps, enable_fp_fusion=FP_FUSION)
     return gy, (gu if u is not None else None)

@@ -59,8 +59,9 @@ def resources(fn: triton.JITFunction, d: int, max_d: int, **consts: object) -> d
     stack frame that nothing uses, so the frame's size is no measure)."""
     block_d, block_m, warps = K._blocks(d, max_d)
     consts = {**consts, "BLOCK_M": block_m, "BLOCK_D": block_d}
-    compiled = triton.compile(ASTSource(fn=fn, signature=signature(fn, consts), constexprs=consts),
-                              target=SM90, options={"num_warps": warps})
+    source = ASTSource(fn=fn, signature=signature(fn, consts), constexprs=consts)
+    compiled = triton.compile(source, target=SM90,
+                              options={"num_warps": warps, "enable_fp_fusion": K.FP_FUSION})
     with tempfile.TemporaryDirectory() as tmp:
         cubin = Path(tmp) / "k.cubin"
         cubin.write_bytes(compiled.asm["cubin"])
