@@ -212,7 +212,7 @@ def box_backward(g: torch.Tensor, out: torch.Tensor, inv: torch.Tensor, peak: to
     _box_backward_kernel[(triton.cdiv(n, block_m),)](g, out, inv, peak, res, n, d, float(bound),
                                                      BLOCK_M=block_m, BLOCK_D=block_d,
                                                      num_warps=warps,
-                                                    enable_fp_fusion=FP_FUSION)
+                                                     enable_fp_fusion=FP_FUSION)
     return res
 
 
