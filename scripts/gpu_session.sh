@@ -4,7 +4,7 @@
 #      where pytest and hypothesis are installed (carry their wheels otherwise);
 #   2. scripts/gpu_check.sh: feasibility under autocast and TF32, speed eager and compiled;
 #   3. the eager speed again without the Triton kernel (CONECORE_TRITON=0), for comparison;
-#   4. scripts/triton_blocks.py: the Triton kernels alone, for three splits of a row block over
+#   4. python -m scripts.triton_blocks: the Triton kernels alone, for three splits of a row block over
 #      threads (the default, 16 entries a thread, and half and twice that);
 #   5. the compiled speed with Inductor's freezing (the fold P W once, at compile time).
 # Each step has its own time limit and the next runs whatever the last gave. With OUT set (the
@@ -45,5 +45,5 @@ fi
 step gpu-check 300 "$PYTHON" -m conecore.gpu_check "${EXTRA[@]}"
 step no-triton 120 env CONECORE_TRITON=0 "$PYTHON" -m conecore.gpu_check --skip feasibility \
     --no-compile "${EXTRA[@]}"
-step triton-blocks 150 "$PYTHON" scripts/triton_blocks.py "${BLOCKS[@]}"
+step triton-blocks 150 "$PYTHON" -m scripts.triton_blocks "${BLOCKS[@]}"
 step freezing 240 "$PYTHON" -m conecore.gpu_check --skip feasibility --freezing "${EXTRA[@]}"

@@ -4,23 +4,19 @@ default - and 32: the split before, which spilled registers on sm_90). One row p
 width and batch, in microseconds (triton.testing.do_bench), printed as measured. Shapes: the
 checkerboard's 16 rays and 14 basis rows, softplus, a box of 0.5.
 
-    python scripts/triton_blocks.py                  # on CUDA, about a minute
-    python scripts/triton_blocks.py --quick --device cpu   # smoke test: Triton's interpreter
+    python -m scripts.triton_blocks                  # on CUDA, about a minute
+    python -m scripts.triton_blocks --quick --device cpu   # smoke test: Triton's interpreter
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 SPLITS = (8, 16, 32)
 
