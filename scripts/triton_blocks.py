@@ -2,7 +2,7 @@
 of a row block over threads: PER_THREAD entries of each block tensor per thread (8, 16 - the
 default - and 32: the split before, which spilled registers on sm_90). One row per kernel,
 width and batch, in microseconds (triton.testing.do_bench), printed as measured. Shapes: the
-checkerboard's 16 rays and 14 basis rows, softplus, a box of 0.5.
+checkerboard's 16 rays and 16 basis rows, softplus, a box of 0.5.
 
     python -m scripts.triton_blocks                  # on CUDA, about a minute
     python -m scripts.triton_blocks --quick --device cpu   # smoke test: Triton's interpreter
@@ -40,7 +40,7 @@ def kernels(n: int, d: int, device: torch.device) -> dict[str, Callable[[], obje
     """Each kernel's call on random operands of ``n`` rows of ``d`` (the in-place ones on a
     scratch copy: their repeated calls give the same work)."""
     g = torch.Generator().manual_seed(0)
-    k, r, nonneg, bound = 16, 14, "softplus", 0.5
+    k, r, nonneg, bound = 16, 16, "softplus", 0.5
 
     def rand(*shape: int) -> torch.Tensor:
         return (torch.randn(*shape, generator=g) * 3).to(device)
