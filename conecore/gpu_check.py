@@ -225,6 +225,37 @@ def compare_with_linear(make_layer: Callable[[], nn.Module], in_features: int, o
     return rows
 
 
+def profile(make_layer: Callable[[], nn.Module], in_features: int, batch: int, device: str, *,
+            compiled: bool = False, iters: int = 10, rows: int = 15) -> dict[str, str]:
+    """Where the layer's time goes: for the forward and the training step at ``batch``, a
+    ``torch.profiler`` table of ``iters`` calls after three warm-up calls, by self time on the
+    device (CUDA) or the CPU, ``rows`` operators and kernels. The counts say how many
+    launches a call makes; the totals, which of them to fuse."""
+    torch.manual_seed(0)
+    layer = make_layer().to(device)
+    if compiled:
+        layer = torch.compile(layer, dynamic=True)
+    x = torch.randn(batch, in_features, device=device)
+    cuda = device.startswith("cuda")
+    activities = [torch.profiler.ProfilerActivity.CPU]
+    if cuda:
+        activities.append(torch.profiler.ProfilerActivity.CUDA)
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    tables = {}
+    for mode in ("forward", "training step"):
+        fn = _step(layer, x, mode)
+        for _ in range(3):
+            fn()
+        sync()
+        with torch.profiler.profile(activities=activities) as prof:
+            for _ in range(iters):
+                fn()
+            sync()
+        tables[mode] = prof.key_averages().table(
+            sort_by="self_device_time_total" if cuda else "self_cpu_time_total", row_limit=rows)
+    return tables
+
+
 def _step(module: nn.Module, x: torch.Tensor, mode: str) -> Callable[[], object]:
     params = list(module.parameters())
 
@@ -285,6 +316,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="compile with torch._inductor.config.freezing (inference graphs treat "
                         "the weights as constants, so the fold P W is computed once)")
     p.add_argument("--json", action="store_true", help="one JSON object instead of tables")
+    p.add_argument("--profile", action="store_true",
+                   help="instead of the timing comparison: a torch.profiler table per batch, "
+                        "eager and compiled, forward and training step (10 calls each)")
     args = p.parse_args(argv)
     if args.freezing:
         import torch._inductor.config as inductor_config
@@ -309,9 +343,22 @@ def main(argv: list[str] | None = None) -> int:
         if not args.json:
             print(f"Feasibility on {device_name} (ok: worst relative violation <= "
                   f"{VIOLATION_TOL:g} and finite):\n{_table(rows)}\n", flush=True)
+    make = checkerboard_layer(cone=cones(args.quick)[
+        "checkerboard 8x8" if args.quick else "checkerboard 28x28"])
+    if args.profile and "speed" not in args.skip:
+        args.skip.append("speed")
+        mode_names = {False: "eager", True: "compiled, freezing" if args.freezing else "compiled"}
+        result["profile"] = []
+        for compiled in (False,) if args.no_compile else (False, True):
+            for batch in args.batches:
+                tables = profile(make, 256, batch, args.device, compiled=compiled)
+                for mode, table in tables.items():
+                    result["profile"].append({"batch": batch, "mode": mode,
+                                              "compiled": compiled, "table": table})
+                    if not args.json:
+                        print(f"Profile, ConeLayer, {mode_names[compiled]} {mode}, batch "
+                              f"{batch} (10 calls):\n{table}\n", flush=True)
     if "speed" not in args.skip:
-        make = checkerboard_layer(cone=cones(args.quick)[
-            "checkerboard 8x8" if args.quick else "checkerboard 28x28"])
         d = make().out_features
         speed: list[SpeedRow] = []
         mode_names = {False: "eager", True: "compiled, freezing" if args.freezing else "compiled"}

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Everything a session with a GPU should measure, in one command (about 7-9 min on one H200):
+# Everything a session with a GPU should measure, in one command (about 8-10 min on one H200):
 #   1. the CUDA-only tests of the layer (the Triton kernel compiled, the one-node training),
 #      where pytest and hypothesis are installed (carry their wheels otherwise);
 #   2. scripts/gpu_check.sh: feasibility under autocast and TF32, speed eager and compiled;
 #   3. the eager speed again without the Triton kernel (CONECORE_TRITON=0), for comparison;
 #   4. python -m scripts.triton_blocks: the Triton kernels alone, for three splits of a row block over
 #      threads (the default, 16 entries a thread, and half and twice that);
-#   5. the compiled speed with Inductor's freezing (the fold P W once, at compile time).
+#   5. the compiled speed with Inductor's freezing (the fold P W once, at compile time);
+#   6. where the time goes: torch.profiler tables at batches 256 and 4096, eager and compiled,
+#      forward and training step (gpu_check --profile).
 # Each step has its own time limit and the next runs whatever the last gave. With OUT set (the
 # device tool's $OUT), every step's output is also written there, one file each.
 #   scripts/gpu_session.sh
@@ -47,3 +49,5 @@ step no-triton 120 env CONECORE_TRITON=0 "$PYTHON" -m conecore.gpu_check --skip 
     --no-compile "${EXTRA[@]}"
 step triton-blocks 150 "$PYTHON" -m scripts.triton_blocks "${BLOCKS[@]}"
 step freezing 240 "$PYTHON" -m conecore.gpu_check --skip feasibility --freezing "${EXTRA[@]}"
+step profile 150 "$PYTHON" -m conecore.gpu_check --skip feasibility --profile --batches 256 4096 \
+    "${EXTRA[@]}"

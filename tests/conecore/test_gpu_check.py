@@ -48,6 +48,19 @@ def test_json_output_names_every_check():
     assert all(r["ok"] for r in rows if r["setting"] != "bf16 weights")
 
 
+def test_profile_replaces_the_timing_with_a_table_per_mode():
+    done = run_check("--device", "cpu", "--quick", "--threads", "1", "--json", "--skip",
+                     "feasibility", "--profile")
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    assert "speed" not in result and "feasibility" not in result
+    got = {(r["mode"], r["batch"], r["compiled"]): r["table"] for r in result["profile"]}
+    assert set(got) == {("forward", 64, False), ("training step", 64, False)}
+    assert all("Self CPU" in table and "# of Calls" in table for table in got.values())
+    forward, step = got[("forward", 64, False)], got[("training step", 64, False)]
+    assert "Backward" in step and "Backward" not in forward
+
+
 def same_cone(a: cc.Cone, b: cc.Cone) -> bool:
     """The same rays (any order) and the same lineality space."""
     if a.rays.shape != b.rays.shape or a.lines.shape != b.lines.shape:
@@ -105,6 +118,8 @@ def test_gpu_session_script_runs_every_step(tmp_path):
     for step in ("gpu-check", "no-triton", "freezing"):
         assert f"=== {step}: exit 0" in done.stdout, done.stdout[-3000:]
         assert "Speed, ConeLayer" in (tmp_path / f"{step}.txt").read_text()
+    assert "=== profile: exit 0" in done.stdout, done.stdout[-3000:]
+    assert "Profile, ConeLayer, eager training step" in (tmp_path / "profile.txt").read_text()
     if importlib.util.find_spec("triton") is not None:  # the kernels alone, interpreted
         assert "=== triton-blocks: exit 0" in done.stdout, done.stdout[-3000:]
         rows = (tmp_path / "triton-blocks.txt").read_text()
