@@ -343,13 +343,15 @@ def main(argv: list[str] | None = None) -> int:
         if not args.json:
             print(f"Feasibility on {device_name} (ok: worst relative violation <= "
                   f"{VIOLATION_TOL:g} and finite):\n{_table(rows)}\n", flush=True)
-    make = checkerboard_layer(cone=cones(args.quick)[
-        "checkerboard 8x8" if args.quick else "checkerboard 28x28"])
-    if args.profile and "speed" not in args.skip:
-        args.skip.append("speed")
+    if "speed" not in args.skip:  # the timing comparison, or with --profile the profiles
+        make = checkerboard_layer(cone=cones(args.quick)[
+            "checkerboard 8x8" if args.quick else "checkerboard 28x28"])
+        d = make().out_features
+        modes = (False,) if args.no_compile else (False, True)
         mode_names = {False: "eager", True: "compiled, freezing" if args.freezing else "compiled"}
+    if "speed" not in args.skip and args.profile:
         result["profile"] = []
-        for compiled in (False,) if args.no_compile else (False, True):
+        for compiled in modes:
             for batch in args.batches:
                 tables = profile(make, 256, batch, args.device, compiled=compiled)
                 for mode, table in tables.items():
@@ -358,11 +360,9 @@ def main(argv: list[str] | None = None) -> int:
                     if not args.json:
                         print(f"Profile, ConeLayer, {mode_names[compiled]} {mode}, batch "
                               f"{batch} (10 calls):\n{table}\n", flush=True)
-    if "speed" not in args.skip:
-        d = make().out_features
+    elif "speed" not in args.skip:
         speed: list[SpeedRow] = []
-        mode_names = {False: "eager", True: "compiled, freezing" if args.freezing else "compiled"}
-        for compiled in (False,) if args.no_compile else (False, True):
+        for compiled in modes:
             speed += compare_with_linear(make, 256, d, tuple(args.batches), args.device,
                                          compiled=compiled, rounds=args.rounds,
                                          cpu_time=args.cpu_time)

@@ -380,9 +380,9 @@ class _ProjectedLines(torch.autograd.Function):
 
 
 # the widest rows the kernels of conecore._triton_rays_box hold (not imported: no triton on CPU)
-_TRITON_MAX_D = 8192  # its MAX_TRAIN_BLOCK_D: the box and the line map in training
+_TRITON_MAX_D = 8192  # its MAX_TRAIN_BLOCK_D: the box's kernels in training
 _TRITON_MAX_INFER_D = 16384  # its MAX_BLOCK_D: rays_box
-_TRITON_MAX_LINE_D = 4096  # its MAX_LINE_BLOCK_D: the line map and the box
+_TRITON_MAX_LINE_D = 4096  # its MAX_LINE_BLOCK_D: the line map's kernels (with the box)
 _TRITON_MAX_LINE_ROWS = 64  # conecore._triton_rays_box.MAX_LINE_ROWS
 _TRITON_MAX_LINE_RAYS = 64  # conecore._triton_rays_box.MAX_LINE_RAYS
 _TRITON_INTERPRET = os.environ.get("TRITON_INTERPRET") == "1"  # Triton on CPU tensors (tests)

@@ -4,8 +4,8 @@
 #      where pytest and hypothesis are installed (carry their wheels otherwise);
 #   2. scripts/gpu_check.sh: feasibility under autocast and TF32, speed eager and compiled;
 #   3. the eager speed again without the Triton kernel (CONECORE_TRITON=0), for comparison;
-#   4. python -m scripts.triton_blocks: the Triton kernels alone, for three splits of a row block over
-#      threads (the default, 16 entries a thread, and half and twice that);
+#   4. python -m scripts.triton_blocks: the Triton kernels alone, for three splits of a row
+#      block over threads (the default, 16 entries a thread, and half and twice that);
 #   5. the compiled speed with Inductor's freezing (the fold P W once, at compile time);
 #   6. where the time goes: torch.profiler tables at batches 256 and 4096, eager and compiled,
 #      forward and training step (gpu_check --profile).

@@ -68,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="tiny shapes (a smoke test)")
     args = parser.parse_args(argv)
     device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        parser.error("no CUDA device here; pass --device cpu (Triton's interpreter)")
     if device.type == "cpu":  # read when the kernels are defined: before the import
         os.environ["TRITON_INTERPRET"] = "1"
     global K
