@@ -94,6 +94,47 @@ static inline void box_grad_row_SUF(const TYPE *g, const TYPE *o, ptrdiff_t d, T
   }
 }
 
+/* z <- box(z + sum_j mu_j r_j) in place, row by row (zero: start from 0, not z; bound <= 0: no
+   box). The rays are stored by blocks of 8 coordinates that hold a non-zero: ray j's blocks
+   are ptr[j] to ptr[j + 1], block q starts at coordinate pos[q], its 8 values at val + 8 q
+   (zeros past d). mu_j <= tiny adds nothing (the flush); a non-finite mu_j is added over the
+   whole row of R, as in a product. The sum runs in the order of the rays, a multiply and an
+   add each (no fused multiply-add), as z + mu_j * r_j in torch. */
+void conecore_rays_box_SUF(TYPE *z, const TYPE *mu, ptrdiff_t n, ptrdiff_t d, ptrdiff_t k,
+                           const TYPE *R, const long long *ptr, const long long *pos,
+                           const TYPE *val, double tiny, int zero, double bound, int threads) {
+  ROWS
+  for (ptrdiff_t i = 0; i < n; ++i) {
+    TYPE *o = z + i * d;
+    const TYPE *m = mu + i * k;
+    if (zero) {
+#pragma omp simd
+      for (ptrdiff_t t = 0; t < d; ++t) o[t] = 0;
+    }
+    for (ptrdiff_t j = 0; j < k; ++j) {
+      const TYPE c = m[j];
+      if (c <= (TYPE)tiny) continue;
+      if (c - c != 0) { /* inf or NaN */
+        const TYPE *r = R + j * d;
+#pragma omp simd
+        for (ptrdiff_t t = 0; t < d; ++t) o[t] = o[t] + c * r[t];
+        continue;
+      }
+      for (long long q = ptr[j]; q < ptr[j + 1]; ++q) {
+        TYPE *oq = o + pos[q];
+        const TYPE *vq = val + 8 * q;
+        if (pos[q] + 8 <= d) {
+#pragma omp simd
+          for (int t = 0; t < 8; ++t) oq[t] = oq[t] + c * vq[t];
+        } else {
+          for (ptrdiff_t t = 0; t < d - pos[q]; ++t) oq[t] = oq[t] + c * vq[t];
+        }
+      }
+    }
+    if (bound > 0) box_row_SUF(o, d, (TYPE)bound, NULL, NULL);
+  }
+}
+
 void conecore_box_forward_SUF(TYPE *z, ptrdiff_t n, ptrdiff_t d, double bound, TYPE *inv,
                               TYPE *peak, int threads) {
   ROWS
@@ -114,6 +155,7 @@ SOURCE = "\n".join(
     SOURCE_TEMPLATE.replace("TYPE", t).replace("SUF", s).replace("FABS", f)
     for t, s, f in (("float", "f32", "fabsf"), ("double", "f64", "fabs")))
 SUFFIXES = {torch.float32: "f32", torch.float64: "f64"}
+_TINY = {dtype: torch.finfo(dtype).tiny for dtype in SUFFIXES}
 # No fused multiply-adds: the forward's products are rounded as torch's are (bit for bit).
 BASE_FLAGS = ["-O3", "-fPIC", "-shared", "-ffp-contract=off"]
 EXTRA_FLAGS = [["-march=native", "-fopenmp-simd"], ["-fopenmp-simd"], []]  # first that builds
@@ -129,6 +171,7 @@ _PARALLEL = False  # the loaded kernels run on torch's OpenMP threads
 # The loaded kernels by dtype (a dict lookup: the layer's Python is a good part of its time).
 _FORWARD: dict[torch.dtype, Callable[..., None]] = {}
 _BACKWARD: dict[torch.dtype, Callable[..., None]] = {}
+_RAYS: dict[torch.dtype, Callable[..., None]] = {}
 
 
 def compiler() -> list[str] | None:
@@ -247,6 +290,9 @@ def _load() -> ctypes.CDLL | None:
         bwd = getattr(lib, f"conecore_box_backward_{suffix}")
         bwd.argtypes, bwd.restype = [p, p, p, p, n, n, f, p, i], None
         _BACKWARD[dtype] = bwd
+        rays = getattr(lib, f"conecore_rays_box_{suffix}")
+        rays.argtypes, rays.restype = [p, p, n, n, n, p, p, p, p, f, i, f, i], None
+        _RAYS[dtype] = rays
     return lib
 
 
@@ -269,6 +315,40 @@ def box_(z: torch.Tensor, bound: float) -> torch.Tensor:
     n, d = z.shape
     _FORWARD[z.dtype](z.data_ptr(), n, d, bound, None, None, _threads(z))
     return z
+
+
+def ray_blocks(rays: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The rays (``k x d``) as :func:`rays_box_` reads them: by blocks of 8 coordinates that
+    hold a non-zero. ``ptr`` (``k + 1``: ray ``j``'s blocks are ``ptr[j]`` to ``ptr[j + 1]``),
+    each block's first coordinate and its 8 values (zeros past ``d``). The checkerboard's rays
+    (a 7 x 7 block of pixels each, 49 of 784 coordinates) take 10 to 14 blocks of 98; dense
+    rays all."""
+    k, d = rays.shape
+    padded = rays.new_zeros(k, -(-d // 8) * 8)
+    padded[:, :d] = rays
+    blocks = padded.reshape(k, -1, 8)
+    used = (blocks != 0).any(-1)
+    ptr = torch.zeros(k + 1, dtype=torch.int64)
+    ptr[1:] = used.sum(1).cumsum(0)
+    j, q = used.nonzero(as_tuple=True)
+    return ptr, q * 8, blocks[j, q].contiguous()
+
+
+def rays_box_(z: torch.Tensor | None, mu: torch.Tensor, rays: torch.Tensor,
+              blocks: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+              bound: float | None) -> torch.Tensor:
+    """``z + mu R`` scaled into the box (``bound`` None: no box), in place in ``z`` (``(n, d)``,
+    contiguous; ``None``: a new tensor, from 0), with ``mu`` (``(n, k)``, contiguous) flushed
+    below the dtype's smallest normal number, and ``blocks`` from :func:`ray_blocks`: one
+    pass over the rows. The caller has checked :func:`available` and the tensors."""
+    n, k = mu.shape
+    d = rays.shape[1]
+    out = mu.new_empty(n, d) if z is None else z
+    ptr, pos, val = blocks
+    _RAYS[mu.dtype](out.data_ptr(), mu.data_ptr(), n, d, k, rays.data_ptr(), ptr.data_ptr(),
+                    pos.data_ptr(), val.data_ptr(), _TINY[mu.dtype], z is None, bound or 0.0,
+                    _threads(out))
+    return out
 
 
 def box_backward(g: torch.Tensor, out: torch.Tensor, inv: torch.Tensor, peak: torch.Tensor,
@@ -308,6 +388,7 @@ def available() -> bool:
                     _LIB = None
                     _FORWARD.clear()
                     _BACKWARD.clear()
+                    _RAYS.clear()
     return _STATE
 
 
@@ -333,11 +414,38 @@ def _self_check() -> bool:
                 gg = box_backward(g, *got, bound)
                 if not torch.allclose(gg, gw, rtol=1e-4, atol=1e-6):
                     raise AssertionError("backward differs")
+            _check_rays_box(gen, dtype, _box_saved_torch)
         return True
     except Exception as exc:  # anything: the torch operations are used instead
         warnings.warn(f"conecore: the compiled box kernels failed their self-check ({exc}); "
                       "using the torch operations", RuntimeWarning, stacklevel=3)
         return False
+
+
+def _check_rays_box(gen: torch.Generator, dtype: torch.dtype, box_torch: Callable) -> None:
+    """:func:`rays_box_` against the torch operations in its order, bit for bit: sparse rays
+    whose last block runs past ``d``, a dense ray, coefficients below the flush, zero,
+    negative, NaN and inf, with and without the box, from ``z`` and from 0."""
+    n, d, k = 40, 203, 7
+    rays = torch.randn(k, d, generator=gen, dtype=dtype)
+    rays[:5] *= torch.rand(5, d, generator=gen, dtype=dtype) < 0.1  # sparse; ray 5, 6 dense
+    rays[0, -3:] = 1.5  # a block past d
+    mu = torch.randn(n, k, generator=gen, dtype=dtype).abs_() * 3
+    mu[0] = 0.0  # row 0: from 0, only a coefficient below the flush, which must add nothing
+    mu[0, :3] = torch.tensor([0.0, -1.0, _TINY[dtype] / 4])
+    mu[1, 2], mu[2, 4] = float("nan"), float("inf")
+    blocks = ray_blocks(rays)
+    z = torch.randn(n, d, generator=gen, dtype=dtype)
+    for start in (z, None):
+        want = torch.zeros(n, d, dtype=dtype) if start is None else start.clone()
+        for j in range(k):
+            c = mu[:, j:j + 1]
+            want = want + torch.where(c <= _TINY[dtype], 0.0, c) * rays[j]
+        for bound in (None, 1.0, 0.7):
+            got = rays_box_(None if start is None else start.clone(), mu, rays, blocks, bound)
+            ref = want if bound is None else box_torch(want.clone(), bound)[0]
+            if not torch.allclose(got, ref, rtol=0, atol=0, equal_nan=True):
+                raise AssertionError("rays and box differ")
 
 
 def reset() -> None:
@@ -347,3 +455,4 @@ def reset() -> None:
         _LIB, _STATE = None, None
         _FORWARD.clear()
         _BACKWARD.clear()
+        _RAYS.clear()

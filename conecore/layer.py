@@ -126,10 +126,14 @@ def _softplus(u: torch.Tensor) -> torch.Tensor:
     return _flush_(F.softplus(u))
 
 
+def _exp_unflushed(u: torch.Tensor) -> torch.Tensor:
+    """exp overflows float32 past 88; clamping keeps outputs finite for any input scale."""
+    return torch.exp(torch.clamp(u, max=60.0))
+
+
 def _exp(u: torch.Tensor) -> torch.Tensor:
-    """exp overflows float32 past 88; clamping keeps outputs finite for any input scale. Not
-    flushed in place: exp's backward needs its output."""
-    return F.threshold(torch.exp(torch.clamp(u, max=60.0)), torch.finfo(u.dtype).tiny, 0.0)
+    """Not flushed in place: exp's backward needs its output."""
+    return F.threshold(_exp_unflushed(u), torch.finfo(u.dtype).tiny, 0.0)
 
 
 def _square(u: torch.Tensor) -> torch.Tensor:
@@ -140,6 +144,13 @@ def _square(u: torch.Tensor) -> torch.Tensor:
 # module, deepcopy) must find it by name.
 NONNEG: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "abs": _abs, "relu": _relu, "softplus": _softplus, "exp": _exp, "square": _square,
+}
+
+
+# The maps before the flush, for the compiled kernel that flushes as it reads (CPU inference).
+_UNFLUSHED: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "abs": torch.abs, "relu": F.relu, "softplus": F.softplus, "exp": _exp_unflushed,
+    "square": torch.square,
 }
 
 
@@ -685,6 +696,7 @@ class ConeLayer(nn.Module):
         self._folded: tuple[tuple[int, ...], torch.Tensor, torch.Tensor] | None = None
         self._stacked: tuple[tuple[Any, ...], torch.Tensor, torch.Tensor] | None = None
         self._packed: tuple[Any, ...] | None = None
+        self._blocks: tuple[Any, ...] | None = None
 
     def _apply(self, fn, recurse=True):  # type: ignore[override]
         super()._apply(fn, recurse)
@@ -692,14 +704,14 @@ class ConeLayer(nn.Module):
         dtype = _generator_dtype(ref.dtype)
         for name, master in self._masters.items():
             setattr(self, name, torch.as_tensor(master, dtype=dtype, device=ref.device))
-        self._folded = self._stacked = self._packed = None
+        self._folded = self._stacked = self._packed = self._blocks = None
         return self
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickling and ``copy.deepcopy`` leave out the caches of folded and packed weights
         (oneDNN's packed tensors have no storage to copy); they are rebuilt on the next call."""
         state = super().__getstate__()
-        return {**state, "_folded": None, "_stacked": None, "_packed": None}
+        return {**state, "_folded": None, "_stacked": None, "_packed": None, "_blocks": None}
 
     # ------------------------------------------------------------------ maths
     def _fold(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -765,6 +777,10 @@ class ConeLayer(nn.Module):
         elif (device == "cuda" and self.box is not None and ray_coef is not None
               and line_coef is not None and not grad and eager):
             z = self._forward_stacked(h, line_coef, ray_coef)
+        elif (device == "cpu" and not grad and eager and h.dtype == dtype
+              and type(h) is torch.Tensor and dtype in _native_box.SUFFIXES
+              and _native_box.available()):
+            z = self._forward_native(h, line_coef, ray_coef)
         elif (device == "cpu" and not grad and eager and dtype == torch.float32
               and h.dtype == dtype and h.shape[0] >= _PACKED_MIN_BATCH
               and _packed_linear_works()):
@@ -871,6 +887,29 @@ class ConeLayer(nn.Module):
             return _native_box.box_(z, self.box)
         return _box_(z, self.box)
 
+    def _forward_native(self, h: torch.Tensor, line_coef: nn.Linear | None,
+                        ray_coef: nn.Linear | None) -> torch.Tensor:
+        """Eager inference on a CPU with the compiled kernels: ``mu = nonneg(W_u h + b_u)`` and
+        ``y = (P W) h + P b`` (two products, the folded weights cached), then one pass over
+        the rows adds ``R^T mu`` (the rays stored by blocks of 8 coordinates that hold a
+        non-zero, :func:`conecore._native_box.ray_blocks`), flushes ``mu`` and scales into the
+        box (:func:`conecore._native_box.rays_box_`). Against ``[P W | R^T] [h; mu]`` in one
+        product (:meth:`_forward_packed`, where there is no compiler) this saves the copy of
+        ``h`` and the product's 16 more columns, and the rays and the box read each row once."""
+        z = None
+        if line_coef is not None:
+            W, b = self._line_weights(line_coef)
+            z = F.linear(h, W, b)
+        if ray_coef is None:
+            return z if self.box is None else _native_box.box_(z, self.box)
+        params = ray_coef._parameters
+        mu = _UNFLUSHED[self.nonneg](F.linear(h, params["weight"], params["bias"]))
+        rays = self._buffers["rays"]
+        key = (rays.data_ptr(), rays._version)
+        if self._blocks is None or self._blocks[0] != key:
+            self._blocks = (key, _native_box.ray_blocks(rays))
+        return _native_box.rays_box_(z, mu, rays, self._blocks[1], self.box)
+
     def _forward_fused(self, h: torch.Tensor, line_coef: nn.Linear | None,
                        ray_coef: nn.Linear | None) -> torch.Tensor:
         """Eager training: :class:`_LayerMap`, one autograd node for the whole layer, with the
@@ -956,7 +995,7 @@ class ConeLayer(nn.Module):
         self._match_cone(state_dict, prefix)
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
                                       unexpected_keys, error_msgs)
-        self._folded = self._stacked = self._packed = None
+        self._folded = self._stacked = self._packed = self._blocks = None
 
     def _match_cone(self, state_dict: dict[str, Any], prefix: str) -> None:
         saved = {name: state_dict.get(prefix + name) for name in ("rays", "line_basis")}

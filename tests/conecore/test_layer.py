@@ -463,12 +463,14 @@ def test_stacked_inference_path_matches_and_follows_the_weights(name, dtype):
 @pytest.mark.parametrize("name", ["checkerboard-8", "wedge-line", "half-space", "pyramid",
                                   "ice-cream"])
 @pytest.mark.parametrize("box", [None, 2.0])
-def test_cpu_packed_inference_path_matches_and_follows_the_weights(name, box):
-    """Eager float32 inference on a CPU: one prepacked product of ``[h, mu]`` (oneDNN). The
-    folded path's outputs, in the cone and the box, contiguous; recomputed after in-place
-    updates of either map; copies and pickles leave the packed weight out."""
+def test_cpu_packed_inference_path_matches_and_follows_the_weights(name, box, monkeypatch):
+    """Eager float32 inference on a CPU without the compiled kernels (no compiler): one
+    prepacked product of ``[h, mu]`` (oneDNN). The folded path's outputs, in the cone and the
+    box, contiguous; recomputed after in-place updates of either map; copies and pickles leave
+    the packed weight out."""
     if not layer_module._packed_linear_works():
         pytest.skip("this torch has no working oneDNN prepacked linear")
+    monkeypatch.setattr(layer_module._native_box, "available", lambda: False)
     cone = cone_of(name)
     layer = cc.ConeLayer(cone, 5, box=box)
     x = torch.randn(64, 5) * 10
@@ -496,8 +498,9 @@ def test_cpu_packed_inference_path_matches_and_follows_the_weights(name, box):
 
 
 def test_cpu_packed_path_falls_back(monkeypatch):
-    """Without a working oneDNN (or with it switched off) inference takes the plain products,
-    with the same outputs; small batches always do."""
+    """Without the compiled kernels and without a working oneDNN (or with it switched off)
+    inference takes the plain products, with the same outputs; small batches always do."""
+    monkeypatch.setattr(layer_module._native_box, "available", lambda: False)
     layer = cc.ConeLayer(cone_of("checkerboard-8"), 5, box=1.0)
     x = torch.randn(64, 5) * 10
     with torch.no_grad():

@@ -129,13 +129,14 @@ def test_not_a_number_and_infinity_propagate_as_in_torch() -> None:
 @pytest.mark.skipif(not HAVE_CC, reason="no C compiler on this machine")
 def test_layer_uses_the_kernels_and_gives_the_same_training_step() -> None:
     """A training step and an inference batch of the checkerboard layer with the kernels and
-    with the torch operations: the same outputs (bit for bit in inference), the same gradients,
-    every output in the box and in the cone."""
+    with the torch operations: the same outputs (to round-off in inference, where the kernel
+    adds the rays in another order than the product), the same gradients, every output in the
+    box and in the cone."""
     cone = cc.Cone.from_inequalities(cc.preset("checkerboard-8"))
     layer = cc.ConeLayer(cone, 12, box=1.0)
     x = torch.randn(64, 12) * 4
     calls = {"forward": 0, "backward": 0, "inference": 0}
-    fwd, bwd, inf = nb.box_forward_, nb.box_backward, nb.box_
+    fwd, bwd, inf = nb.box_forward_, nb.box_backward, nb.rays_box_
 
     def counted_fwd(*a):  # type: ignore[no-untyped-def]
         calls["forward"] += 1
@@ -153,7 +154,7 @@ def test_layer_uses_the_kernels_and_gives_the_same_training_step() -> None:
     for native in (True, False):
         with fresh(CONECORE_NATIVE="1" if native else "0"):
             assert nb.available() is native  # loaded and checked before the counting
-            nb.box_forward_, nb.box_backward, nb.box_ = counted_fwd, counted_bwd, counted_inf
+            nb.box_forward_, nb.box_backward, nb.rays_box_ = counted_fwd, counted_bwd, counted_inf
             try:
                 layer.zero_grad()
                 z = layer(x)
@@ -161,12 +162,12 @@ def test_layer_uses_the_kernels_and_gives_the_same_training_step() -> None:
                 with torch.no_grad():
                     zi = layer(x)
             finally:
-                nb.box_forward_, nb.box_backward, nb.box_ = fwd, bwd, inf
+                nb.box_forward_, nb.box_backward, nb.rays_box_ = fwd, bwd, inf
             results.append((z.detach(), zi, [p.grad.clone() for p in layer.parameters()]))
     # training (saving what the backward needs), inference (saving nothing), the backward
     assert calls == {"forward": 1, "backward": 1, "inference": 1}
     (z1, zi1, g1), (z2, zi2, g2) = results
-    assert torch.equal(zi1, zi2)
+    assert torch.allclose(zi1, zi2, atol=1e-6)
     assert torch.allclose(z1, z2, atol=1e-6)
     for a, b in zip(g1, g2, strict=True):
         assert torch.allclose(a, b, rtol=1e-4, atol=1e-6)
@@ -292,3 +293,141 @@ def subprocess_version(cc: list[str]) -> str:
     import subprocess
 
     return subprocess.run([*cc, "--version"], capture_output=True, text=True).stdout.lower()
+
+
+def rays_box_torch(z: torch.Tensor | None, mu: torch.Tensor, rays: torch.Tensor,
+                   bound: float | None, n: int) -> torch.Tensor:
+    """What :func:`nb.rays_box_` computes, in torch operations in its order: the coefficients
+    flushed below the smallest normal number, the rays added one by one, then the box."""
+    tiny = torch.finfo(rays.dtype).tiny
+    out = torch.zeros(n, rays.shape[1], dtype=rays.dtype) if z is None else z.clone()
+    for j in range(rays.shape[0]):
+        c = mu[:, j:j + 1]
+        out = out + torch.where(c <= tiny, 0.0, c) * rays[j]
+    return out if bound is None else L._box_saved_torch(out, bound)[0]
+
+
+@pytest.mark.skipif(not HAVE_CC, reason="no C compiler on this machine")
+@settings(max_examples=80, deadline=None)
+@given(n=st.integers(1, 30), d=st.integers(1, 90), k=st.integers(1, 12),
+       density=st.sampled_from([0.0, 0.05, 0.3, 1.0]), bound=st.sampled_from([None, 1.0, 0.4]),
+       start=st.booleans(), special=st.booleans(), double=st.booleans(),
+       seed=st.integers(0, 2**16))
+def test_rays_and_box_match_the_torch_operations(n, d, k, density, bound, start, special,
+                                                  double, seed) -> None:
+    """``box(z + mu R)`` in one pass, bit for bit as the torch operations in the same order:
+    sparse and dense rays, rows that end inside a block of 8, coefficients below the flush,
+    zero, negative, NaN and inf, with and without the box, from ``z`` and from 0."""
+    assert nb.available()
+    gen = torch.Generator().manual_seed(seed)
+    dtype = torch.float64 if double else torch.float32
+    rays = torch.randn(k, d, generator=gen, dtype=dtype)
+    rays *= torch.rand(k, d, generator=gen, dtype=dtype) < density
+    rays[0, -1] = 2.0  # every ray non-zero somewhere; one in the last (partial) block
+    mu = torch.randn(n, k, generator=gen, dtype=dtype).abs_() * 5
+    if special:
+        values = [0.0, -2.0, torch.finfo(dtype).tiny / 8, float("nan"), float("inf")]
+        for v, i in zip(values, torch.randint(0, n * k, (5,), generator=gen).tolist(),
+                        strict=True):
+            mu.view(-1)[i] = v
+    z = torch.randn(n, d, generator=gen, dtype=dtype) * 3 if start else None
+    want = rays_box_torch(z, mu, rays, bound, n)
+    got = nb.rays_box_(None if z is None else z.clone(), mu, rays, nb.ray_blocks(rays), bound)
+    assert got.shape == (n, d) and got.is_contiguous()
+    assert torch.allclose(got, want, rtol=0, atol=0, equal_nan=True)
+
+
+@pytest.mark.skipif(not HAVE_CC, reason="no C compiler on this machine")
+def test_ray_blocks_hold_every_non_zero_and_no_empty_block() -> None:
+    """The checkerboard's rays (one 7 x 7 block of pixels each: seven runs of 7) take 7 to 14
+    blocks of 8 coordinates of 98; the blocks give the rays back; dense rays take every
+    block."""
+    cone = cc.Cone.from_inequalities(cc.preset("checkerboard-28"))
+    rays = torch.as_tensor(np.array(cone.rays), dtype=torch.float32)
+    ptr, pos, val = nb.ray_blocks(rays)
+    counts = (ptr[1:] - ptr[:-1]).tolist()
+    assert len(counts) == 16 and all(7 <= c <= 14 for c in counts)
+    assert bool((val != 0).any(-1).all())  # no block without a non-zero
+    back = torch.zeros(16, 784)
+    for j in range(16):
+        for q in range(int(ptr[j]), int(ptr[j + 1])):
+            p = int(pos[q])
+            back[j, p:p + 8] = val[q]
+    assert torch.equal(back, rays)
+    dense = torch.randn(3, 20)
+    ptr, pos, val = nb.ray_blocks(dense)
+    assert ptr.tolist() == [0, 3, 6, 9] and pos.tolist() == [0, 8, 16] * 3
+    assert torch.equal(val[2, 4:], torch.zeros(4)) and torch.equal(val[2, :4], dense[0, 16:])
+
+
+@pytest.mark.skipif(not HAVE_CC, reason="no C compiler on this machine")
+def test_rays_and_box_split_between_threads_give_the_same_numbers() -> None:
+    assert nb.available()
+    torch.manual_seed(2)
+    rays = torch.randn(16, 784) * (torch.rand(16, 784) < 0.1)
+    mu, z = torch.rand(300, 16) * 3, torch.randn(300, 784)  # 235,200 > PARALLEL_MIN
+    threads = torch.get_num_threads()
+    try:
+        results = []
+        for t in (1, 2):
+            torch.set_num_threads(t)
+            results.append(nb.rays_box_(z.clone(), mu, rays, nb.ray_blocks(rays), 1.0))
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(results[0], results[1])
+
+
+@pytest.mark.skipif(not HAVE_CC, reason="no C compiler on this machine")
+def test_a_wrong_rays_kernel_fails_the_self_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The self-check covers the rays kernel too: one that skips the last block warns, and
+    the torch operations run."""
+    real = nb.rays_box_
+
+    def wrong(z, mu, rays, blocks, bound):  # type: ignore[no-untyped-def]
+        ptr, pos, val = blocks
+        keep = pos + 8 <= rays.shape[1]  # drops the blocks that run past d
+        counts = torch.tensor([int(keep[ptr[j]:ptr[j + 1]].sum()) for j in range(len(ptr) - 1)])
+        ptr = torch.cat([torch.zeros(1, dtype=torch.int64), counts.cumsum(0)])
+        return real(z, mu, rays, (ptr, pos[keep], val[keep].contiguous()), bound)
+
+    nb.reset()
+    monkeypatch.setattr(nb, "rays_box_", wrong)
+    with pytest.warns(RuntimeWarning, match="self-check"):
+        assert not nb.available()
+
+
+@pytest.mark.skipif(not HAVE_CC, reason="no C compiler on this machine")
+@pytest.mark.parametrize("name, kernel", [("checkerboard-8", "rays_box_"),
+                                          ("pyramid", "rays_box_"),
+                                          ("whole-space", "box_")])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_layer_inference_takes_the_kernels_and_follows_the_cone(name, kernel, dtype,
+                                                                monkeypatch) -> None:
+    """CPU inference with the kernels: cones with rays take the rays kernel (with lines
+    from the product, pointed from 0), cones without rays the box kernel; the outputs are the
+    projected path's to round-off, in the cone and the box; the rays' blocks are made again
+    when the rays change (another dtype, a state dict of the same cone)."""
+    assert nb.available()
+    cone = cc.Cone.from_inequalities(cc.preset(name))
+    layer = cc.ConeLayer(cone, 6, box=1.5).to(dtype)
+    calls = []
+    real = getattr(nb, kernel)
+    monkeypatch.setattr(nb, kernel, lambda *a: calls.append(1) or real(*a))
+    x = torch.randn(40, 6, dtype=dtype) * 5
+    tol = 1e-5 if dtype == torch.float32 else 1e-12
+    with torch.no_grad():
+        z = layer(x)
+        assert calls and z.dtype == dtype and z.shape == (40, cone.dim)
+        assert torch.allclose(z, layer._forward_projected(x, False, False), atol=tol)
+        assert float(z.abs().max()) <= 1.5 * (1 + 1e-6)
+        A = torch.as_tensor(np.array(cone.A))
+        assert float(cc.relative_violation(A, z.double()).max()) < tol
+        if kernel == "rays_box_":
+            blocks = layer._blocks
+            other = layer.double() if dtype == torch.float32 else layer.float()
+            assert other._blocks is None
+            other(x.to(other.rays.dtype))
+            assert other._blocks is not None and other._blocks[1][2].dtype == other.rays.dtype
+            other.load_state_dict(other.state_dict())
+            assert other._blocks is None
+            assert blocks is not None
