@@ -1,10 +1,12 @@
-"""The box of the ConeLayer on a CPU as two small C kernels, one pass over the rows each:
+"""The box of the ConeLayer on a CPU as small C kernels, one pass over the rows each:
 
 * forward: ``s = b / max(b, |z|_inf)`` per row, ``z *= s`` in place, and what the backward
   needs (``s`` and the row's peak after scaling, ``|z|_inf s``);
 * backward: ``g s - [s < 1] sign(z_j) e_j <g, z s> s / (b t)`` for the row's peak
   coordinates ``j`` (``t`` of them: ties share), the same formula as
-  :func:`conecore.layer._box_backward_torch`.
+  :func:`conecore.layer._box_backward_torch`;
+* inference's rays and box: ``z + mu R`` with ``mu`` flushed, then the box, in place
+  (:func:`rays_box_`), the rays stored by blocks of 8 coordinates (:func:`ray_blocks`).
 
 In torch operations the forward is seven passes over the ``n x d`` outputs or their ``(n, 1)``
 reductions and the backward eight (the dot product, the peak mask, its count, the
@@ -19,9 +21,9 @@ The kernels are compiled on first use with the system's C compiler (``$CC``, els
 ``~/.cache/conecore``; under a private temporary directory where that is not writable), keyed
 by the source, the flags and the CPU, and loaded with :mod:`ctypes`: no Python headers, no
 torch headers, about a second once per machine. The folder must be this user's and writable by
-nobody else. The forward multiplies in the same
-order as the torch operations, so its outputs are the same bit for bit; the self-check
-(:func:`available`) compares both kernels with the torch operations once per process. No
+nobody else. The kernels multiply in the same
+order as the torch operations they stand for, so their outputs are the same bit for bit; the
+self-check (:func:`available`) compares every kernel with them once per process. No
 compiler, a failed compile, a failed self-check, ``CONECORE_NATIVE=0``, traced code, or tensors
 that are not plain contiguous float32/float64 CPU tensors: the torch operations run.
 """

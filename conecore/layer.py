@@ -44,10 +44,10 @@ against ``nn.Linear(256, 784)`` (``python -m conecore.gpu_check --device cpu --b
 --skip feasibility --no-compile``, with ``--threads 1 --cpu-time`` for one thread; medians of
 per-round ratios, four runs each, interleaved with the code before this change): see the README
 ("The layer against a plain head on a CPU"). What is left in the forward is ``u`` (2% of the
-head's multiply-adds), the rays' columns (6%, offset by the prepacked product being about 10%
-faster than ``nn.Linear``'s), the box (one pass over the rows in C where a compiler is found,
-:mod:`conecore._native_box`) and Python dispatch; in the training step, mostly the line map's
-four rank-16 products (forward and backward).
+head's multiply-adds) and its map, one pass over the rows that adds the rays and applies the
+box (in C where a compiler is found, :mod:`conecore._native_box`), and Python dispatch, which
+right after the big product costs several times what it costs alone; in the training step,
+mostly the line map's four rank-16 products (forward and backward).
 
 Precision. What decides feasibility is the non-negative map, the combination with the rays and
 lines, and the box; those always run in float32 (float64 for a float64 layer) at full precision:
