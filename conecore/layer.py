@@ -489,6 +489,7 @@ def _functorch_active() -> bool:
 
 
 _FUNCTORCH_ACTIVE = getattr(torch._C, "_are_functorch_transforms_active", None)
+_IS_TRACING = getattr(torch._C, "_is_tracing", torch.jit.is_tracing)  # torch.jit.trace
 
 
 def _nonneg_backward(name: str, g: torch.Tensor, u: torch.Tensor, mu: torch.Tensor
@@ -769,7 +770,10 @@ class ConeLayer(nn.Module):
         dtype, device = first._parameters["weight"].dtype, h.device.type
         autocast = torch.is_autocast_enabled(device)
         reduced = rays.dtype == torch.float32 and reduced_precision_matmul(device)
-        eager, grad = not torch.compiler.is_compiling(), torch.is_grad_enabled()
+        # Traced code (torch.compile, torch.export, torch.jit.trace) must see every operation:
+        # no compiled C or Triton kernel there, which a trace would silently leave out.
+        eager = not (torch.compiler.is_compiling() or _IS_TRACING())
+        grad = torch.is_grad_enabled()
         if _functorch_active():
             z = self._forward_projected(h, autocast, reduced, plain=True).to(dtype)
         elif autocast or reduced or dtype != rays.dtype:

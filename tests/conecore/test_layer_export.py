@@ -4,6 +4,7 @@ torch.compile(fullgraph=True), each compared with eager."""
 from __future__ import annotations
 
 import importlib.util
+import warnings
 
 import numpy as np
 import pytest
@@ -40,6 +41,22 @@ def test_torch_export_matches_eager(case, grad):
     for batch in (x, torch.randn(300, 6) * 10):  # the batch is dynamic
         out = program.module()(batch)
         assert torch.allclose(out, layer(batch), atol=1e-5) and in_cone(layer, out)
+
+
+@pytest.mark.parametrize("grad", [True, False], ids=["train", "inference"])
+@pytest.mark.parametrize("case", list(CASES))
+def test_jit_trace_records_every_operation(case, grad):
+    """``torch.jit.trace`` records torch operations only: a compiled C kernel inside the
+    trace would be left out of the graph silently (the traced layer then skipped the rays and
+    the box: outputs outside the cone). Traced code takes the torch operations."""
+    layer = layer_of(case)
+    x = torch.randn(40, 6) * 5
+    with torch.set_grad_enabled(grad), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.jit.trace is deprecated; its tracer warnings
+        traced = torch.jit.trace(layer, (x,), check_trace=False)
+    fresh = torch.randn(40, 6) * 5
+    out = traced(fresh)
+    assert torch.allclose(out, layer(fresh), atol=1e-5) and in_cone(layer, out)
 
 
 @pytest.mark.skipif(importlib.util.find_spec("onnx") is None
