@@ -357,8 +357,10 @@ def test_the_8d_cross_polytope_is_accepted_with_the_apps_limits():
 
 def test_converting_the_moment_curve_cone_in_a_thread_never_stops_the_main_thread():
     """Issue 14, item 4: converting a cone like the one in 4 in a thread never stops the main
-    thread for 200 ms or more (cddlib held the interpreter for 13 s), and the conversion obeys
-    its time limit (with everything the Build page reads: redundant rows, exact views)."""
+    thread for 500 ms or more (cddlib held the interpreter for 13 s; alone the longest stop is
+    12-16 ms, but under ``-n 2`` on a 2-core VM, with the other worker busy, one run stopped
+    for 209 ms, so 200 ms made the suite flaky), and the conversion obeys its time limit (with
+    everything the Build page reads: redundant rows, exact views)."""
     import threading
     import time
 
@@ -383,7 +385,7 @@ def test_converting_the_moment_curve_cone_in_a_thread_never_stops_the_main_threa
         now = time.perf_counter()
         gap, last = max(gap, now - last), now
     worker.join()
-    assert gap < 0.2, f"the main thread stopped for {gap:.3f} s"
+    assert gap < 0.5, f"the main thread stopped for {gap:.3f} s"
     assert result["seconds"] < limits.timeout + 1.5
     if "error" in result:
         assert isinstance(result["error"], cc.ConeTimeoutError)
