@@ -424,6 +424,20 @@ def _self_check() -> bool:
         return False
 
 
+def rays_box_torch(z: torch.Tensor | None, mu: torch.Tensor, rays: torch.Tensor,
+                   bound: float | None, box_torch: Callable) -> torch.Tensor:
+    """What :func:`rays_box_` computes, in torch operations in its order (the reference of the
+    self-check and the tests): ``mu`` flushed below the smallest normal number, the rays added
+    one by one (from 0 where ``z`` is None), then the box by ``box_torch``
+    (:func:`conecore.layer._box_saved_torch`)."""
+    tiny = _TINY[rays.dtype]
+    out = torch.zeros(mu.shape[0], rays.shape[1], dtype=rays.dtype) if z is None else z.clone()
+    for j in range(rays.shape[0]):
+        c = mu[:, j:j + 1]
+        out = out + torch.where(c <= tiny, 0.0, c) * rays[j]
+    return out if bound is None else box_torch(out, bound)[0]
+
+
 def _check_rays_box(gen: torch.Generator, dtype: torch.dtype, box_torch: Callable) -> None:
     """:func:`rays_box_` against the torch operations in its order, bit for bit: sparse rays
     whose last block runs past ``d``, a dense ray, coefficients below the flush, zero,
@@ -439,13 +453,9 @@ def _check_rays_box(gen: torch.Generator, dtype: torch.dtype, box_torch: Callabl
     blocks = ray_blocks(rays)
     z = torch.randn(n, d, generator=gen, dtype=dtype)
     for start in (z, None):
-        want = torch.zeros(n, d, dtype=dtype) if start is None else start.clone()
-        for j in range(k):
-            c = mu[:, j:j + 1]
-            want = want + torch.where(c <= _TINY[dtype], 0.0, c) * rays[j]
         for bound in (None, 1.0, 0.7):
             got = rays_box_(None if start is None else start.clone(), mu, rays, blocks, bound)
-            ref = want if bound is None else box_torch(want.clone(), bound)[0]
+            ref = rays_box_torch(start, mu, rays, bound, box_torch)
             if not torch.allclose(got, ref, rtol=0, atol=0, equal_nan=True):
                 raise AssertionError("rays and box differ")
 

@@ -872,7 +872,8 @@ class ConeLayer(nn.Module):
 
     def _forward_packed(self, h: torch.Tensor, line_coef: nn.Linear | None,
                         ray_coef: nn.Linear | None) -> torch.Tensor:
-        """Eager float32 inference on a CPU: ``mu = nonneg(W_u h + b_u)``, then
+        """Eager float32 inference on a CPU where the C kernels do not load (no compiler; else
+        :meth:`_forward_native`): ``mu = nonneg(W_u h + b_u)``, then
         ``z = [P W | R^T] [h; mu] + P b`` (the rays as ``k`` more input columns of one product
         instead of a second pass over the output) with oneDNN's prepacked weight (a plain
         product packs its weight into the kernel's layout at every call: about 10% of one this
