@@ -6,7 +6,8 @@
   coordinates ``j`` (``t`` of them: ties share), the same formula as
   :func:`conecore.layer._box_backward_torch`;
 * inference's rays and box: ``z + mu R`` with ``mu`` flushed, then the box, in place
-  (:func:`rays_box_`), the rays stored by blocks of 8 coordinates (:func:`ray_blocks`).
+  (:func:`rays_box_`), each block of 8 output coordinates read once with its rays
+  (:func:`ray_blocks`).
 
 In torch operations the forward is seven passes over the ``n x d`` outputs or their ``(n, 1)``
 reductions and the backward eight (the dot product, the peak mask, its count, the
@@ -49,12 +50,18 @@ import torch
 SOURCE_TEMPLATE = r"""
 #include <math.h>
 #include <stddef.h>
+#include <string.h>
 
 #ifdef _OPENMP
 #define ROWS _Pragma("omp parallel for num_threads(threads) schedule(static) if (threads > 1)")
 #else
 #define ROWS
 #endif
+
+/* 8 lanes (AVX2's 8 floats; two registers of 4 doubles) in GCC's and clang's vector types. */
+typedef TYPE VEC_SUF __attribute__((vector_size(8 * sizeof(TYPE))));
+typedef SINT MASK_SUF __attribute__((vector_size(8 * sizeof(TYPE))));
+static const VEC_SUF NEGZERO_SUF = {-0.0, -0.0, -0.0, -0.0, -0.0, -0.0, -0.0, -0.0};
 
 /* z <- z / max(1, |z|_inf / bound), as torch: peak, clamp(min=bound), reciprocal, * bound. */
 static inline void box_row_SUF(TYPE *z, ptrdiff_t d, TYPE bound, TYPE *inv, TYPE *peak) {
@@ -96,44 +103,97 @@ static inline void box_grad_row_SUF(const TYPE *g, const TYPE *o, ptrdiff_t d, T
   }
 }
 
+/* The peak |z|_inf (NaN if any) of a row whose maximum and NaN flags were gathered by lane, then
+   z <- z * s as box_row_SUF. */
+static inline void box_scale_SUF(TYPE *z, ptrdiff_t d, TYPE bound, const TYPE *lanes,
+                                 const int *nans) {
+  TYPE m = 0;
+  int nan = 0;
+  for (int t = 0; t < 8; ++t) {
+    m = lanes[t] > m ? lanes[t] : m;
+    nan |= nans[t];
+  }
+  if (nan) m = (TYPE)NAN;
+  TYPE c = (m != m || m > bound) ? m : bound;
+  TYPE s = (TYPE)1 / c;
+  s = s * bound;
+#pragma omp simd
+  for (ptrdiff_t j = 0; j < d; ++j) z[j] = z[j] * s;
+}
+
 /* z <- box(z + sum_j mu_j r_j) in place, row by row (zero: start from 0, not z; bound <= 0: no
-   box). The rays are stored by blocks of 8 coordinates that hold a non-zero: ray j's blocks
-   are ptr[j] to ptr[j + 1], block q starts at coordinate pos[q], its 8 values at val + 8 q
-   (zeros past d). mu_j <= tiny adds nothing (the flush); a non-finite mu_j is added over the
-   whole row of R, as in a product. The sum runs in the order of the rays, a multiply and an
-   add each (no fused multiply-add), as z + mu_j * r_j in torch. */
-void conecore_rays_box_SUF(TYPE *z, const TYPE *mu, ptrdiff_t n, ptrdiff_t d, ptrdiff_t k,
-                           const TYPE *R, const long long *ptr, const long long *pos,
+   box), mu flushed in place (mu_j <= tiny set to 0). The rays are stored by blocks of 8 output
+   coordinates: block p's rays are ray[ptr[p]] to ray[ptr[p + 1] - 1] (in increasing order),
+   their 8 values at val + 8 e (zeros past d). Each block of the row is read once, gets its
+   rays' terms in the order of the rays, a multiply and an add each (no fused multiply-add),
+   as z + mu_j * r_j in torch, is written once, and its peak is kept by lane for the box. A
+   row with a non-finite coefficient adds every ray over the whole row (inf * 0 is NaN, as in
+   a product). */
+void conecore_rays_box_SUF(TYPE *z, TYPE *mu, ptrdiff_t n, ptrdiff_t d, ptrdiff_t k,
+                           const TYPE *R, const long long *ptr, const long long *ray,
                            const TYPE *val, double tiny, int zero, double bound, int threads) {
+  const ptrdiff_t full = d / 8;
   ROWS
   for (ptrdiff_t i = 0; i < n; ++i) {
     TYPE *o = z + i * d;
-    const TYPE *m = mu + i * k;
+    TYPE *m = mu + i * k;
+    int finite = 1;
+    for (ptrdiff_t j = 0; j < k; ++j) {
+      const TYPE c = m[j] <= (TYPE)tiny ? (TYPE)0 : m[j];
+      m[j] = c;
+      finite &= c - c == 0;
+    }
     if (zero) {
 #pragma omp simd
       for (ptrdiff_t t = 0; t < d; ++t) o[t] = 0;
     }
-    for (ptrdiff_t j = 0; j < k; ++j) {
-      const TYPE c = m[j];
-      if (c <= (TYPE)tiny) continue;
-      if (c - c != 0) { /* inf or NaN */
+    if (!finite) {
+      for (ptrdiff_t j = 0; j < k; ++j) {
+        const TYPE c = m[j];
         const TYPE *r = R + j * d;
 #pragma omp simd
         for (ptrdiff_t t = 0; t < d; ++t) o[t] = o[t] + c * r[t];
-        continue;
       }
-      for (long long q = ptr[j]; q < ptr[j + 1]; ++q) {
-        TYPE *oq = o + pos[q];
-        const TYPE *vq = val + 8 * q;
-        if (pos[q] + 8 <= d) {
-#pragma omp simd
-          for (int t = 0; t < 8; ++t) oq[t] = oq[t] + c * vq[t];
-        } else {
-          for (ptrdiff_t t = 0; t < d - pos[q]; ++t) oq[t] = oq[t] + c * vq[t];
-        }
+      if (bound > 0) box_row_SUF(o, d, (TYPE)bound, NULL, NULL);
+      continue;
+    }
+    VEC_SUF peak = {0}; /* the peak and the NaNs, by lane */
+    MASK_SUF nan = {0};
+    for (ptrdiff_t p = 0; p < full; ++p) {
+      TYPE *op = o + 8 * p;
+      VEC_SUF acc, v;
+      memcpy(&acc, op, sizeof acc);
+      for (long long e = ptr[p]; e < ptr[p + 1]; ++e) {
+        memcpy(&v, val + 8 * e, sizeof v);
+        acc = acc + m[ray[e]] * v;
+      }
+      memcpy(op, &acc, sizeof acc);
+      const MASK_SUF bits = (MASK_SUF)acc & ~(MASK_SUF)NEGZERO_SUF; /* |acc| */
+      const MASK_SUF more = (VEC_SUF)bits > peak;
+      peak = (VEC_SUF)((bits & more) | ((MASK_SUF)peak & ~more));
+      nan |= acc != acc;
+    }
+    TYPE lanes[8];
+    int nans[8];
+    for (int t = 0; t < 8; ++t) {
+      lanes[t] = peak[t];
+      nans[t] = nan[t] != 0;
+    }
+    if (full * 8 < d) { /* the last, partial block */
+      TYPE *op = o + 8 * full;
+      const ptrdiff_t rest = d - 8 * full;
+      for (long long e = ptr[full]; e < ptr[full + 1]; ++e) {
+        const TYPE c = m[ray[e]];
+        const TYPE *v = val + 8 * e;
+        for (ptrdiff_t t = 0; t < rest; ++t) op[t] = op[t] + c * v[t];
+      }
+      for (ptrdiff_t t = 0; t < rest; ++t) {
+        const TYPE a = FABS(op[t]);
+        lanes[t] = a > lanes[t] ? a : lanes[t];
+        nans[t] |= op[t] != op[t];
       }
     }
-    if (bound > 0) box_row_SUF(o, d, (TYPE)bound, NULL, NULL);
+    if (bound > 0) box_scale_SUF(o, d, (TYPE)bound, lanes, nans);
   }
 }
 
@@ -154,8 +214,8 @@ void conecore_box_backward_SUF(const TYPE *g, const TYPE *out, const TYPE *inv,
 """
 
 SOURCE = "\n".join(
-    SOURCE_TEMPLATE.replace("TYPE", t).replace("SUF", s).replace("FABS", f)
-    for t, s, f in (("float", "f32", "fabsf"), ("double", "f64", "fabs")))
+    SOURCE_TEMPLATE.replace("SINT", i).replace("TYPE", t).replace("SUF", s).replace("FABS", f)
+    for t, s, f, i in (("float", "f32", "fabsf", "int"), ("double", "f64", "fabs", "long long")))
 SUFFIXES = {torch.float32: "f32", torch.float64: "f64"}
 _TINY = {dtype: torch.finfo(dtype).tiny for dtype in SUFFIXES}
 # No fused multiply-adds: the forward's products are rounded as torch's are (bit for bit).
@@ -320,35 +380,37 @@ def box_(z: torch.Tensor, bound: float) -> torch.Tensor:
 
 
 def ray_blocks(rays: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The rays (``k x d``) as :func:`rays_box_` reads them: by blocks of 8 coordinates that
-    hold a non-zero. ``ptr`` (``k + 1``: ray ``j``'s blocks are ``ptr[j]`` to ``ptr[j + 1]``),
-    each block's first coordinate and its 8 values (zeros past ``d``). The checkerboard's rays
-    (a 7 x 7 block of pixels each, 49 of 784 coordinates) take 10 to 14 blocks of 98; dense
-    rays all."""
+    """The rays (``k x d``) as :func:`rays_box_` reads them: by blocks of 8 output
+    coordinates, the rays that hold a non-zero there. ``ptr`` (one more than the blocks:
+    block ``p``'s rays are ``ray[ptr[p]:ptr[p + 1]]``, in increasing order), ``ray`` and each
+    one's 8 values there (zeros past ``d``). The checkerboard's rays (a 7 x 7 block of pixels
+    each, 49 of 784 coordinates) take 196 blocks, one or two on each of the 98; dense rays
+    all ``k`` on each."""
     k, d = rays.shape
     padded = rays.new_zeros(k, -(-d // 8) * 8)
     padded[:, :d] = rays
     blocks = padded.reshape(k, -1, 8)
-    used = (blocks != 0).any(-1)
-    ptr = torch.zeros(k + 1, dtype=torch.int64)
+    used = (blocks != 0).any(-1).T  # (blocks, k)
+    ptr = torch.zeros(used.shape[0] + 1, dtype=torch.int64)
     ptr[1:] = used.sum(1).cumsum(0)
-    j, q = used.nonzero(as_tuple=True)
-    return ptr, q * 8, blocks[j, q].contiguous()
+    p, j = used.nonzero(as_tuple=True)  # by block, then by ray
+    return ptr, j, blocks[j, p].contiguous()
 
 
 def rays_box_(z: torch.Tensor | None, mu: torch.Tensor, rays: torch.Tensor,
               blocks: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
               bound: float | None) -> torch.Tensor:
     """``z + mu R`` scaled into the box (``bound`` None: no box), in place in ``z`` (``(n, d)``,
-    contiguous; ``None``: a new tensor, from 0), with ``mu`` (``(n, k)``, contiguous) flushed
-    below the dtype's smallest normal number, and ``blocks`` from :func:`ray_blocks`: one
-    pass over the rows. The caller has checked :func:`available` and the tensors."""
+    contiguous; ``None``: a new tensor, from 0), with ``mu`` (``(n, k)``, contiguous, the
+    caller's own: flushed in place) set to 0 below the dtype's smallest normal number, and
+    ``blocks`` from :func:`ray_blocks`: one pass over the rows. The caller has checked
+    :func:`available` and the tensors."""
     n, k = mu.shape
     d = rays.shape[1]
     out = mu.new_empty(n, d) if z is None else z
-    ptr, pos, val = blocks
+    ptr, ray, val = blocks
     _RAYS[mu.dtype](out.data_ptr(), mu.data_ptr(), n, d, k, rays.data_ptr(), ptr.data_ptr(),
-                    pos.data_ptr(), val.data_ptr(), _TINY[mu.dtype], z is None, bound or 0.0,
+                    ray.data_ptr(), val.data_ptr(), _TINY[mu.dtype], z is None, bound or 0.0,
                     _threads(out))
     return out
 
@@ -454,7 +516,8 @@ def _check_rays_box(gen: torch.Generator, dtype: torch.dtype, box_torch: Callabl
     z = torch.randn(n, d, generator=gen, dtype=dtype)
     for start in (z, None):
         for bound in (None, 1.0, 0.7):
-            got = rays_box_(None if start is None else start.clone(), mu, rays, blocks, bound)
+            got = rays_box_(None if start is None else start.clone(), mu.clone(), rays, blocks,
+                             bound)
             ref = rays_box_torch(start, mu, rays, bound, box_torch)
             if not torch.allclose(got, ref, rtol=0, atol=0, equal_nan=True):
                 raise AssertionError("rays and box differ")

@@ -896,11 +896,12 @@ class ConeLayer(nn.Module):
                         ray_coef: nn.Linear | None) -> torch.Tensor:
         """Eager inference on a CPU with the compiled kernels: ``mu = nonneg(W_u h + b_u)`` and
         ``y = (P W) h + P b`` (two products, the folded weights cached), then one pass over
-        the rows adds ``R^T mu`` (the rays stored by blocks of 8 coordinates that hold a
-        non-zero, :func:`conecore._native_box.ray_blocks`), flushes ``mu`` and scales into the
-        box (:func:`conecore._native_box.rays_box_`). Against ``[P W | R^T] [h; mu]`` in one
-        product (:meth:`_forward_packed`, where there is no compiler) this saves the copy of
-        ``h`` and the product's 16 more columns, and the rays and the box read each row once."""
+        the rows flushes ``mu``, adds ``R^T mu`` by blocks of 8 output coordinates (each block
+        read once with its rays' terms, :func:`conecore._native_box.ray_blocks`) and scales
+        into the box (:func:`conecore._native_box.rays_box_`). Against ``[P W | R^T] [h; mu]``
+        in one product (:meth:`_forward_packed`, where there is no compiler) this saves the
+        copy of ``h`` and the product's 16 more columns, and the rays and the box read each row
+        once."""
         z = None
         if line_coef is not None:
             W, b = self._line_weights(line_coef)

@@ -327,25 +327,27 @@ def test_rays_and_box_match_the_torch_operations(n, d, k, density, bound, start,
 
 @pytest.mark.skipif(not HAVE_CC, reason="no C compiler on this machine")
 def test_ray_blocks_hold_every_non_zero_and_no_empty_block() -> None:
-    """The checkerboard's rays (one 7 x 7 block of pixels each: seven runs of 7) take 7 to 14
-    blocks of 8 coordinates of 98; the blocks give the rays back; dense rays take every
-    block."""
+    """The checkerboard's rays (one 7 x 7 block of pixels each) by blocks of 8 of the 784
+    coordinates: every block holds one or two rays, in increasing order, none of them zero
+    there; the blocks give the rays back; dense rays are on every block, past ``d`` padded
+    with zeros."""
     cone = cc.Cone.from_inequalities(cc.preset("checkerboard-28"))
     rays = torch.as_tensor(np.array(cone.rays), dtype=torch.float32)
-    ptr, pos, val = nb.ray_blocks(rays)
+    ptr, ray, val = nb.ray_blocks(rays)
     counts = (ptr[1:] - ptr[:-1]).tolist()
-    assert len(counts) == 16 and all(7 <= c <= 14 for c in counts)
-    assert bool((val != 0).any(-1).all())  # no block without a non-zero
+    assert len(counts) == 98 and all(1 <= c <= 2 for c in counts)
+    assert bool((val != 0).any(-1).all())  # no ray on a block where it is all zero
     back = torch.zeros(16, 784)
-    for j in range(16):
-        for q in range(int(ptr[j]), int(ptr[j + 1])):
-            p = int(pos[q])
-            back[j, p:p + 8] = val[q]
+    for p in range(98):
+        on = ray[int(ptr[p]):int(ptr[p + 1])].tolist()
+        assert on == sorted(set(on))
+        for e, j in enumerate(on, start=int(ptr[p])):
+            back[j, 8 * p:8 * p + 8] = val[e]
     assert torch.equal(back, rays)
     dense = torch.randn(3, 20)
-    ptr, pos, val = nb.ray_blocks(dense)
-    assert ptr.tolist() == [0, 3, 6, 9] and pos.tolist() == [0, 8, 16] * 3
-    assert torch.equal(val[2, 4:], torch.zeros(4)) and torch.equal(val[2, :4], dense[0, 16:])
+    ptr, ray, val = nb.ray_blocks(dense)
+    assert ptr.tolist() == [0, 3, 6, 9] and ray.tolist() == [0, 1, 2] * 3
+    assert torch.equal(val[8, 4:], torch.zeros(4)) and torch.equal(val[6, :4], dense[0, 16:])
 
 
 @pytest.mark.skipif(not HAVE_CC, reason="no C compiler on this machine")
@@ -372,11 +374,10 @@ def test_a_wrong_rays_kernel_fails_the_self_check(monkeypatch: pytest.MonkeyPatc
     real = nb.rays_box_
 
     def wrong(z, mu, rays, blocks, bound):  # type: ignore[no-untyped-def]
-        ptr, pos, val = blocks
-        keep = pos + 8 <= rays.shape[1]  # drops the blocks that run past d
-        counts = torch.tensor([int(keep[ptr[j]:ptr[j + 1]].sum()) for j in range(len(ptr) - 1)])
-        ptr = torch.cat([torch.zeros(1, dtype=torch.int64), counts.cumsum(0)])
-        return real(z, mu, rays, (ptr, pos[keep], val[keep].contiguous()), bound)
+        ptr, ray, val = blocks
+        ptr = ptr.clone()
+        ptr[-1] = ptr[-2]  # no ray on the last block
+        return real(z, mu, rays, (ptr, ray, val), bound)
 
     nb.reset()
     monkeypatch.setattr(nb, "rays_box_", wrong)
