@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import hashlib
+import math
 import os
 import platform
 import shutil
@@ -44,6 +45,7 @@ import threading
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -103,35 +105,86 @@ static inline void box_grad_row_SUF(const TYPE *g, const TYPE *o, ptrdiff_t d, T
   }
 }
 
-/* The peak |z|_inf (NaN if any) of a row whose maximum and NaN flags were gathered by lane, then
-   z <- z * s as box_row_SUF. */
-static inline void box_scale_SUF(TYPE *z, ptrdiff_t d, TYPE bound, const TYPE *lanes,
-                                 const int *nans) {
-  TYPE m = 0;
-  int nan = 0;
-  for (int t = 0; t < 8; ++t) {
-    m = lanes[t] > m ? lanes[t] : m;
-    nan |= nans[t];
-  }
-  if (nan) m = (TYPE)NAN;
-  TYPE c = (m != m || m > bound) ? m : bound;
-  TYPE s = (TYPE)1 / c;
-  s = s * bound;
+/* |v| as integers: the order of |v| for numbers, and above every number (inf included) for
+   NaN; the larger of two such by lanes. */
+#define ABSBITS_SUF(v) ((MASK_SUF)(v) & ~(MASK_SUF)NEGZERO_SUF)
+static inline MASK_SUF imax_SUF(MASK_SUF a, MASK_SUF b) {
+  const MASK_SUF more = a > b;
+  return (a & more) | (b & ~more);
+}
+
+/* z <- z * s as box_row_SUF, from the row's peak by lanes as ABSBITS_SUF (NaN if any). */
+static inline void box_scale_SUF(TYPE *z, ptrdiff_t d, TYPE bound, MASK_SUF lanes) {
+  const VEC_SUF inf = NEGZERO_SUF * 0 + (TYPE)INFINITY;
+  const MASK_SUF inf_bits = ABSBITS_SUF(inf);
+  SINT top = 0;
+  for (int t = 0; t < 8; ++t) top = lanes[t] > top ? lanes[t] : top;
+  TYPE m;
+  memcpy(&m, &top, sizeof m);
+  if (top > inf_bits[0]) m = (TYPE)NAN;       /* amax propagates NaN */
+  TYPE c = (m != m || m > bound) ? m : bound;   /* clamp(min=bound) */
+  TYPE s = (TYPE)1 / c;                         /* reciprocal_() */
+  s = s * bound;                                /* mul_(bound) */
 #pragma omp simd
   for (ptrdiff_t j = 0; j < d; ++j) z[j] = z[j] * s;
+}
+
+/* One block of 8 coordinates: acc + its w rays' terms, in their order. */
+static inline __attribute__((always_inline)) VEC_SUF terms_SUF(VEC_SUF acc, const TYPE *m,
+                                                              const int *ray, const TYPE *val,
+                                                              long long w) {
+  for (long long e = 0; e < w; ++e) {
+    VEC_SUF v;
+    memcpy(&v, val + 8 * e, sizeof v);
+    acc = acc + m[ray[e]] * v;
+  }
+  return acc;
+}
+
+/* A row's full blocks, two at a time (two sums and two peaks in flight), each with w rays
+   (w > 0: every block has w, padded with zeros; w = 0: as ptr says). */
+static inline __attribute__((always_inline)) MASK_SUF rays_row_SUF(
+    TYPE *o, const TYPE *m, ptrdiff_t full, const long long *ptr, const int *ray,
+    const TYPE *val, long long w) {
+  MASK_SUF q0 = {0}, q1 = {0};
+  ptrdiff_t p = 0;
+  for (; p + 2 <= full; p += 2) {
+    VEC_SUF a0, a1;
+    memcpy(&a0, o + 8 * p, sizeof a0);
+    memcpy(&a1, o + 8 * p + 8, sizeof a1);
+    const long long e0 = w ? w * p : ptr[p], e1 = w ? e0 + w : ptr[p + 1];
+    const long long e2 = w ? e1 + w : ptr[p + 2];
+    a0 = terms_SUF(a0, m, ray + e0, val + 8 * e0, e1 - e0);
+    a1 = terms_SUF(a1, m, ray + e1, val + 8 * e1, e2 - e1);
+    memcpy(o + 8 * p, &a0, sizeof a0);
+    memcpy(o + 8 * p + 8, &a1, sizeof a1);
+    q0 = imax_SUF(ABSBITS_SUF(a0), q0);
+    q1 = imax_SUF(ABSBITS_SUF(a1), q1);
+  }
+  if (p < full) {
+    VEC_SUF a0;
+    memcpy(&a0, o + 8 * p, sizeof a0);
+    const long long e0 = w ? w * p : ptr[p], e1 = w ? e0 + w : ptr[p + 1];
+    a0 = terms_SUF(a0, m, ray + e0, val + 8 * e0, e1 - e0);
+    memcpy(o + 8 * p, &a0, sizeof a0);
+    q0 = imax_SUF(ABSBITS_SUF(a0), q0);
+  }
+  return imax_SUF(q0, q1);
 }
 
 /* z <- box(z + sum_j mu_j r_j) in place, row by row (zero: start from 0, not z; bound <= 0: no
    box), mu flushed in place (mu_j <= tiny set to 0). The rays are stored by blocks of 8 output
    coordinates: block p's rays are ray[ptr[p]] to ray[ptr[p + 1] - 1] (in increasing order),
-   their 8 values at val + 8 e (zeros past d). Each block of the row is read once, gets its
-   rays' terms in the order of the rays, a multiply and an add each (no fused multiply-add),
-   as z + mu_j * r_j in torch, is written once, and its peak is kept by lane for the box. A
-   row with a non-finite coefficient adds every ray over the whole row (inf * 0 is NaN, as in
-   a product). */
+   their 8 values at val + 8 e (zeros past d); where every block has the same number w of them
+   (padded with zeros), the loops are unrolled for w up to 4. Each block of the row is read
+   once, gets its rays' terms in the order of the rays, a multiply and an add each (no fused
+   multiply-add), as z + mu_j * r_j in torch, is written once, and its peak is kept by lane for
+   the box. A row with a non-finite coefficient adds every ray over the whole row (inf * 0 is
+   NaN, as in a product). */
 void conecore_rays_box_SUF(TYPE *z, TYPE *mu, ptrdiff_t n, ptrdiff_t d, ptrdiff_t k,
-                           const TYPE *R, const long long *ptr, const long long *ray,
-                           const TYPE *val, double tiny, int zero, double bound, int threads) {
+                           const TYPE *R, const long long *ptr, const int *ray,
+                           const TYPE *val, long long width, double tiny, int zero,
+                           double bound, int threads) {
   const ptrdiff_t full = d / 8;
   ROWS
   for (ptrdiff_t i = 0; i < n; ++i) {
@@ -157,27 +210,13 @@ void conecore_rays_box_SUF(TYPE *z, TYPE *mu, ptrdiff_t n, ptrdiff_t d, ptrdiff_
       if (bound > 0) box_row_SUF(o, d, (TYPE)bound, NULL, NULL);
       continue;
     }
-    VEC_SUF peak = {0}; /* the peak and the NaNs, by lane */
-    MASK_SUF nan = {0};
-    for (ptrdiff_t p = 0; p < full; ++p) {
-      TYPE *op = o + 8 * p;
-      VEC_SUF acc, v;
-      memcpy(&acc, op, sizeof acc);
-      for (long long e = ptr[p]; e < ptr[p + 1]; ++e) {
-        memcpy(&v, val + 8 * e, sizeof v);
-        acc = acc + m[ray[e]] * v;
-      }
-      memcpy(op, &acc, sizeof acc);
-      const MASK_SUF bits = (MASK_SUF)acc & ~(MASK_SUF)NEGZERO_SUF; /* |acc| */
-      const MASK_SUF more = (VEC_SUF)bits > peak;
-      peak = (VEC_SUF)((bits & more) | ((MASK_SUF)peak & ~more));
-      nan |= acc != acc;
-    }
-    TYPE lanes[8];
-    int nans[8];
-    for (int t = 0; t < 8; ++t) {
-      lanes[t] = peak[t];
-      nans[t] = nan[t] != 0;
+    MASK_SUF peak;
+    switch (width) { /* constants: the loops over a block's rays unrolled */
+    case 1: peak = rays_row_SUF(o, m, full, ptr, ray, val, 1); break;
+    case 2: peak = rays_row_SUF(o, m, full, ptr, ray, val, 2); break;
+    case 3: peak = rays_row_SUF(o, m, full, ptr, ray, val, 3); break;
+    case 4: peak = rays_row_SUF(o, m, full, ptr, ray, val, 4); break;
+    default: peak = rays_row_SUF(o, m, full, ptr, ray, val, 0);
     }
     if (full * 8 < d) { /* the last, partial block */
       TYPE *op = o + 8 * full;
@@ -187,13 +226,99 @@ void conecore_rays_box_SUF(TYPE *z, TYPE *mu, ptrdiff_t n, ptrdiff_t d, ptrdiff_
         const TYPE *v = val + 8 * e;
         for (ptrdiff_t t = 0; t < rest; ++t) op[t] = op[t] + c * v[t];
       }
-      for (ptrdiff_t t = 0; t < rest; ++t) {
-        const TYPE a = FABS(op[t]);
-        lanes[t] = a > lanes[t] ? a : lanes[t];
-        nans[t] |= op[t] != op[t];
+      VEC_SUF last = {0};
+      for (ptrdiff_t t = 0; t < rest; ++t) last[t] = op[t];
+      peak = imax_SUF(ABSBITS_SUF(last), peak);
+    }
+    if (bound > 0) box_scale_SUF(o, d, (TYPE)bound, peak);
+  }
+}
+
+/* The maps of ray coefficients, 8 lanes at a time: exp and log1p by range reduction and
+   polynomials in plain arithmetic (no libm call, so the compiler vectorises them; a few units
+   in the last place from libm's), for the values the maps meet. */
+#define SEL_SUF(mask, a, b) ((VEC_SUF)(((MASK_SUF)(a) & (mask)) | ((MASK_SUF)(b) & ~(mask))))
+static const TYPE EXPC_SUF[] = EXP_COEFS;   /* 1/q!, q = EXP_DEG .. 0 */
+static const TYPE LOGC_SUF[] = LOG_COEFS;   /* 1/(2q+1), q = LOG_DEG .. 0 */
+
+/* exp(x): 0 below log(tiny) (what the flush gives anyway), NaN for NaN; x <= 60. */
+static inline VEC_SUF exp_SUF(VEC_SUF x) {
+  const VEC_SUF zero = {0};
+  const MASK_SUF low = x < (TYPE)LN_TINY, nan = x != x;
+  x = SEL_SUF(low | nan, zero + (TYPE)LN_TINY, x);
+  const VEC_SUF y = x * (TYPE)1.44269504088896340736 + (TYPE)SHIFTER; /* round(x / log 2) */
+  const VEC_SUF nf = y - (TYPE)SHIFTER;
+  const VEC_SUF r = (x - nf * (TYPE)LN2_HI) - nf * (TYPE)LN2_LO;
+  VEC_SUF poly = zero + EXPC_SUF[0];
+  for (int q = 1; q <= EXP_DEG; ++q) poly = poly * r + EXPC_SUF[q];
+  const MASK_SUF n = (MASK_SUF)y - (MASK_SUF)(zero + (TYPE)SHIFTER);
+  const VEC_SUF scale = (VEC_SUF)((n + EXP_BIAS) << MANT_BITS);
+  const VEC_SUF out = SEL_SUF(low, zero, poly * scale);
+  return SEL_SUF(nan, x * 0 + (TYPE)NAN, out);
+}
+
+/* log1p(t) for 0 <= t <= 1: 2 atanh(s), s = t / (2 + t) <= 1/3, by its series. */
+static inline VEC_SUF log1p_SUF(VEC_SUF t) {
+  const VEC_SUF s = t / (t + (TYPE)2), s2 = s * s;
+  VEC_SUF poly = s2 * 0 + LOGC_SUF[0];
+  for (int q = 1; q <= LOG_DEG; ++q) poly = poly * s2 + LOGC_SUF[q];
+  return (s + s) * poly;
+}
+
+/* nonneg(u) for the layer's maps (before the flush): 0 abs, 1 relu, 2 softplus (u past 20
+   kept, as torch's threshold), 3 exp of min(u, 60), 4 square; NaN stays NaN. */
+static inline VEC_SUF map_SUF(VEC_SUF u, int map) {
+  const VEC_SUF zero = {0};
+  const MASK_SUF sign = (MASK_SUF)NEGZERO_SUF;
+  switch (map) {
+  case 0: return (VEC_SUF)((MASK_SUF)u & ~sign);
+  case 1: return SEL_SUF(u < 0, zero, u);
+  case 2: {
+    const VEC_SUF a = (VEC_SUF)((MASK_SUF)u & ~sign);
+    const VEC_SUF soft = SEL_SUF(u > 0, u, zero) + log1p_SUF(exp_SUF(-a));
+    return SEL_SUF(u > 20, u, soft);
+  }
+  case 3: return exp_SUF(SEL_SUF(u > 60, zero + 60, u));
+  default: return u * u;
+  }
+}
+
+/* mu <- nonneg(h WT + b) for the rows of h (n x m), WT (m x kp: the coefficients' weight
+   transposed, kp = k rounded up to 16, zeros past k) and b (kp): four rows and 16
+   coefficients at a time (eight sums in flight), each sum over h's columns in order, then
+   the bias. */
+void conecore_coef_SUF(const TYPE *h, const TYPE *WT, const TYPE *b, ptrdiff_t n,
+                       ptrdiff_t m, ptrdiff_t k, ptrdiff_t kp, int map, TYPE *mu,
+                       int threads) {
+  ROWS
+  for (ptrdiff_t g = 0; g < (n + 3) / 4; ++g) {
+    const TYPE *x[4];
+    for (int r = 0; r < 4; ++r) x[r] = h + (4 * g + r < n ? 4 * g + r : 4 * g) * m;
+    for (ptrdiff_t c = 0; c < kp; c += 16) {
+      VEC_SUF acc[4][2] = {{{0}}};
+      for (ptrdiff_t j = 0; j < m; ++j) {
+        VEC_SUF w0, w1;
+        memcpy(&w0, WT + j * kp + c, sizeof w0);
+        memcpy(&w1, WT + j * kp + c + 8, sizeof w1);
+        for (int r = 0; r < 4; ++r) {
+          acc[r][0] = acc[r][0] + x[r][j] * w0;
+          acc[r][1] = acc[r][1] + x[r][j] * w1;
+        }
+      }
+      VEC_SUF b0, b1;
+      memcpy(&b0, b + c, sizeof b0);
+      memcpy(&b1, b + c + 8, sizeof b1);
+      for (int r = 0; r < 4 && 4 * g + r < n; ++r) {
+        const VEC_SUF v[2] = {map_SUF(acc[r][0] + b0, map), map_SUF(acc[r][1] + b1, map)};
+        TYPE *out = mu + (4 * g + r) * k + c;
+        const ptrdiff_t keep = k - c < 16 ? k - c : 16;
+        if (keep == 16) {
+          memcpy(out, v, sizeof v);
+        } else {
+          for (ptrdiff_t t = 0; t < keep; ++t) out[t] = v[t / 8][t % 8];
+        }
       }
     }
-    if (bound > 0) box_scale_SUF(o, d, (TYPE)bound, lanes, nans);
   }
 }
 
@@ -213,9 +338,37 @@ void conecore_box_backward_SUF(const TYPE *g, const TYPE *out, const TYPE *inv,
 }
 """
 
-SOURCE = "\n".join(
-    SOURCE_TEMPLATE.replace("SINT", i).replace("TYPE", t).replace("SUF", s).replace("FABS", f)
-    for t, s, f, i in (("float", "f32", "fabsf", "int"), ("double", "f64", "fabs", "long long")))
+
+
+def _coefs(values: list[float]) -> str:
+    return "{" + ", ".join(f"{v!r}" for v in values) + "}"
+
+
+# Per type: the C names, exp's Taylor degree on |r| <= log(2) / 2 and the atanh series' terms
+# on s <= 1/3 (truncation below half a unit in the last place), and exp's range reduction.
+_TYPES = {
+    "f32": dict(TYPE="float", FABS="fabsf", SINT="int", EXP_DEG=7, LOG_DEG=7,
+                LN_TINY="-87.33654475f", SHIFTER="12582912.0f", LN2_HI="0.693359375f",
+                LN2_LO="-2.12194440e-4f", EXP_BIAS="127", MANT_BITS="23"),
+    "f64": dict(TYPE="double", FABS="fabs", SINT="long long", EXP_DEG=13, LOG_DEG=17,
+                LN_TINY="-708.39641853226408", SHIFTER="6755399441055744.0",
+                LN2_HI="6.93147180369123816490e-01", LN2_LO="1.90821492927058770002e-10",
+                EXP_BIAS="1023", MANT_BITS="52"),
+}
+
+
+def _source(suffix: str, names: dict[str, Any]) -> str:
+    text = SOURCE_TEMPLATE
+    names = {**names,
+             "EXP_COEFS": _coefs([1 / math.factorial(q) for q in range(names["EXP_DEG"], -1, -1)]),
+             "LOG_COEFS": _coefs([1 / (2 * q + 1) for q in range(names["LOG_DEG"], -1, -1)])}
+    for name in ("EXP_COEFS", "LOG_COEFS", "EXP_DEG", "LOG_DEG", "LN_TINY", "SHIFTER",
+                 "LN2_HI", "LN2_LO", "EXP_BIAS", "MANT_BITS", "SINT", "TYPE", "FABS"):
+        text = text.replace(name, str(names[name]))
+    return text.replace("SUF", suffix)
+
+
+SOURCE = "\n".join(_source(suffix, names) for suffix, names in _TYPES.items())
 SUFFIXES = {torch.float32: "f32", torch.float64: "f64"}
 _TINY = {dtype: torch.finfo(dtype).tiny for dtype in SUFFIXES}
 # No fused multiply-adds: the forward's products are rounded as torch's are (bit for bit).
@@ -234,6 +387,7 @@ _PARALLEL = False  # the loaded kernels run on torch's OpenMP threads
 _FORWARD: dict[torch.dtype, Callable[..., None]] = {}
 _BACKWARD: dict[torch.dtype, Callable[..., None]] = {}
 _RAYS: dict[torch.dtype, Callable[..., None]] = {}
+_COEF: dict[torch.dtype, Callable[..., None]] = {}
 
 
 def compiler() -> list[str] | None:
@@ -353,8 +507,12 @@ def _load() -> ctypes.CDLL | None:
         bwd.argtypes, bwd.restype = [p, p, p, p, n, n, f, p, i], None
         _BACKWARD[dtype] = bwd
         rays = getattr(lib, f"conecore_rays_box_{suffix}")
-        rays.argtypes, rays.restype = [p, p, n, n, n, p, p, p, p, f, i, f, i], None
+        rays.argtypes = [p, p, n, n, n, p, p, p, p, ctypes.c_longlong, f, i, f, i]
+        rays.restype = None
         _RAYS[dtype] = rays
+        coef = getattr(lib, f"conecore_coef_{suffix}")
+        coef.argtypes, coef.restype = [p, p, p, n, n, n, n, i, p, i], None
+        _COEF[dtype] = coef
     return lib
 
 
@@ -379,26 +537,37 @@ def box_(z: torch.Tensor, bound: float) -> torch.Tensor:
     return z
 
 
-def ray_blocks(rays: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def ray_blocks(rays: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
     """The rays (``k x d``) as :func:`rays_box_` reads them: by blocks of 8 output
     coordinates, the rays that hold a non-zero there. ``ptr`` (one more than the blocks:
-    block ``p``'s rays are ``ray[ptr[p]:ptr[p + 1]]``, in increasing order), ``ray`` and each
-    one's 8 values there (zeros past ``d``). The checkerboard's rays (a 7 x 7 block of pixels
-    each, 49 of 784 coordinates) take 196 blocks, one or two on each of the 98; dense rays
-    all ``k`` on each."""
+    block ``p``'s rays are ``ray[ptr[p]:ptr[p + 1]]``, in increasing order), ``ray`` (int32),
+    each one's 8 values there (zeros past ``d``) and ``width``: where giving every block as
+    many rays as the block with the most costs at most a quarter more, they are padded to
+    that (with zeros, which add nothing) and ``width`` is that number, else 0. The
+    checkerboard's rays (a 7 x 7 block of pixels each, 49 of 784 coordinates) are two on
+    each of the 98 blocks; dense rays all ``k`` on each."""
     k, d = rays.shape
     padded = rays.new_zeros(k, -(-d // 8) * 8)
     padded[:, :d] = rays
     blocks = padded.reshape(k, -1, 8)
     used = (blocks != 0).any(-1).T  # (blocks, k)
+    counts = used.sum(1)
+    most = int(counts.max())
+    width = most if 4 * most * used.shape[0] <= 5 * int(counts.sum()) else 0
+    if width:  # every block its first ``width`` rays: the used ones in order, then unused
+        order = torch.sort((~used).to(torch.int8), dim=1, stable=True).indices[:, :width]
+        p = torch.arange(used.shape[0]).repeat_interleave(width)
+        j = order.reshape(-1)
+        ptr = torch.arange(used.shape[0] + 1, dtype=torch.int64) * width
+        return ptr, j.to(torch.int32), blocks[j, p].contiguous(), width  # unused: zeros
     ptr = torch.zeros(used.shape[0] + 1, dtype=torch.int64)
-    ptr[1:] = used.sum(1).cumsum(0)
+    ptr[1:] = counts.cumsum(0)
     p, j = used.nonzero(as_tuple=True)  # by block, then by ray
-    return ptr, j, blocks[j, p].contiguous()
+    return ptr, j.to(torch.int32), blocks[j, p].contiguous(), 0
 
 
 def rays_box_(z: torch.Tensor | None, mu: torch.Tensor, rays: torch.Tensor,
-              blocks: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+              blocks: tuple[torch.Tensor, torch.Tensor, torch.Tensor, int],
               bound: float | None) -> torch.Tensor:
     """``z + mu R`` scaled into the box (``bound`` None: no box), in place in ``z`` (``(n, d)``,
     contiguous; ``None``: a new tensor, from 0), with ``mu`` (``(n, k)``, contiguous, the
@@ -408,11 +577,40 @@ def rays_box_(z: torch.Tensor | None, mu: torch.Tensor, rays: torch.Tensor,
     n, k = mu.shape
     d = rays.shape[1]
     out = mu.new_empty(n, d) if z is None else z
-    ptr, ray, val = blocks
+    ptr, ray, val, width = blocks
     _RAYS[mu.dtype](out.data_ptr(), mu.data_ptr(), n, d, k, rays.data_ptr(), ptr.data_ptr(),
-                    ray.data_ptr(), val.data_ptr(), _TINY[mu.dtype], z is None, bound or 0.0,
-                    _threads(out))
+                    ray.data_ptr(), val.data_ptr(), width, _TINY[mu.dtype], z is None,
+                    bound or 0.0, _threads(out))
     return out
+
+
+MAPS = {"abs": 0, "relu": 1, "softplus": 2, "exp": 3, "square": 4}  # as map_SUF numbers them
+COEF_MAX = 1 << 16  # elements of the coefficients' weight past which torch's product runs
+
+
+def coef_weights(weight: torch.Tensor, bias: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ray coefficients' weight (``k x m``) and bias as :func:`coef` reads them:
+    transposed (``m x kp``) and the bias (``kp``), ``kp`` = ``k`` rounded up to 16, zeros
+    past ``k``."""
+    k, m = weight.shape
+    kp = -(-k // 16) * 16
+    WT = weight.new_zeros(m, kp)
+    WT[:, :k] = weight.T
+    b = bias.new_zeros(kp)
+    b[:k] = bias
+    return WT, b
+
+
+def coef(h: torch.Tensor, WT: torch.Tensor, b: torch.Tensor, k: int, nonneg: str) -> torch.Tensor:
+    """``nonneg(h W^T + b)`` (``(n, k)``, a new tensor, not flushed) from :func:`coef_weights`'
+    tensors, for ``h`` (``(n, m)``, contiguous): the product's sums in the order of ``h``'s
+    columns, exp and log1p to a few units in the last place (the map is what ``mu >= 0``
+    rests on, not the last bits). The caller has checked :func:`available` and the tensors."""
+    n, m = h.shape
+    mu = h.new_empty(n, k)
+    _COEF[h.dtype](h.data_ptr(), WT.data_ptr(), b.data_ptr(), n, m, k, WT.shape[1],
+                   MAPS[nonneg], mu.data_ptr(), _threads(h))
+    return mu
 
 
 def box_backward(g: torch.Tensor, out: torch.Tensor, inv: torch.Tensor, peak: torch.Tensor,
@@ -453,6 +651,7 @@ def available() -> bool:
                     _FORWARD.clear()
                     _BACKWARD.clear()
                     _RAYS.clear()
+                    _COEF.clear()
     return _STATE
 
 
@@ -479,6 +678,7 @@ def _self_check() -> bool:
                 if not torch.allclose(gg, gw, rtol=1e-4, atol=1e-6):
                     raise AssertionError("backward differs")
             _check_rays_box(gen, dtype, _box_saved_torch)
+            _check_coef(gen, dtype)
         return True
     except Exception as exc:  # anything: the torch operations are used instead
         warnings.warn(f"conecore: the compiled box kernels failed their self-check ({exc}); "
@@ -523,6 +723,59 @@ def _check_rays_box(gen: torch.Generator, dtype: torch.dtype, box_torch: Callabl
                 raise AssertionError("rays and box differ")
 
 
+SPECIAL_U = [0.0, -0.0, 1e-30, -1e-30, 0.5, -0.5, 1.0, -1.0, 3.3, -7.1, 19.9, 20.0, 20.1, 30.0,
+             59.0, 61.0, 88.0, 100.0, -20.0, -80.0, -87.0, -87.3, -87.4, -88.0, -100.0, -700.0,
+             -708.0, -709.0, -800.0, 1e10, -1e10, float("inf"), float("-inf"), float("nan")]
+
+
+def coef_error(h: torch.Tensor, W: torch.Tensor, b: torch.Tensor, nonneg: str,
+               mu: torch.Tensor) -> torch.Tensor:
+    """How far :func:`coef`'s ``mu`` is from ``nonneg(h W^T + b)``, in units of what the sums
+    may lose to rounding in any order (``(m + 2) eps (|h| |W|^T + |b|)``, the map's slope
+    bounded by 1 for abs, relu, softplus and by ``mu`` for exp, ``2 |u|`` for square) plus a
+    few units in the last place of ``mu``: at most 1 where the kernel is right."""
+    eps = torch.finfo(h.dtype).eps
+    wide = torch.float64
+    u = torch.nn.functional.linear(h.to(wide), W.to(wide), b.to(wide))
+    want = _unflushed(nonneg)(u)
+    slack = (h.shape[1] + 2) * eps * (h.to(wide).abs() @ W.to(wide).abs().T + b.to(wide).abs())
+    slope = {"exp": want, "square": 2 * u.abs() + slack}.get(nonneg, torch.ones_like(u))
+    allowed = slope * slack + 8 * eps * want.abs() + torch.finfo(h.dtype).tiny
+    return ((mu.to(wide) - want).abs() / allowed).nan_to_num(0.0, posinf=float("inf"))
+
+
+def _unflushed(nonneg: str) -> Callable[[torch.Tensor], torch.Tensor]:
+    from conecore.layer import _UNFLUSHED
+
+    return _UNFLUSHED[nonneg]
+
+
+def _check_coef(gen: torch.Generator, dtype: torch.dtype) -> None:
+    """:func:`coef` against the torch operations: every map at the values where they change
+    form (softplus' threshold, exp's clamp and underflow) and at zero, NaN and inf, to a few
+    units in the last place after the flush; the product of random rows (a group of four
+    and a rest; 19 coefficients: a group of 16 and a rest) within its rounding bound."""
+    tiny = _TINY[dtype]
+    u = torch.tensor(SPECIAL_U, dtype=dtype)
+    WT, b = coef_weights(torch.zeros(len(u), 1, dtype=dtype), u)
+    h = torch.ones(1, 1, dtype=dtype)
+    n, m, k = 11, 37, 19
+    hr = torch.randn(n, m, generator=gen, dtype=dtype) * 3
+    Wr = torch.randn(k, m, generator=gen, dtype=dtype)
+    br = torch.randn(k, generator=gen, dtype=dtype)
+    WTr, bpr = coef_weights(Wr, br)
+    for name in MAPS:
+        got = coef(h, WT, b, len(u), name)[0]
+        want = _unflushed(name)(u)
+        got, want = (torch.where(t <= tiny, 0.0, t) for t in (got, want))
+        if not torch.allclose(got, want, rtol=16 * torch.finfo(dtype).eps, atol=0,
+                              equal_nan=True):
+            raise AssertionError(f"the map {name} differs")
+        mu = coef(hr, WTr, bpr, k, name)
+        if float(coef_error(hr, Wr, br, name, mu).max()) > 1:
+            raise AssertionError(f"the coefficients ({name}) differ")
+
+
 def reset() -> None:
     """Forget the loaded kernels (tests): the next :func:`available` loads and checks again."""
     global _LIB, _STATE
@@ -531,3 +784,4 @@ def reset() -> None:
         _FORWARD.clear()
         _BACKWARD.clear()
         _RAYS.clear()
+        _COEF.clear()

@@ -328,26 +328,44 @@ def test_rays_and_box_match_the_torch_operations(n, d, k, density, bound, start,
 @pytest.mark.skipif(not HAVE_CC, reason="no C compiler on this machine")
 def test_ray_blocks_hold_every_non_zero_and_no_empty_block() -> None:
     """The checkerboard's rays (one 7 x 7 block of pixels each) by blocks of 8 of the 784
-    coordinates: every block holds one or two rays, in increasing order, none of them zero
-    there; the blocks give the rays back; dense rays are on every block, past ``d`` padded
-    with zeros."""
+    coordinates: two rays on every block, in increasing order, none of them zero there, so
+    the loops take a width of 2; the blocks give the rays back. Dense rays are on every
+    block, past ``d`` padded with zeros. Rays on blocks in numbers that vary too much keep
+    their own counts (width 0); a little variation is padded with zeros."""
     cone = cc.Cone.from_inequalities(cc.preset("checkerboard-28"))
     rays = torch.as_tensor(np.array(cone.rays), dtype=torch.float32)
-    ptr, ray, val = nb.ray_blocks(rays)
-    counts = (ptr[1:] - ptr[:-1]).tolist()
-    assert len(counts) == 98 and all(1 <= c <= 2 for c in counts)
+
+    def back(blocks, k, d):  # type: ignore[no-untyped-def]
+        ptr, ray, val, _ = blocks
+        out = torch.zeros(k, -(-d // 8) * 8)
+        for p in range(len(ptr) - 1):
+            on = ray[int(ptr[p]):int(ptr[p + 1])].tolist()
+            assert on == sorted(set(on))
+            for e, j in enumerate(on, start=int(ptr[p])):
+                out[j, 8 * p:8 * p + 8] += val[e]
+        return out[:, :d]
+
+    blocks = nb.ray_blocks(rays)
+    ptr, ray, val, width = blocks
+    assert width == 2 and ptr.tolist() == list(range(0, 197, 2)) and ray.dtype == torch.int32
     assert bool((val != 0).any(-1).all())  # no ray on a block where it is all zero
-    back = torch.zeros(16, 784)
-    for p in range(98):
-        on = ray[int(ptr[p]):int(ptr[p + 1])].tolist()
-        assert on == sorted(set(on))
-        for e, j in enumerate(on, start=int(ptr[p])):
-            back[j, 8 * p:8 * p + 8] = val[e]
-    assert torch.equal(back, rays)
+    assert torch.equal(back(blocks, 16, 784), rays)
     dense = torch.randn(3, 20)
-    ptr, ray, val = nb.ray_blocks(dense)
-    assert ptr.tolist() == [0, 3, 6, 9] and ray.tolist() == [0, 1, 2] * 3
+    ptr, ray, val, width = nb.ray_blocks(dense)
+    assert width == 3 and ptr.tolist() == [0, 3, 6, 9] and ray.tolist() == [0, 1, 2] * 3
     assert torch.equal(val[8, 4:], torch.zeros(4)) and torch.equal(val[6, :4], dense[0, 16:])
+    uneven = torch.zeros(6, 40)
+    uneven[:, :8] = 1.0  # six rays on block 0, ray j alone on block j
+    for j in range(1, 5):
+        uneven[j, 8 * j + 3] = 2.0
+    blocks = nb.ray_blocks(uneven)
+    assert blocks[3] == 0 and (blocks[0][1:] - blocks[0][:-1]).tolist() == [6, 1, 1, 1, 1]
+    assert torch.equal(back(blocks, 6, 40), uneven)
+    few = torch.zeros(2, 40)
+    few[0], few[1, :32] = 1.0, -1.0  # two rays on four blocks, one on the last: padded
+    blocks = nb.ray_blocks(few)
+    assert blocks[3] == 2 and blocks[2].shape == (10, 8) and blocks[1][-1] == 1
+    assert torch.equal(blocks[2][-1], torch.zeros(8)) and torch.equal(back(blocks, 2, 40), few)
 
 
 @pytest.mark.skipif(not HAVE_CC, reason="no C compiler on this machine")
@@ -374,10 +392,10 @@ def test_a_wrong_rays_kernel_fails_the_self_check(monkeypatch: pytest.MonkeyPatc
     real = nb.rays_box_
 
     def wrong(z, mu, rays, blocks, bound):  # type: ignore[no-untyped-def]
-        ptr, ray, val = blocks
+        ptr, ray, val, _ = blocks
         ptr = ptr.clone()
         ptr[-1] = ptr[-2]  # no ray on the last block
-        return real(z, mu, rays, (ptr, ray, val), bound)
+        return real(z, mu, rays, (ptr, ray, val, 0), bound)
 
     nb.reset()
     monkeypatch.setattr(nb, "rays_box_", wrong)
@@ -388,14 +406,16 @@ def test_a_wrong_rays_kernel_fails_the_self_check(monkeypatch: pytest.MonkeyPatc
 @pytest.mark.skipif(not HAVE_CC, reason="no C compiler on this machine")
 @pytest.mark.parametrize("name, kernel", [("checkerboard-8", "rays_box_"),
                                           ("pyramid", "rays_box_"),
+                                          ("checkerboard-8", "coef"),
                                           ("whole-space", "box_")])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_layer_inference_takes_the_kernels_and_follows_the_cone(name, kernel, dtype,
                                                                 monkeypatch) -> None:
-    """CPU inference with the kernels: cones with rays take the rays kernel (with lines
-    from the product, pointed from 0), cones without rays the box kernel; the outputs are the
-    projected path's to round-off, in the cone and the box; the rays' blocks are made again
-    when the rays change (another dtype, a state dict of the same cone)."""
+    """CPU inference with the kernels: cones with rays take the coefficients' and the rays
+    kernels (with lines from the product, pointed from 0), cones without rays the box
+    kernel; the outputs are the projected path's to round-off, in the cone and the box; what
+    the kernels read is made again when the rays change (another dtype, a state dict of the
+    same cone)."""
     assert nb.available()
     cone = cc.Cone.from_inequalities(cc.preset(name))
     layer = cc.ConeLayer(cone, 6, box=1.5).to(dtype)
@@ -412,12 +432,54 @@ def test_layer_inference_takes_the_kernels_and_follows_the_cone(name, kernel, dt
         A = torch.as_tensor(np.array(cone.A))
         assert float(cc.relative_violation(A, z.double()).max()) < tol
         if kernel == "rays_box_":
-            assert layer._blocks is not None
+            assert layer._native is not None
             other = torch.float64 if dtype == torch.float32 else torch.float32
             layer.to(other)  # the rays are re-rounded: the blocks are made again
-            assert layer._blocks is None
+            assert layer._native is None
             z = layer(x.to(other))
-            assert layer._blocks is not None and layer._blocks[1][2].dtype == other
+            assert layer._native is not None and layer._native[1][2].dtype == other
             assert float(cc.relative_violation(A, z.double()).max()) < 1e-5
             layer.load_state_dict(layer.state_dict())
-            assert layer._blocks is None
+            assert layer._native is None
+
+
+@settings(max_examples=150, deadline=None)
+@given(n=st.integers(1, 13), m=st.integers(1, 70), k=st.integers(1, 40),
+       scale=st.sampled_from([1e-3, 1.0, 30.0, 1e3]), nonneg=st.sampled_from(sorted(nb.MAPS)),
+       double=st.booleans(), seed=st.integers(0, 2**16))
+def test_coefficients_are_the_map_of_the_product(n, m, k, scale, nonneg, double, seed) -> None:
+    """``nonneg(h W^T + b)`` by the kernel, within the rounding of the sums in any order and a
+    few units in the last place of the map, for row counts and coefficient counts around
+    the groups of 4 and 16; non-negative; a row with a NaN gives NaN."""
+    assert nb.available()
+    gen = torch.Generator().manual_seed(seed)
+    dtype = torch.float64 if double else torch.float32
+    h = torch.randn(n, m, generator=gen, dtype=dtype) * scale
+    W = torch.randn(k, m, generator=gen, dtype=dtype) / m**0.5
+    b = torch.randn(k, generator=gen, dtype=dtype)
+    mu = nb.coef(h, *nb.coef_weights(W, b), k, nonneg)
+    assert mu.shape == (n, k) and mu.dtype == dtype
+    assert float(nb.coef_error(h, W, b, nonneg, mu).max()) <= 1
+    assert bool((mu >= 0).all())
+    h[-1, 0] = float("nan")
+    assert bool(nb.coef(h, *nb.coef_weights(W, b), k, nonneg)[-1].isnan().all())
+
+
+@pytest.mark.skipif(not HAVE_CC, reason="no C compiler on this machine")
+@pytest.mark.parametrize("wrong", ["map", "product"])
+def test_a_wrong_coefficients_kernel_fails_the_self_check(wrong, monkeypatch) -> None:
+    """The self-check covers the coefficients' kernel: softplus taken for relu, or a
+    product without its last input column, warns, and the torch operations run."""
+    real = nb.coef
+
+    def bad(h, WT, b, k, nonneg):  # type: ignore[no-untyped-def]
+        if wrong == "map":
+            return real(h, WT, b, k, "relu" if nonneg == "softplus" else nonneg)
+        WT = WT.clone()
+        WT[-1] = 0.0
+        return real(h, WT, b, k, nonneg)
+
+    nb.reset()
+    monkeypatch.setattr(nb, "coef", bad)
+    with pytest.warns(RuntimeWarning, match="self-check"):
+        assert not nb.available()
