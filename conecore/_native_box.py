@@ -114,7 +114,8 @@ static inline MASK_SUF imax_SUF(MASK_SUF a, MASK_SUF b) {
 }
 
 /* z <- z * s as box_row_SUF, from the row's peak by lanes as ABSBITS_SUF (NaN if any). */
-static inline void box_scale_SUF(TYPE *z, ptrdiff_t d, TYPE bound, MASK_SUF lanes) {
+static inline void box_scale_SUF(TYPE *z, ptrdiff_t d, TYPE bound, MASK_SUF lanes, TYPE *inv,
+                                 TYPE *peak) {
   const VEC_SUF inf = NEGZERO_SUF * 0 + (TYPE)INFINITY;
   const MASK_SUF inf_bits = ABSBITS_SUF(inf);
   SINT top = 0;
@@ -127,6 +128,10 @@ static inline void box_scale_SUF(TYPE *z, ptrdiff_t d, TYPE bound, MASK_SUF lane
   s = s * bound;                                /* mul_(bound) */
 #pragma omp simd
   for (ptrdiff_t j = 0; j < d; ++j) z[j] = z[j] * s;
+  if (inv) { /* what the backward needs */
+    *inv = s;
+    *peak = m * s;
+  }
 }
 
 /* One block of 8 coordinates: acc + its w rays' terms, in their order. */
@@ -172,6 +177,33 @@ static inline __attribute__((always_inline)) MASK_SUF rays_row_SUF(
   return imax_SUF(q0, q1);
 }
 
+/* Every block of a row (rays_row_SUF, then the last, partial one); the row's peak by lanes. */
+static inline MASK_SUF rays_all_SUF(TYPE *o, const TYPE *m, ptrdiff_t d, const long long *ptr,
+                                    const int *ray, const TYPE *val, long long width) {
+  const ptrdiff_t full = d / 8;
+  MASK_SUF peak;
+  switch (width) { /* constants: the loops over a block's rays unrolled */
+  case 1: peak = rays_row_SUF(o, m, full, ptr, ray, val, 1); break;
+  case 2: peak = rays_row_SUF(o, m, full, ptr, ray, val, 2); break;
+  case 3: peak = rays_row_SUF(o, m, full, ptr, ray, val, 3); break;
+  case 4: peak = rays_row_SUF(o, m, full, ptr, ray, val, 4); break;
+  default: peak = rays_row_SUF(o, m, full, ptr, ray, val, 0);
+  }
+  if (full * 8 < d) { /* the last, partial block */
+    TYPE *op = o + 8 * full;
+    const ptrdiff_t rest = d - 8 * full;
+    for (long long e = ptr[full]; e < ptr[full + 1]; ++e) {
+      const TYPE c = m[ray[e]];
+      const TYPE *v = val + 8 * e;
+      for (ptrdiff_t t = 0; t < rest; ++t) op[t] = op[t] + c * v[t];
+    }
+    VEC_SUF last = {0};
+    for (ptrdiff_t t = 0; t < rest; ++t) last[t] = op[t];
+    peak = imax_SUF(ABSBITS_SUF(last), peak);
+  }
+  return peak;
+}
+
 /* z <- box(z + sum_j mu_j r_j) in place, row by row (zero: start from 0, not z; bound <= 0: no
    box), mu flushed in place (mu_j <= tiny set to 0). The rays are stored by blocks of 8 output
    coordinates: block p's rays are ray[ptr[p]] to ray[ptr[p + 1] - 1] (in increasing order),
@@ -185,7 +217,6 @@ void conecore_rays_box_SUF(TYPE *z, TYPE *mu, ptrdiff_t n, ptrdiff_t d, ptrdiff_
                            const TYPE *R, const long long *ptr, const int *ray,
                            const TYPE *val, long long width, double tiny, int zero,
                            double bound, int threads) {
-  const ptrdiff_t full = d / 8;
   ROWS
   for (ptrdiff_t i = 0; i < n; ++i) {
     TYPE *o = z + i * d;
@@ -210,27 +241,143 @@ void conecore_rays_box_SUF(TYPE *z, TYPE *mu, ptrdiff_t n, ptrdiff_t d, ptrdiff_
       if (bound > 0) box_row_SUF(o, d, (TYPE)bound, NULL, NULL);
       continue;
     }
-    MASK_SUF peak;
-    switch (width) { /* constants: the loops over a block's rays unrolled */
-    case 1: peak = rays_row_SUF(o, m, full, ptr, ray, val, 1); break;
-    case 2: peak = rays_row_SUF(o, m, full, ptr, ray, val, 2); break;
-    case 3: peak = rays_row_SUF(o, m, full, ptr, ray, val, 3); break;
-    case 4: peak = rays_row_SUF(o, m, full, ptr, ray, val, 4); break;
-    default: peak = rays_row_SUF(o, m, full, ptr, ray, val, 0);
-    }
-    if (full * 8 < d) { /* the last, partial block */
-      TYPE *op = o + 8 * full;
-      const ptrdiff_t rest = d - 8 * full;
-      for (long long e = ptr[full]; e < ptr[full + 1]; ++e) {
-        const TYPE c = m[ray[e]];
-        const TYPE *v = val + 8 * e;
-        for (ptrdiff_t t = 0; t < rest; ++t) op[t] = op[t] + c * v[t];
+    const MASK_SUF peak = rays_all_SUF(o, m, d, ptr, ray, val, width);
+    if (bound > 0) box_scale_SUF(o, d, (TYPE)bound, peak, NULL, NULL);
+  }
+}
+
+/* The row's dot products with the basis rows: c_q = <y, B_q>, B_q's blocks of 8 coordinates
+   that hold a non-zero at qpos[qptr[q]] to qpos[qptr[q + 1] - 1], their values at qval + 8 e
+   (zeros past d), two sums in flight. */
+static inline VEC_SUF load_row_SUF(const TYPE *y, long long pos, ptrdiff_t d) {
+  VEC_SUF v = {0};
+  if (pos + 8 <= d) {
+    memcpy(&v, y + pos, sizeof v);
+  } else {
+    for (ptrdiff_t t = 0; t < d - pos; ++t) v[t] = y[pos + t];
+  }
+  return v;
+}
+
+static inline TYPE hsum_SUF(VEC_SUF v) {
+  return ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]));
+}
+
+static inline VEC_SUF dot_blocks_SUF(const TYPE *y, ptrdiff_t d, long long e, long long end,
+                                     const long long *qpos, const TYPE *qval) {
+  VEC_SUF a0 = {0}, a1 = {0}, v0, v1;
+  for (; e + 2 <= end; e += 2) {
+    memcpy(&v0, qval + 8 * e, sizeof v0);
+    memcpy(&v1, qval + 8 * e + 8, sizeof v1);
+    a0 = a0 + load_row_SUF(y, qpos[e], d) * v0;
+    a1 = a1 + load_row_SUF(y, qpos[e + 1], d) * v1;
+  }
+  if (e < end) {
+    memcpy(&v0, qval + 8 * e, sizeof v0);
+    a0 = a0 + load_row_SUF(y, qpos[e], d) * v0;
+  }
+  return a0 + a1;
+}
+
+static inline void dots_SUF(const TYPE *y, ptrdiff_t d, ptrdiff_t r, const long long *qptr,
+                            const long long *qpos, const TYPE *qval, TYPE *c) {
+  ptrdiff_t q = 0;
+  for (; q + 2 <= r; q += 2) { /* two rows of B at a time: four sums in flight */
+    const VEC_SUF s0 = dot_blocks_SUF(y, d, qptr[q], qptr[q + 1], qpos, qval);
+    const VEC_SUF s1 = dot_blocks_SUF(y, d, qptr[q + 1], qptr[q + 2], qpos, qval);
+    c[q] = hsum_SUF(s0);
+    c[q + 1] = hsum_SUF(s1);
+  }
+  if (q < r) c[q] = hsum_SUF(dot_blocks_SUF(y, d, qptr[q], qptr[q + 1], qpos, qval));
+}
+
+/* o + sum_q a_q B_q over the row: by blocks (rays_all_SUF, B by output blocks as ray_blocks),
+   or, where a coefficient is not finite, over every coordinate (inf * 0 is NaN, as in a
+   product). The row's peak by lanes (of no use in the second case: the box's NaN comes
+   from the scale pass's own maximum there). */
+static inline MASK_SUF combine_SUF(TYPE *o, const TYPE *a, ptrdiff_t d, ptrdiff_t r,
+                                   const TYPE *B, const long long *ptr, const int *idx,
+                                   const TYPE *val, long long width, int *dense) {
+  int finite = 1;
+  for (ptrdiff_t q = 0; q < r; ++q) finite &= a[q] - a[q] == 0;
+  *dense = !finite;
+  if (finite) return rays_all_SUF(o, a, d, ptr, idx, val, width);
+  for (ptrdiff_t q = 0; q < r; ++q) {
+    const TYPE c = a[q];
+    const TYPE *b = B + q * d;
+#pragma omp simd
+    for (ptrdiff_t t = 0; t < d; ++t) o[t] = o[t] + c * b[t];
+  }
+  const MASK_SUF none = {0};
+  return none;
+}
+
+/* Training's line map and box ("outputs"), in place, row by row: with c = y Q (Q^T = B, r x d,
+   orthonormal rows), a = mu Rc - c (Rc: the rays in Q's coordinates, k x r; mu NULL: no
+   rays), z = box(y + a Q^T), and the box's s and peak as box_row_SUF (bound <= 0: no box).
+   B by rows (qptr, qpos, qval) for the dots, by output blocks (ptr, idx, val, width) for the
+   combination, both as the rays are stored. */
+void conecore_line_box_SUF(TYPE *z, const TYPE *mu, ptrdiff_t n, ptrdiff_t d, ptrdiff_t k,
+                           ptrdiff_t r, const TYPE *Rc, const TYPE *B, const long long *qptr,
+                           const long long *qpos, const TYPE *qval, const long long *ptr,
+                           const int *idx, const TYPE *val, long long width, double bound,
+                           TYPE *inv, TYPE *peak, int threads) {
+  ROWS
+  for (ptrdiff_t i = 0; i < n; ++i) {
+    TYPE *o = z + i * d;
+    TYPE a[r > 0 ? r : 1];
+    dots_SUF(o, d, r, qptr, qpos, qval, a);
+    ptrdiff_t q = 0;
+    for (; q + 8 <= r; q += 8) { /* a = mu Rc - c, 8 coordinates at a time */
+      VEC_SUF acc, rc;
+      memcpy(&acc, a + q, sizeof acc);
+      acc = -acc;
+      for (ptrdiff_t j = 0; mu && j < k; ++j) {
+        memcpy(&rc, Rc + j * r + q, sizeof rc);
+        acc = acc + mu[i * k + j] * rc;
       }
-      VEC_SUF last = {0};
-      for (ptrdiff_t t = 0; t < rest; ++t) last[t] = op[t];
-      peak = imax_SUF(ABSBITS_SUF(last), peak);
+      memcpy(a + q, &acc, sizeof acc);
     }
-    if (bound > 0) box_scale_SUF(o, d, (TYPE)bound, peak);
+    for (; q < r; ++q) {
+      TYPE acc = -a[q];
+      for (ptrdiff_t j = 0; mu && j < k; ++j) acc = acc + mu[i * k + j] * Rc[j * r + q];
+      a[q] = acc;
+    }
+    int dense;
+    const MASK_SUF lanes = combine_SUF(o, a, d, r, B, ptr, idx, val, width, &dense);
+    if (bound > 0) {
+      if (dense) {
+        box_row_SUF(o, d, (TYPE)bound, inv + i, peak + i);
+      } else {
+        box_scale_SUF(o, d, (TYPE)bound, lanes, inv + i, peak + i);
+      }
+    }
+  }
+}
+
+/* Its backward: res = P box'(g) row by row (box_grad_row_SUF where out is not NULL, else g),
+   coords = res Q (n x r, for the rays' gradient coords Rc^T), then res - coords Q^T in
+   place. */
+void conecore_line_box_grad_SUF(const TYPE *g, const TYPE *out, const TYPE *inv,
+                                const TYPE *peak, ptrdiff_t n, ptrdiff_t d, ptrdiff_t r,
+                                const TYPE *B, const long long *qptr, const long long *qpos,
+                                const TYPE *qval, const long long *ptr, const int *idx,
+                                const TYPE *val, long long width, double bound, TYPE *res,
+                                TYPE *coords, int threads) {
+  ROWS
+  for (ptrdiff_t i = 0; i < n; ++i) {
+    TYPE *o = res + i * d;
+    if (out) {
+      box_grad_row_SUF(g + i * d, out + i * d, d, (TYPE)bound, inv[i], peak[i], o);
+    } else {
+      memcpy(o, g + i * d, d * sizeof(TYPE));
+    }
+    TYPE *c = coords + i * r;
+    TYPE a[r > 0 ? r : 1];
+    dots_SUF(o, d, r, qptr, qpos, qval, c);
+    for (ptrdiff_t q = 0; q < r; ++q) a[q] = -c[q];
+    int dense;
+    combine_SUF(o, a, d, r, B, ptr, idx, val, width, &dense);
   }
 }
 
@@ -283,6 +430,14 @@ static inline VEC_SUF map_SUF(VEC_SUF u, int map) {
   }
 }
 
+/* The weights in registers, read once for the four rows (compilers fold a load into each
+   multiply otherwise: twice the loads of the multiplies, which then wait on the loads). */
+#if defined(__AVX__) && (defined(__x86_64__) || defined(__i386__)) && TBYTES == 4
+#define KEEP_SUF(a, b) __asm__("" : "+x"(a), "+x"(b)) /* (AVX's registers hold 8 floats) */
+#else
+#define KEEP_SUF(a, b) ((void)0)
+#endif
+
 /* mu <- nonneg(h WT + b) for the rows of h (n x m), WT (m x kp: the coefficients' weight
    transposed, kp = k rounded up to 16, zeros past k) and b (kp): four rows and 16
    coefficients at a time (eight sums in flight), each sum over h's columns in order, then
@@ -300,6 +455,7 @@ void conecore_coef_SUF(const TYPE *h, const TYPE *WT, const TYPE *b, ptrdiff_t n
         VEC_SUF w0, w1;
         memcpy(&w0, WT + j * kp + c, sizeof w0);
         memcpy(&w1, WT + j * kp + c + 8, sizeof w1);
+        KEEP_SUF(w0, w1);
         for (int r = 0; r < 4; ++r) {
           acc[r][0] = acc[r][0] + x[r][j] * w0;
           acc[r][1] = acc[r][1] + x[r][j] * w1;
@@ -347,10 +503,10 @@ def _coefs(values: list[float]) -> str:
 # Per type: the C names, exp's Taylor degree on |r| <= log(2) / 2 and the atanh series' terms
 # on s <= 1/3 (truncation below half a unit in the last place), and exp's range reduction.
 _TYPES = {
-    "f32": dict(TYPE="float", FABS="fabsf", SINT="int", EXP_DEG=7, LOG_DEG=7,
+    "f32": dict(TYPE="float", FABS="fabsf", SINT="int", TBYTES=4, EXP_DEG=7, LOG_DEG=7,
                 LN_TINY="-87.33654475f", SHIFTER="12582912.0f", LN2_HI="0.693359375f",
                 LN2_LO="-2.12194440e-4f", EXP_BIAS="127", MANT_BITS="23"),
-    "f64": dict(TYPE="double", FABS="fabs", SINT="long long", EXP_DEG=13, LOG_DEG=17,
+    "f64": dict(TYPE="double", FABS="fabs", SINT="long long", TBYTES=8, EXP_DEG=13, LOG_DEG=17,
                 LN_TINY="-708.39641853226408", SHIFTER="6755399441055744.0",
                 LN2_HI="6.93147180369123816490e-01", LN2_LO="1.90821492927058770002e-10",
                 EXP_BIAS="1023", MANT_BITS="52"),
@@ -363,7 +519,7 @@ def _source(suffix: str, names: dict[str, Any]) -> str:
              "EXP_COEFS": _coefs([1 / math.factorial(q) for q in range(names["EXP_DEG"], -1, -1)]),
              "LOG_COEFS": _coefs([1 / (2 * q + 1) for q in range(names["LOG_DEG"], -1, -1)])}
     for name in ("EXP_COEFS", "LOG_COEFS", "EXP_DEG", "LOG_DEG", "LN_TINY", "SHIFTER",
-                 "LN2_HI", "LN2_LO", "EXP_BIAS", "MANT_BITS", "SINT", "TYPE", "FABS"):
+                 "LN2_HI", "LN2_LO", "EXP_BIAS", "MANT_BITS", "SINT", "TYPE", "FABS", "TBYTES"):
         text = text.replace(name, str(names[name]))
     return text.replace("SUF", suffix)
 
@@ -388,6 +544,9 @@ _FORWARD: dict[torch.dtype, Callable[..., None]] = {}
 _BACKWARD: dict[torch.dtype, Callable[..., None]] = {}
 _RAYS: dict[torch.dtype, Callable[..., None]] = {}
 _COEF: dict[torch.dtype, Callable[..., None]] = {}
+_LINE: dict[torch.dtype, Callable[..., None]] = {}
+_LINE_GRAD: dict[torch.dtype, Callable[..., None]] = {}
+_KERNELS = (_FORWARD, _BACKWARD, _RAYS, _COEF, _LINE, _LINE_GRAD)
 
 
 def compiler() -> list[str] | None:
@@ -513,6 +672,14 @@ def _load() -> ctypes.CDLL | None:
         coef = getattr(lib, f"conecore_coef_{suffix}")
         coef.argtypes, coef.restype = [p, p, p, n, n, n, n, i, p, i], None
         _COEF[dtype] = coef
+        line = getattr(lib, f"conecore_line_box_{suffix}")
+        line.argtypes = [p, p, n, n, n, n, p, p, p, p, p, p, p, p, ctypes.c_longlong, f, p, p, i]
+        line.restype = None
+        _LINE[dtype] = line
+        grad = getattr(lib, f"conecore_line_box_grad_{suffix}")
+        grad.argtypes = [p, p, p, p, n, n, n, p, p, p, p, p, p, p, ctypes.c_longlong, f, p, p, i]
+        grad.restype = None
+        _LINE_GRAD[dtype] = grad
     return lib
 
 
@@ -584,6 +751,79 @@ def rays_box_(z: torch.Tensor | None, mu: torch.Tensor, rays: torch.Tensor,
     return out
 
 
+def row_blocks(B: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The basis rows (``r x d``) for the dot products of :func:`line_box_`: row ``q``'s blocks
+    of 8 coordinates that hold a non-zero are ``ptr[q]`` to ``ptr[q + 1]``, each block's first
+    coordinate and its 8 values (zeros past ``d``)."""
+    r, d = B.shape
+    padded = B.new_zeros(r, -(-d // 8) * 8)
+    padded[:, :d] = B
+    blocks = padded.reshape(r, -1, 8)
+    used = (blocks != 0).any(-1)
+    ptr = torch.zeros(r + 1, dtype=torch.int64)
+    ptr[1:] = used.sum(1).cumsum(0)
+    q, p = used.nonzero(as_tuple=True)
+    return ptr, p * 8, blocks[q, p].contiguous()
+
+
+LineBlocks = tuple[tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+                   tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]]
+LINE_DENSITY = 0.5  # blocks of B that hold a non-zero, past which torch's products run
+
+
+def line_blocks(B: torch.Tensor) -> LineBlocks | None:
+    """The line basis as :func:`line_box_` reads it: by rows (:func:`row_blocks`) and by output
+    blocks (:func:`ray_blocks`); ``None`` where more than ``LINE_DENSITY`` of its blocks hold a
+    non-zero (a dense basis: MKL's products are faster than these loops). The checkerboard's
+    basis (16 rows, a 7 x 7 block of pixels each) holds 196 of 1,568."""
+    rows = row_blocks(B)
+    if B.shape[0] == 0 or rows[2].shape[0] > LINE_DENSITY * B.shape[0] * -(-B.shape[1] // 8):
+        return None
+    return rows, ray_blocks(B)
+
+
+def line_box_(z: torch.Tensor, mu: torch.Tensor | None, coords: torch.Tensor, B: torch.Tensor,
+              blocks: LineBlocks, bound: float | None
+              ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """Training's line map and box in place in ``z`` (``y``, ``(n, d)``, contiguous):
+    ``box(y + (mu Rc - y Q) Q^T)`` with ``Q^T = B`` (``r x d``, orthonormal rows), ``Rc`` =
+    ``coords`` (``k x r``: the rays in ``Q``'s coordinates) and ``mu`` (``(n, k)`` or None);
+    ``z`` and the box's ``s`` and peak (None without the box), as :func:`box_forward_`. The
+    caller has checked :func:`usable` on every tensor."""
+    n, d = z.shape
+    r = B.shape[0]
+    (qptr, qpos, qval), (ptr, idx, val, width) = blocks
+    inv = peak = None
+    if bound is not None:
+        inv, peak = z.new_empty(n, 1), z.new_empty(n, 1)
+    k = 0 if mu is None else mu.shape[1]
+    _LINE[z.dtype](z.data_ptr(), None if mu is None else mu.data_ptr(), n, d, k, r,
+                   coords.data_ptr(), B.data_ptr(), qptr.data_ptr(), qpos.data_ptr(),
+                   qval.data_ptr(), ptr.data_ptr(), idx.data_ptr(), val.data_ptr(), width,
+                   bound or 0.0, None if inv is None else inv.data_ptr(),
+                   None if peak is None else peak.data_ptr(), _threads(z))
+    return z, inv, peak
+
+
+def line_box_backward(g: torch.Tensor, out: torch.Tensor | None, inv: torch.Tensor | None,
+                      peak: torch.Tensor | None, B: torch.Tensor, blocks: LineBlocks,
+                      bound: float | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`line_box_`'s backward to ``y``: ``P box'(g)`` (a new tensor) and the coordinates
+    ``box'(g) Q`` (``(n, r)``: the rays' gradient is ``coords Rc^T``)."""
+    g = g.to(B.dtype).contiguous()
+    n, d = g.shape
+    r = B.shape[0]
+    (qptr, qpos, qval), (ptr, idx, val, width) = blocks
+    res, coords = torch.empty_like(g), g.new_empty(n, r)
+    box = out is not None
+    _LINE_GRAD[g.dtype](g.data_ptr(), out.data_ptr() if box else None,
+                        inv.data_ptr() if box else None, peak.data_ptr() if box else None,
+                        n, d, r, B.data_ptr(), qptr.data_ptr(), qpos.data_ptr(), qval.data_ptr(),
+                        ptr.data_ptr(), idx.data_ptr(), val.data_ptr(), width, bound or 0.0,
+                        res.data_ptr(), coords.data_ptr(), _threads(g))
+    return res, coords
+
+
 MAPS = {"abs": 0, "relu": 1, "softplus": 2, "exp": 3, "square": 4}  # as map_SUF numbers them
 COEF_MAX = 1 << 16  # elements of the coefficients' weight past which torch's product runs
 
@@ -648,10 +888,8 @@ def available() -> bool:
                 _STATE = _LIB is not None and _self_check()
                 if not _STATE:
                     _LIB = None
-                    _FORWARD.clear()
-                    _BACKWARD.clear()
-                    _RAYS.clear()
-                    _COEF.clear()
+                    for kernels in _KERNELS:
+                        kernels.clear()
     return _STATE
 
 
@@ -679,6 +917,7 @@ def _self_check() -> bool:
                     raise AssertionError("backward differs")
             _check_rays_box(gen, dtype, _box_saved_torch)
             _check_coef(gen, dtype)
+            _check_line_box(gen, dtype, _box_saved_torch, _box_backward_torch)
         return True
     except Exception as exc:  # anything: the torch operations are used instead
         warnings.warn(f"conecore: the compiled box kernels failed their self-check ({exc}); "
@@ -776,12 +1015,64 @@ def _check_coef(gen: torch.Generator, dtype: torch.dtype) -> None:
             raise AssertionError(f"the coefficients ({name}) differ")
 
 
+def line_box_torch(y: torch.Tensor, mu: torch.Tensor | None, coords: torch.Tensor,
+                   S: torch.Tensor, bound: float | None, box_torch: Callable
+                   ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """What :func:`line_box_` computes, in torch operations (the reference of the self-check
+    and the tests): ``y + (mu Rc - y S^T) S``, then the box by ``box_torch``."""
+    w = -(y @ S.T) if mu is None else torch.addmm(y @ S.T, mu, coords, beta=-1)
+    z = y + w @ S
+    return (z, None, None) if bound is None else box_torch(z, bound)
+
+
+def line_box_backward_torch(g: torch.Tensor, out: torch.Tensor | None, inv: torch.Tensor | None,
+                            peak: torch.Tensor | None, S: torch.Tensor, bound: float | None,
+                            box_backward_torch: Callable) -> tuple[torch.Tensor, torch.Tensor]:
+    """What :func:`line_box_backward` computes, in torch operations."""
+    if out is not None:
+        g = box_backward_torch(g, out, inv, peak, bound)
+    coords = g @ S.T
+    return g - coords @ S, coords
+
+
+def _check_line_box(gen: torch.Generator, dtype: torch.dtype, box_torch: Callable,
+                    box_backward_torch: Callable) -> None:
+    """:func:`line_box_` and :func:`line_box_backward` against the torch operations, to
+    round-off (the sums run in another order): a sparse orthonormal basis whose rows end
+    inside a block of 8, with and without rays and the box, a NaN coefficient."""
+    n, d, r, k = 13, 203, 5, 3
+    owner = torch.arange(d) * (r + 2) // d  # coordinate -> basis row (stripes; two of none)
+    owner[-1] = 0  # row 0 in the last, partial block too
+    S = torch.randn(r, d, generator=gen, dtype=dtype) * (owner == torch.arange(r)[:, None])
+    S /= S.norm(dim=1, keepdim=True)
+    blocks = line_blocks(S)
+    assert blocks is not None
+    coords = torch.randn(k, r, generator=gen, dtype=dtype)
+    y = torch.randn(n, d, generator=gen, dtype=dtype) * 3
+    g = torch.randn(n, d, generator=gen, dtype=dtype)
+    mu = torch.rand(n, k, generator=gen, dtype=dtype) * 2
+    mu[3, 1] = float("nan")
+    tol = 1e-5 if dtype == torch.float32 else 1e-12
+    for m in (mu, None):
+        for bound in (None, 1.0, 0.7):
+            got = line_box_(y.clone(), m, coords, S, blocks, bound)
+            want = line_box_torch(y, m, coords, S, bound, box_torch)
+            for a, b in zip(got, want, strict=True):
+                if a is not None and not torch.allclose(a, b, rtol=tol, atol=tol, equal_nan=True):
+                    raise AssertionError("the line map and box differ")
+            ok = slice(4, None)  # past the row with NaN; the outputs saved with the box only
+            saved = [None] * 3 if bound is None else [t[ok] for t in got]
+            back = line_box_backward(g[ok], *saved, S, blocks, bound)
+            ref = line_box_backward_torch(g[ok], *saved, S, bound, box_backward_torch)
+            for a, b in zip(back, ref, strict=True):
+                if not torch.allclose(a, b, rtol=1e-4 if tol > 1e-6 else 1e-9, atol=tol):
+                    raise AssertionError("the line map's backward differs")
+
+
 def reset() -> None:
     """Forget the loaded kernels (tests): the next :func:`available` loads and checks again."""
     global _LIB, _STATE
     with _LOCK:
         _LIB, _STATE = None, None
-        _FORWARD.clear()
-        _BACKWARD.clear()
-        _RAYS.clear()
-        _COEF.clear()
+        for kernels in _KERNELS:
+            kernels.clear()

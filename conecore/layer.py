@@ -548,6 +548,16 @@ class _LayerMap(torch.autograd.Function):
                                       inv, peak_out)
                 ctx.kind, ctx.spec = kind, spec
                 return z
+            sparse = spec._sparse_lines() if z.is_cpu and _native_box.usable(z) else None
+            if sparse is not None:  # the line map and the box: one compiled pass
+                S, coords, blocks = sparse
+                mu = spec._nonneg(u) if u is not None else None
+                z, inv, peak_out = _native_box.line_box_(z, mu, coords, S, blocks, bound)
+                ctx.native_lines = sparse
+                ctx.save_for_backward(h, W, None, Wu, u, mu, z if bound is not None else None,
+                                      inv, peak_out)
+                ctx.kind, ctx.spec = kind, spec
+                return z
         if u is not None:
             mu = spec._nonneg(u)
         if W is None:
@@ -588,11 +598,17 @@ def _layer_map_backward(ctx: Any, g: torch.Tensor) -> tuple[Any, ...]:
     owned = out is not None  # g may be written to in place only once it is a new tensor
     gy = gmu = gu = None
     rays = bufs["rays"]
+    sparse = getattr(ctx, "native_lines", None)
     if getattr(ctx, "line_kernel", False):  # the box, the line map, the map: one kernel
         from conecore._triton_rays_box import line_box_backward
 
         gy, gu = line_box_backward(g, out, inv, peak_out, bufs["line_basis"], u, mu,
                                    bufs["ray_coords"], spec.nonneg, bound)
+    elif sparse is not None:  # the box and the line map: one compiled pass
+        S, coords, blocks = sparse
+        gy, c = _native_box.line_box_backward(g, out, inv, peak_out, S, blocks, bound)
+        if Wu is not None:
+            gu = _nonneg_backward(spec.nonneg, F.linear(c, coords), u, mu)
     else:
         if out is not None:  # the box; a new tensor, so the rest may work in place on it
             g = _box_backward(g, out, inv, peak_out, bound)
@@ -698,6 +714,7 @@ class ConeLayer(nn.Module):
         self._stacked: tuple[tuple[Any, ...], torch.Tensor, torch.Tensor] | None = None
         self._packed: tuple[Any, ...] | None = None
         self._native: tuple[Any, ...] | None = None
+        self._sparse: tuple[Any, ...] | None = None
 
     def _apply(self, fn, recurse=True):  # type: ignore[override]
         super()._apply(fn, recurse)
@@ -705,14 +722,15 @@ class ConeLayer(nn.Module):
         dtype = _generator_dtype(ref.dtype)
         for name, master in self._masters.items():
             setattr(self, name, torch.as_tensor(master, dtype=dtype, device=ref.device))
-        self._folded = self._stacked = self._packed = self._native = None
+        self._folded = self._stacked = self._packed = self._native = self._sparse = None
         return self
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickling and ``copy.deepcopy`` leave out the caches of folded and packed weights
         (oneDNN's packed tensors have no storage to copy); they are rebuilt on the next call."""
         state = super().__getstate__()
-        return {**state, "_folded": None, "_stacked": None, "_packed": None, "_native": None}
+        return {**state, "_folded": None, "_stacked": None, "_packed": None, "_native": None,
+                "_sparse": None}
 
     # ------------------------------------------------------------------ maths
     def _fold(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -923,6 +941,34 @@ class ConeLayer(nn.Module):
         self._native = (key, blocks, coef, line_wt, line_b)
         return self._native
 
+    def _sparse_lines(self) -> tuple[torch.Tensor, torch.Tensor, Any] | None:
+        """A sparse orthonormal basis ``S`` of ``row(A)`` for training's compiled line map
+        (:func:`conecore._native_box.line_box_`), where ``A``'s non-zero rows are orthogonal
+        (disjoint supports, as the checkerboard's signed blocks): those rows normalised. It
+        spans what ``line_basis`` spans (a dense basis from the SVD), so ``P = I - S^T S`` is
+        the same map; the rays in its coordinates; its blocks. None where the rows are not
+        orthogonal, in the basis mode, or where ``S`` is dense
+        (:data:`conecore._native_box.LINE_DENSITY`). Cached until ``A`` or the rays change."""
+        bufs = self._buffers
+        A, rays = bufs["A"], bufs["rays"]
+        key = (A._version, A.data_ptr(), rays._version, rays.data_ptr())
+        if self._sparse is not None and self._sparse[0] == key:
+            return self._sparse[1]
+        value = None
+        rows = self._masters["A"]
+        rows = rows[np.abs(rows).max(axis=1) > 0] if rows.size else rows
+        if self.line_mode == "project" and len(rows) == bufs["line_basis"].shape[0] > 0:
+            S = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+            if np.abs(S @ S.T - np.eye(len(S))).max() <= 1e-12:
+                S_t = torch.as_tensor(S, dtype=A.dtype, device=A.device)
+                blocks = _native_box.line_blocks(S_t)
+                if blocks is not None:
+                    coords = torch.as_tensor(self._masters["rays"] @ S.T, dtype=A.dtype,
+                                             device=A.device)
+                    value = (S_t, coords.contiguous(), blocks)
+        self._sparse = (key, value)
+        return value
+
     def _forward_native(self, h: torch.Tensor, line_coef: nn.Linear | None,
                         ray_coef: nn.Linear | None) -> torch.Tensor:
         """Eager inference on a CPU with the compiled kernels, everything they read cached
@@ -1032,7 +1078,7 @@ class ConeLayer(nn.Module):
         self._match_cone(state_dict, prefix)
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
                                       unexpected_keys, error_msgs)
-        self._folded = self._stacked = self._packed = self._native = None
+        self._folded = self._stacked = self._packed = self._native = self._sparse = None
 
     def _match_cone(self, state_dict: dict[str, Any], prefix: str) -> None:
         saved = {name: state_dict.get(prefix + name) for name in ("rays", "line_basis")}

@@ -483,3 +483,120 @@ def test_a_wrong_coefficients_kernel_fails_the_self_check(wrong, monkeypatch) ->
     monkeypatch.setattr(nb, "coef", bad)
     with pytest.warns(RuntimeWarning, match="self-check"):
         assert not nb.available()
+
+
+def _sparse_basis(gen: torch.Generator, r: int, d: int, dtype: torch.dtype) -> torch.Tensor:
+    """``r <= d`` orthonormal rows with disjoint supports: stripes of the ``d`` coordinates,
+    every one in a row (a block that runs past ``d`` holds a non-zero)."""
+    owner = torch.arange(d) * r // d
+    S = torch.randn(r, d, generator=gen, dtype=dtype) * (owner == torch.arange(r)[:, None])
+    return S / S.norm(dim=1, keepdim=True)
+
+
+@settings(max_examples=120, deadline=None)
+@given(n=st.integers(1, 20), d=st.integers(2, 90), r=st.integers(1, 6), k=st.integers(0, 5),
+       bound=st.sampled_from([None, 1.0, 0.4]), double=st.booleans(),
+       seed=st.integers(0, 2**16))
+def test_line_map_and_box_match_the_torch_operations(n, d, r, k, bound, double, seed) -> None:
+    """Training's compiled line map and box, ``box(y + (mu Rc - y S^T) S)``, and its backward
+    against the torch operations to round-off: sparse bases whose rows end inside a block of
+    8, with and without rays and the box."""
+    assert nb.available()
+    r = min(r, d)
+    gen = torch.Generator().manual_seed(seed)
+    dtype = torch.float64 if double else torch.float32
+    S = _sparse_basis(gen, r, d, dtype)
+    blocks = (nb.row_blocks(S), nb.ray_blocks(S))  # whatever the density (line_blocks' limit)
+    coords = torch.randn(k, r, generator=gen, dtype=dtype)
+    y = torch.randn(n, d, generator=gen, dtype=dtype) * 3
+    mu = torch.rand(n, k, generator=gen, dtype=dtype) * 2 if k else None
+    got = nb.line_box_(y.clone(), mu, coords, S, blocks, bound)
+    want = nb.line_box_torch(y, mu, coords, S, bound, L._box_saved_torch)
+    tol = 1e-5 if dtype == torch.float32 else 1e-12
+    for a, b in zip(got, want, strict=True):
+        assert (a is None) == (b is None)
+        assert a is None or torch.allclose(a, b, rtol=tol, atol=tol)
+    g = torch.randn(n, d, generator=gen, dtype=dtype)
+    saved = [None] * 3 if bound is None else list(got)
+    back = nb.line_box_backward(g, *saved, S, blocks, bound)
+    ref = nb.line_box_backward_torch(g, *saved, S, bound, L._box_backward_torch)
+    for a, b in zip(back, ref, strict=True):
+        assert torch.allclose(a, b, rtol=10 * tol, atol=tol)
+
+
+@pytest.mark.skipif(not HAVE_CC, reason="no C compiler on this machine")
+@pytest.mark.parametrize("box", [1.0, None])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_training_takes_the_line_kernels_with_the_same_step(box, dtype) -> None:
+    """A checkerboard layer trained where the line map goes on the outputs (inputs wider than
+    the batch) takes the compiled line map and box each way, with a sparse basis of
+    ``row(A)`` (its signed blocks normalised), and gives the torch operations' outputs and
+    gradients (inputs' too) to round-off; the outputs are in the cone."""
+    cone = cc.Cone.from_inequalities(cc.preset("checkerboard-8"))
+    layer = cc.ConeLayer(cone, 40, box=box).to(dtype)
+    S, coords, _ = layer._sparse_lines()
+    assert torch.allclose(S @ S.T, torch.eye(S.shape[0], dtype=dtype), atol=1e-6)
+    basis = layer.line_basis
+    assert torch.allclose(S.T @ S, basis.T @ basis, atol=1e-6)  # the same projection
+    assert torch.allclose(coords @ S, layer.rays, atol=1e-6)  # the rays, in S's coordinates
+    x = torch.randn(8, 40, dtype=dtype) * 3
+    calls = {"forward": 0, "backward": 0}
+    fwd, bwd = nb.line_box_, nb.line_box_backward
+
+    def counted(name, fn):  # type: ignore[no-untyped-def]
+        def call(*a):  # type: ignore[no-untyped-def]
+            calls[name] += 1
+            return fn(*a)
+        return call
+
+    results = []
+    for native in (True, False):
+        with fresh(CONECORE_NATIVE="1" if native else "0"):
+            assert nb.available() is native  # loaded and checked before the counting
+            nb.line_box_, nb.line_box_backward = counted("forward", fwd), counted("backward", bwd)
+            try:
+                layer.zero_grad()
+                xi = x.clone().requires_grad_()
+                z = layer(xi)
+                (z * torch.linspace(-1, 2, z.shape[1], dtype=dtype)).square().sum().backward()
+            finally:
+                nb.line_box_, nb.line_box_backward = fwd, bwd
+            results.append((z.detach(), xi.grad, [p.grad.clone() for p in layer.parameters()]))
+    assert calls == {"forward": 1, "backward": 1}
+    (z1, gx1, g1), (z2, gx2, g2) = results
+    tol = 1e-5 if dtype == torch.float32 else 1e-11
+    assert torch.allclose(z1, z2, rtol=tol, atol=tol)
+    assert torch.allclose(gx1, gx2, rtol=10 * tol, atol=tol)
+    for a, b in zip(g1, g2, strict=True):
+        assert torch.allclose(a, b, rtol=10 * tol, atol=tol)
+    A = torch.as_tensor(np.array(cone.A))
+    assert float(cc.relative_violation(A, z1.double()).max()) < 1e-5
+
+
+def test_a_sparse_basis_only_where_the_rows_are_orthogonal() -> None:
+    """The sparse basis needs ``A``'s rows orthogonal (the checkerboards'); other cones keep
+    the torch operations, and ``.to()`` makes it again in the new dtype."""
+    assert nb.available()
+    board = cc.ConeLayer(cc.Cone.from_inequalities(cc.preset("checkerboard-28")), 4)
+    S = board._sparse_lines()[0]
+    assert S.shape == (16, 784) and int((S != 0).sum()) == 784
+    board.double()
+    assert board._sparse is None and board._sparse_lines()[0].dtype == torch.float64
+    wedge = cc.ConeLayer(cc.Cone.from_inequalities(cc.preset("wedge-line")), 4)
+    assert wedge.num_lines > 0 and wedge._sparse_lines() is None
+
+
+@pytest.mark.skipif(not HAVE_CC, reason="no C compiler on this machine")
+def test_a_wrong_line_kernel_fails_the_self_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The self-check covers the line kernels: a backward that leaves out the projection
+    warns, and the torch operations run."""
+    real = nb.line_box_backward
+
+    def wrong(g, out, inv, peak, S, blocks, bound):  # type: ignore[no-untyped-def]
+        res, coords = real(g, out, inv, peak, S, blocks, bound)
+        return res + coords @ S, coords
+
+    nb.reset()
+    monkeypatch.setattr(nb, "line_box_backward", wrong)
+    with pytest.warns(RuntimeWarning, match="self-check"):
+        assert not nb.available()
