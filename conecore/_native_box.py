@@ -247,48 +247,40 @@ void conecore_rays_box_SUF(TYPE *z, TYPE *mu, ptrdiff_t n, ptrdiff_t d, ptrdiff_
 }
 
 /* The row's dot products with the basis rows: c_q = <y, B_q>, B_q's blocks of 8 coordinates
-   that hold a non-zero at qpos[qptr[q]] to qpos[qptr[q + 1] - 1], their values at qval + 8 e
-   (zeros past d), two sums in flight. */
-static inline VEC_SUF load_row_SUF(const TYPE *y, long long pos, ptrdiff_t d) {
-  VEC_SUF v = {0};
-  if (pos + 8 <= d) {
-    memcpy(&v, y + pos, sizeof v);
-  } else {
-    for (ptrdiff_t t = 0; t < d - pos; ++t) v[t] = y[pos + t];
-  }
-  return v;
-}
-
+   that hold a non-zero at qpos[qptr[q]] to qpos[qptr[q + 1] - 1] (increasing), their values
+   at qval + 8 e (zeros past d), two sums in flight; a last block that runs past d (the
+   row's end: not read past) by itself. */
 static inline TYPE hsum_SUF(VEC_SUF v) {
   return ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]));
 }
 
-static inline VEC_SUF dot_blocks_SUF(const TYPE *y, ptrdiff_t d, long long e, long long end,
-                                     const long long *qpos, const TYPE *qval) {
-  VEC_SUF a0 = {0}, a1 = {0}, v0, v1;
+static inline TYPE dot_blocks_SUF(const TYPE *y, ptrdiff_t d, long long e, long long end,
+                                  const long long *qpos, const TYPE *qval) {
+  TYPE tail = 0;
+  if (end > e && qpos[end - 1] + 8 > d) {
+    --end;
+    for (ptrdiff_t t = 0; t < d - qpos[end]; ++t) tail += y[qpos[end] + t] * qval[8 * end + t];
+  }
+  VEC_SUF a0 = {0}, a1 = {0}, v0, v1, y0, y1;
   for (; e + 2 <= end; e += 2) {
     memcpy(&v0, qval + 8 * e, sizeof v0);
     memcpy(&v1, qval + 8 * e + 8, sizeof v1);
-    a0 = a0 + load_row_SUF(y, qpos[e], d) * v0;
-    a1 = a1 + load_row_SUF(y, qpos[e + 1], d) * v1;
+    memcpy(&y0, y + qpos[e], sizeof y0);
+    memcpy(&y1, y + qpos[e + 1], sizeof y1);
+    a0 = a0 + y0 * v0;
+    a1 = a1 + y1 * v1;
   }
   if (e < end) {
     memcpy(&v0, qval + 8 * e, sizeof v0);
-    a0 = a0 + load_row_SUF(y, qpos[e], d) * v0;
+    memcpy(&y0, y + qpos[e], sizeof y0);
+    a0 = a0 + y0 * v0;
   }
-  return a0 + a1;
+  return hsum_SUF(a0 + a1) + tail;
 }
 
 static inline void dots_SUF(const TYPE *y, ptrdiff_t d, ptrdiff_t r, const long long *qptr,
                             const long long *qpos, const TYPE *qval, TYPE *c) {
-  ptrdiff_t q = 0;
-  for (; q + 2 <= r; q += 2) { /* two rows of B at a time: four sums in flight */
-    const VEC_SUF s0 = dot_blocks_SUF(y, d, qptr[q], qptr[q + 1], qpos, qval);
-    const VEC_SUF s1 = dot_blocks_SUF(y, d, qptr[q + 1], qptr[q + 2], qpos, qval);
-    c[q] = hsum_SUF(s0);
-    c[q + 1] = hsum_SUF(s1);
-  }
-  if (q < r) c[q] = hsum_SUF(dot_blocks_SUF(y, d, qptr[q], qptr[q + 1], qpos, qval));
+  for (ptrdiff_t q = 0; q < r; ++q) c[q] = dot_blocks_SUF(y, d, qptr[q], qptr[q + 1], qpos, qval);
 }
 
 /* o + sum_q a_q B_q over the row: by blocks (rays_all_SUF, B by output blocks as ray_blocks),
