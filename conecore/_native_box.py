@@ -7,7 +7,12 @@
   :func:`conecore.layer._box_backward_torch`;
 * inference's rays and box: ``z + mu R`` with ``mu`` flushed, then the box, in place
   (:func:`rays_box_`), each block of 8 output coordinates read once with its rays
-  (:func:`ray_blocks`).
+  (:func:`ray_blocks`);
+* inference's ray coefficients: ``nonneg(h W^T + b)``, four rows and 16 coefficients at a
+  time, the maps on 8 lanes with exp and log1p as polynomials (:func:`coef`);
+* training's line map on the outputs and the box, with a sparse orthonormal basis ``S`` of
+  ``row(A)``: ``box(y + (mu R_S - y S^T) S)`` in place and its backward (:func:`line_box_`,
+  :func:`line_box_backward`).
 
 In torch operations the forward is seven passes over the ``n x d`` outputs or their ``(n, 1)``
 reductions and the backward eight (the dot product, the peak mask, its count, the
@@ -22,9 +27,11 @@ The kernels are compiled on first use with the system's C compiler (``$CC``, els
 ``~/.cache/conecore``; under a private temporary directory where that is not writable), keyed
 by the source, the flags and the CPU, and loaded with :mod:`ctypes`: no Python headers, no
 torch headers, about a second once per machine. The folder must be this user's and writable by
-nobody else. The kernels multiply in the same
-order as the torch operations they stand for, so their outputs are the same bit for bit; the
-self-check (:func:`available`) compares every kernel with them once per process. No
+nobody else. The box and the rays multiply in the same order as the torch operations they
+stand for, so their outputs are the same bit for bit; the coefficients' and the line map's
+sums run in another order (round-off apart). The self-check (:func:`available`) compares
+every kernel with the torch operations once per process (bit for bit, or within the
+rounding of the sums). No
 compiler, a failed compile, a failed self-check, ``CONECORE_NATIVE=0``, traced code, or tensors
 that are not plain contiguous float32/float64 CPU tensors: the torch operations run.
 """
