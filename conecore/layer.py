@@ -785,7 +785,9 @@ class ConeLayer(nn.Module):
         first = ray_coef if ray_coef is not None else line_coef
         if first is None:  # the cone is {0}
             return x.new_zeros(*lead, self.out_features)
-        dtype, device = first._parameters["weight"].dtype, h.device.type
+        # h.is_cpu, not h.device.type alone: making the device object cost 13 us a call inside
+        # a training step (0.5 us alone), a cold-cache cost as every line's here.
+        dtype, device = first._parameters["weight"].dtype, "cpu" if h.is_cpu else h.device.type
         autocast = torch.is_autocast_enabled(device)
         reduced = rays.dtype == torch.float32 and reduced_precision_matmul(device)
         # Traced code (torch.compile, torch.export, torch.jit.trace) must see every operation:
