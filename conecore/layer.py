@@ -663,6 +663,13 @@ class ConeLayer(nn.Module):
             (project onto ``ker A``); both give the same set of outputs.
 
     Outputs have the dtype of the layer's parameters (float32 under autocast).
+
+    Inference without autograd caches what it derives from the weights (the line map folded
+    into them, the kernels' layouts) until a weight changes in a way torch counts: an
+    optimiser's step, any in-place operation on the parameter itself (under ``no_grad``),
+    ``load_state_dict``, ``.to()``. A change through ``.data`` (``p.data -= lr * g``, old
+    tutorials' manual step) is invisible to torch's version counters: after one, call
+    ``layer.float()`` (any ``.to()``) to drop the caches, or update ``p`` itself instead.
     """
 
     def __init__(

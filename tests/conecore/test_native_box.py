@@ -600,3 +600,33 @@ def test_a_wrong_line_kernel_fails_the_self_check(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(nb, "line_box_backward", wrong)
     with pytest.warns(RuntimeWarning, match="self-check"):
         assert not nb.available()
+
+
+def test_inference_follows_weight_updates_torch_counts_and_to_drops_the_caches() -> None:
+    """Inference's caches (the folded weight, the kernels' layouts) follow an optimiser's
+    step and in-place updates of the parameters; after a change through ``.data``, which
+    torch's version counters do not see (documented), ``.float()`` drops the caches."""
+    cone = cc.Cone.from_inequalities(cc.preset("checkerboard-8"))
+    layer = cc.ConeLayer(cone, 6, box=1.0)
+    x = torch.randn(5, 6)
+
+    def infer() -> torch.Tensor:
+        with torch.no_grad():
+            return layer(x)
+
+    def fresh_outputs() -> torch.Tensor:  # the projected path: nothing cached
+        with torch.no_grad():
+            return layer._forward_projected(x, False, False)
+
+    before = infer()
+    layer(x).square().sum().backward()
+    torch.optim.SGD(layer.parameters(), lr=0.5).step()
+    assert not torch.allclose(infer(), before) and torch.allclose(infer(), fresh_outputs(),
+                                                                  atol=1e-5)
+    with torch.no_grad():
+        layer.ray_coef.weight.mul_(-1.0)
+    assert torch.allclose(infer(), fresh_outputs(), atol=1e-5)
+    infer()
+    layer.line_coef.weight.data.add_(1.0)  # unseen by the version counters (documented) ...
+    layer.float()  # ... so the caches are dropped by hand
+    assert torch.allclose(infer(), fresh_outputs(), atol=1e-5)
