@@ -72,7 +72,22 @@ typedef TYPE VEC_SUF __attribute__((vector_size(8 * sizeof(TYPE))));
 typedef SINT MASK_SUF __attribute__((vector_size(8 * sizeof(TYPE))));
 static const VEC_SUF NEGZERO_SUF = {-0.0, -0.0, -0.0, -0.0, -0.0, -0.0, -0.0, -0.0};
 
-/* z <- z / max(1, |z|_inf / bound), as torch: peak, clamp(min=bound), reciprocal, * bound. */
+/* z <- z * s, s = bound / max(bound, m), as torch: clamp(min=bound), reciprocal, * bound (m: the
+   row's peak |z|_inf, NaN if any); inv and peak (NULL in inference): s and m s. */
+static inline void scale_by_peak_SUF(TYPE *z, ptrdiff_t d, TYPE bound, TYPE m, TYPE *inv,
+                                     TYPE *peak) {
+  TYPE c = (m != m || m > bound) ? m : bound; /* clamp(min=bound) */
+  TYPE s = (TYPE)1 / c;                       /* reciprocal_() */
+  s = s * bound;                              /* mul_(bound) */
+#pragma omp simd
+  for (ptrdiff_t j = 0; j < d; ++j) z[j] = z[j] * s;
+  if (inv) { /* what the backward needs */
+    *inv = s;
+    *peak = m * s;
+  }
+}
+
+/* z <- z / max(1, |z|_inf / bound): the peak (amax propagates NaN), then the scale. */
 static inline void box_row_SUF(TYPE *z, ptrdiff_t d, TYPE bound, TYPE *inv, TYPE *peak) {
   TYPE m = 0;
   int nan = 0;
@@ -82,16 +97,7 @@ static inline void box_row_SUF(TYPE *z, ptrdiff_t d, TYPE bound, TYPE *inv, TYPE
     m = v > m ? v : m;
     nan |= z[j] != z[j];
   }
-  if (nan) m = (TYPE)NAN;                    /* amax propagates NaN */
-  TYPE c = (m != m || m > bound) ? m : bound; /* clamp(min=bound) */
-  TYPE s = (TYPE)1 / c;                       /* reciprocal_() */
-  s = s * bound;                              /* mul_(bound) */
-#pragma omp simd
-  for (ptrdiff_t j = 0; j < d; ++j) z[j] = z[j] * s;
-  if (inv) { /* what the backward needs; NULL in inference */
-    *inv = s;
-    *peak = m * s;
-  }
+  scale_by_peak_SUF(z, d, bound, nan ? (TYPE)NAN : m, inv, peak);
 }
 
 /* res <- g s - [s < 1] o_j <g, o> s / (bound ties peak) at the peak's coordinates j
@@ -120,7 +126,7 @@ static inline MASK_SUF imax_SUF(MASK_SUF a, MASK_SUF b) {
   return (a & more) | (b & ~more);
 }
 
-/* z <- z * s as box_row_SUF, from the row's peak by lanes as ABSBITS_SUF (NaN if any). */
+/* The box from the row's peak by lanes as ABSBITS_SUF (lanes holding NaN's bits: NaN). */
 static inline void box_scale_SUF(TYPE *z, ptrdiff_t d, TYPE bound, MASK_SUF lanes, TYPE *inv,
                                  TYPE *peak) {
   const VEC_SUF inf = NEGZERO_SUF * 0 + (TYPE)INFINITY;
@@ -129,16 +135,7 @@ static inline void box_scale_SUF(TYPE *z, ptrdiff_t d, TYPE bound, MASK_SUF lane
   for (int t = 0; t < 8; ++t) top = lanes[t] > top ? lanes[t] : top;
   TYPE m;
   memcpy(&m, &top, sizeof m);
-  if (top > inf_bits[0]) m = (TYPE)NAN;       /* amax propagates NaN */
-  TYPE c = (m != m || m > bound) ? m : bound;   /* clamp(min=bound) */
-  TYPE s = (TYPE)1 / c;                         /* reciprocal_() */
-  s = s * bound;                                /* mul_(bound) */
-#pragma omp simd
-  for (ptrdiff_t j = 0; j < d; ++j) z[j] = z[j] * s;
-  if (inv) { /* what the backward needs */
-    *inv = s;
-    *peak = m * s;
-  }
+  scale_by_peak_SUF(z, d, bound, top > inf_bits[0] ? (TYPE)NAN : m, inv, peak);
 }
 
 /* One block of 8 coordinates: acc + its w rays' terms, in their order. */
@@ -213,6 +210,37 @@ static __attribute__((noinline)) MASK_SUF rays_all_SUF(TYPE *o, const TYPE *m, p
   return peak;
 }
 
+/* o + sum_q a_q B_q over the row: by blocks (rays_all_SUF, B by output blocks as ray_blocks),
+   or, where a coefficient is not finite, over every coordinate (inf * 0 is NaN, as in a
+   product). The row's peak by lanes (of no use in the second case: the box's NaN comes
+   from the scale pass's own maximum there). */
+static inline MASK_SUF combine_SUF(TYPE *o, const TYPE *a, ptrdiff_t d, ptrdiff_t r,
+                                   const TYPE *B, const long long *ptr, const int *idx,
+                                   const TYPE *val, long long width, int *dense) {
+  int finite = 1;
+  for (ptrdiff_t q = 0; q < r; ++q) finite &= a[q] - a[q] == 0;
+  *dense = !finite;
+  if (finite) return rays_all_SUF(o, a, d, ptr, idx, val, width);
+  for (ptrdiff_t q = 0; q < r; ++q) {
+    const TYPE c = a[q];
+    const TYPE *b = B + q * d;
+#pragma omp simd
+    for (ptrdiff_t t = 0; t < d; ++t) o[t] = o[t] + c * b[t];
+  }
+  const MASK_SUF none = {0};
+  return none;
+}
+
+/* The box after combine_SUF: from its peak by lanes, or (dense) from the row. */
+static inline void box_after_SUF(TYPE *o, ptrdiff_t d, TYPE bound, MASK_SUF lanes, int dense,
+                                 TYPE *inv, TYPE *peak) {
+  if (dense) {
+    box_row_SUF(o, d, bound, inv, peak);
+  } else {
+    box_scale_SUF(o, d, bound, lanes, inv, peak);
+  }
+}
+
 /* z <- box(z + sum_j mu_j r_j) in place, row by row (zero: start from 0, not z; bound <= 0: no
    box), mu flushed in place (mu_j <= tiny set to 0). The rays are stored by blocks of 8 output
    coordinates: block p's rays are ray[ptr[p]] to ray[ptr[p + 1] - 1] (in increasing order),
@@ -230,28 +258,14 @@ void conecore_rays_box_SUF(TYPE *z, TYPE *mu, ptrdiff_t n, ptrdiff_t d, ptrdiff_
   for (ptrdiff_t i = 0; i < n; ++i) {
     TYPE *o = z + i * d;
     TYPE *m = mu + i * k;
-    int finite = 1;
-    for (ptrdiff_t j = 0; j < k; ++j) {
-      const TYPE c = m[j] <= (TYPE)tiny ? (TYPE)0 : m[j];
-      m[j] = c;
-      finite &= c - c == 0;
-    }
+    for (ptrdiff_t j = 0; j < k; ++j) m[j] = m[j] <= (TYPE)tiny ? (TYPE)0 : m[j];
     if (zero) {
 #pragma omp simd
       for (ptrdiff_t t = 0; t < d; ++t) o[t] = 0;
     }
-    if (!finite) {
-      for (ptrdiff_t j = 0; j < k; ++j) {
-        const TYPE c = m[j];
-        const TYPE *r = R + j * d;
-#pragma omp simd
-        for (ptrdiff_t t = 0; t < d; ++t) o[t] = o[t] + c * r[t];
-      }
-      if (bound > 0) box_row_SUF(o, d, (TYPE)bound, NULL, NULL);
-      continue;
-    }
-    const MASK_SUF peak = rays_all_SUF(o, m, d, ptr, ray, val, width);
-    if (bound > 0) box_scale_SUF(o, d, (TYPE)bound, peak, NULL, NULL);
+    int dense;
+    const MASK_SUF lanes = combine_SUF(o, m, d, k, R, ptr, ray, val, width, &dense);
+    if (bound > 0) box_after_SUF(o, d, (TYPE)bound, lanes, dense, NULL, NULL);
   }
 }
 
@@ -292,27 +306,6 @@ static inline void dots_SUF(const TYPE *y, ptrdiff_t d, ptrdiff_t r, const long 
   for (ptrdiff_t q = 0; q < r; ++q) c[q] = dot_blocks_SUF(y, d, qptr[q], qptr[q + 1], qpos, qval);
 }
 
-/* o + sum_q a_q B_q over the row: by blocks (rays_all_SUF, B by output blocks as ray_blocks),
-   or, where a coefficient is not finite, over every coordinate (inf * 0 is NaN, as in a
-   product). The row's peak by lanes (of no use in the second case: the box's NaN comes
-   from the scale pass's own maximum there). */
-static inline MASK_SUF combine_SUF(TYPE *o, const TYPE *a, ptrdiff_t d, ptrdiff_t r,
-                                   const TYPE *B, const long long *ptr, const int *idx,
-                                   const TYPE *val, long long width, int *dense) {
-  int finite = 1;
-  for (ptrdiff_t q = 0; q < r; ++q) finite &= a[q] - a[q] == 0;
-  *dense = !finite;
-  if (finite) return rays_all_SUF(o, a, d, ptr, idx, val, width);
-  for (ptrdiff_t q = 0; q < r; ++q) {
-    const TYPE c = a[q];
-    const TYPE *b = B + q * d;
-#pragma omp simd
-    for (ptrdiff_t t = 0; t < d; ++t) o[t] = o[t] + c * b[t];
-  }
-  const MASK_SUF none = {0};
-  return none;
-}
-
 /* Training's line map and box ("outputs"), in place, row by row: with c = y Q (Q^T = B, r x d,
    orthonormal rows), a = mu Rc - c (Rc: the rays in Q's coordinates, k x r; mu NULL: no
    rays), z = box(y + a Q^T), and the box's s and peak as box_row_SUF (bound <= 0: no box).
@@ -346,13 +339,7 @@ void conecore_line_box_SUF(TYPE *z, const TYPE *mu, ptrdiff_t n, ptrdiff_t d, pt
     }
     int dense;
     const MASK_SUF lanes = combine_SUF(o, a, d, r, B, ptr, idx, val, width, &dense);
-    if (bound > 0) {
-      if (dense) {
-        box_row_SUF(o, d, (TYPE)bound, inv + i, peak + i);
-      } else {
-        box_scale_SUF(o, d, (TYPE)bound, lanes, inv + i, peak + i);
-      }
-    }
+    if (bound > 0) box_after_SUF(o, d, (TYPE)bound, lanes, dense, inv + i, peak + i);
   }
 }
 
@@ -705,6 +692,16 @@ def box_(z: torch.Tensor, bound: float) -> torch.Tensor:
     return z
 
 
+def _by_eight(M: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``M`` (``k x d``) cut into blocks of 8 coordinates (``k x ceil(d / 8) x 8``, zeros past
+    ``d``), and which of them hold a non-zero (``k x ceil(d / 8)``)."""
+    k, d = M.shape
+    padded = M.new_zeros(k, -(-d // 8) * 8)
+    padded[:, :d] = M
+    blocks = padded.reshape(k, -1, 8)
+    return blocks, (blocks != 0).any(-1)
+
+
 def ray_blocks(rays: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
     """The rays (``k x d``) as :func:`rays_box_` reads them: by blocks of 8 output
     coordinates, the rays that hold a non-zero there. ``ptr`` (one more than the blocks:
@@ -714,11 +711,8 @@ def ray_blocks(rays: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Te
     that (with zeros, which add nothing) and ``width`` is that number, else 0. The
     checkerboard's rays (a 7 x 7 block of pixels each, 49 of 784 coordinates) are two on
     each of the 98 blocks; dense rays all ``k`` on each."""
-    k, d = rays.shape
-    padded = rays.new_zeros(k, -(-d // 8) * 8)
-    padded[:, :d] = rays
-    blocks = padded.reshape(k, -1, 8)
-    used = (blocks != 0).any(-1).T  # (blocks, k)
+    blocks, used = _by_eight(rays)
+    used = used.T  # (blocks, k)
     counts = used.sum(1)
     most = int(counts.max())
     width = most if 4 * most * used.shape[0] <= 5 * int(counts.sum()) else 0
@@ -756,12 +750,8 @@ def row_blocks(B: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tenso
     """The basis rows (``r x d``) for the dot products of :func:`line_box_`: row ``q``'s blocks
     of 8 coordinates that hold a non-zero are ``ptr[q]`` to ``ptr[q + 1]``, each block's first
     coordinate and its 8 values (zeros past ``d``)."""
-    r, d = B.shape
-    padded = B.new_zeros(r, -(-d // 8) * 8)
-    padded[:, :d] = B
-    blocks = padded.reshape(r, -1, 8)
-    used = (blocks != 0).any(-1)
-    ptr = torch.zeros(r + 1, dtype=torch.int64)
+    blocks, used = _by_eight(B)
+    ptr = torch.zeros(B.shape[0] + 1, dtype=torch.int64)
     ptr[1:] = used.sum(1).cumsum(0)
     q, p = used.nonzero(as_tuple=True)
     return ptr, p * 8, blocks[q, p].contiguous()

@@ -443,6 +443,7 @@ def test_layer_inference_takes_the_kernels_and_follows_the_cone(name, kernel, dt
             assert layer._native is None
 
 
+@pytest.mark.skipif(not HAVE_CC, reason="no C compiler on this machine")
 @settings(max_examples=150, deadline=None)
 @given(n=st.integers(1, 13), m=st.integers(1, 70), k=st.integers(1, 40),
        scale=st.sampled_from([1e-3, 1.0, 30.0, 1e3]), nonneg=st.sampled_from(sorted(nb.MAPS)),
@@ -450,8 +451,9 @@ def test_layer_inference_takes_the_kernels_and_follows_the_cone(name, kernel, dt
 def test_coefficients_are_the_map_of_the_product(n, m, k, scale, nonneg, double, seed) -> None:
     """``nonneg(h W^T + b)`` by the kernel, within the rounding of the sums in any order and a
     few units in the last place of the map, for row counts and coefficient counts around
-    the groups of 4 and 16; non-negative; a row with a NaN gives NaN."""
-    assert nb.available()
+    the groups of 4 and 16; non-negative; a row with a NaN gives NaN. The kernel knows every
+    map the layer offers."""
+    assert nb.available() and set(nb.MAPS) == set(L.NONNEG)
     gen = torch.Generator().manual_seed(seed)
     dtype = torch.float64 if double else torch.float32
     h = torch.randn(n, m, generator=gen, dtype=dtype) * scale
@@ -493,6 +495,7 @@ def _sparse_basis(gen: torch.Generator, r: int, d: int, dtype: torch.dtype) -> t
     return S / S.norm(dim=1, keepdim=True)
 
 
+@pytest.mark.skipif(not HAVE_CC, reason="no C compiler on this machine")
 @settings(max_examples=120, deadline=None)
 @given(n=st.integers(1, 20), d=st.integers(2, 90), r=st.integers(1, 6), k=st.integers(0, 5),
        bound=st.sampled_from([None, 1.0, 0.4]), double=st.booleans(),
@@ -576,7 +579,6 @@ def test_training_takes_the_line_kernels_with_the_same_step(box, dtype) -> None:
 def test_a_sparse_basis_only_where_the_rows_are_orthogonal() -> None:
     """The sparse basis needs ``A``'s rows orthogonal (the checkerboards'); other cones keep
     the torch operations, and ``.to()`` makes it again in the new dtype."""
-    assert nb.available()
     board = cc.ConeLayer(cc.Cone.from_inequalities(cc.preset("checkerboard-28")), 4)
     S = board._sparse_lines()[0]
     assert S.shape == (16, 784) and int((S != 0).sum()) == 784
