@@ -26,7 +26,9 @@ The kernels are compiled on first use with the system's C compiler (``$CC``, els
 ``gcc`` or ``clang``: the same one pycddlib needs) into ``$CONECORE_CACHE_DIR`` (default
 ``~/.cache/conecore``; under a private temporary directory where that is not writable), keyed
 by the source, the flags and the CPU, and loaded with :mod:`ctypes`: no Python headers, no
-torch headers, about three seconds once per machine (most of it the float64 kernels). The
+torch headers, one to two seconds once per machine (the float32 and float64 kernels by two
+compiler processes at once, then linked). Flags that fail are not tried again (a ``.failed``
+marker); a build with plainer flags than ``-march=native`` warns. The
 folder must be this user's and writable by nobody else. The box and the rays multiply in the
 same order as the torch operations they stand for, so their outputs are the same bit for bit;
 the coefficients' and the line map's sums run in another order (round-off apart). The
@@ -512,7 +514,8 @@ def _source(suffix: str, names: dict[str, Any]) -> str:
     return text.replace("SUF", suffix)
 
 
-SOURCE = "\n".join(_source(suffix, names) for suffix, names in _TYPES.items())
+_PARTS = [_source(suffix, names) for suffix, names in _TYPES.items()]  # one per dtype
+SOURCE = "\n".join(_PARTS)
 SUFFIXES = {torch.float32: "f32", torch.float64: "f64"}
 _TINY = {dtype: torch.finfo(dtype).tiny for dtype in SUFFIXES}
 # No fused multiply-adds: the forward's products are rounded as torch's are (bit for bit).
@@ -595,9 +598,52 @@ def _private(folder: Path) -> bool:
     return folder.is_dir() and st.st_uid == os.getuid() and not st.st_mode & 0o022
 
 
+_TIMED_OUT = "the compiler ran past 120 s"
+
+
+def _compile(cc: list[str], flags: list[str], lib: Path) -> str | None:
+    """Build ``lib`` with ``flags``: each dtype's kernels compiled at the same time (separate
+    compiler processes: on two cores the first build takes the float64 half's time, not
+    both halves'), then linked. ``None`` when it built, else the compiler's first error
+    line."""
+    stem = lib.with_suffix(f".{os.getpid()}.{threading.get_ident()}")
+    sources = [stem.with_name(f"{stem.name}.{suffix}.c") for suffix in _TYPES]
+    objects = [src.with_suffix(".o") for src in sources]
+    tmp = stem.with_name(stem.name + ".tmp")
+    compile_flags = [f for f in flags if f != "-shared"]
+    try:
+        jobs = []
+        for src, obj, text in zip(sources, objects, _PARTS, strict=True):
+            src.write_text(text)
+            jobs.append(subprocess.Popen([*cc, *compile_flags, "-c", str(src), "-o", str(obj)],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+        errors = [job.communicate(timeout=120)[1] for job in jobs]
+        if all(job.returncode == 0 for job in jobs):
+            done = subprocess.run([*cc, *flags, *map(str, objects), "-o", str(tmp), "-lm"],
+                                  capture_output=True, timeout=120)
+            if done.returncode == 0:
+                os.replace(tmp, lib)  # atomic: a concurrent build writes the same file
+                return None
+            errors = [done.stderr]
+        text = b"\n".join(errors).decode(errors="replace")
+        return next((ln.strip() for ln in text.splitlines() if "error" in ln.lower()),
+                    text.strip()[:200] or "the compiler failed")
+    except subprocess.TimeoutExpired:
+        for job in jobs:
+            job.kill()
+        return _TIMED_OUT
+    finally:
+        for leftover in (*sources, *objects, tmp):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+
+
 def _build(cc: list[str]) -> tuple[Path, bool] | None:
     """Compile (or find already compiled) the shared library: its path and whether it runs on
-    torch's OpenMP threads; ``None`` where nothing builds."""
+    torch's OpenMP threads; ``None`` where nothing builds. The flags are tried in order; one
+    that failed leaves a ``.failed`` marker, so later processes do not try it again. Where the
+    first flags fail and plainer ones build, a warning says so once (the kernels then run
+    without the CPU's own instructions, several times slower)."""
     folder = cache_dir()
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     if not _private(folder):
@@ -606,27 +652,30 @@ def _build(cc: list[str]) -> tuple[Path, bool] | None:
                            timeout=30).stdout
     # -fopenmp links GNU OpenMP only with gcc (clang's links LLVM's libomp: a second runtime).
     gnu = "clang" not in ident.lower() and "free software foundation" in ident.lower()
+    failed: list[str] = []
     for extra in [OPENMP_FLAGS] * (gnu and torch_uses_gnu_openmp()) + EXTRA_FLAGS:
         parallel = extra is OPENMP_FLAGS
         flags = BASE_FLAGS + extra
         key = hashlib.sha256("\0".join([SOURCE, *cc, ident, *flags, _cpu_id(), sys.platform])
                              .encode()).hexdigest()[:16]
         lib = folder / f"box_{key}.so"
+        marker = lib.with_suffix(".failed")
         if lib.exists():
             return lib, parallel
-        src = folder / f"box_{key}.{os.getpid()}.{threading.get_ident()}.c"
-        tmp = lib.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-        try:
-            src.write_text(SOURCE)
-            done = subprocess.run([*cc, *flags, str(src), "-o", str(tmp), "-lm"],
-                                  capture_output=True, timeout=120)
-            if done.returncode == 0:
-                os.replace(tmp, lib)  # atomic: a concurrent build writes the same file
-                return lib, parallel
-        finally:
-            for leftover in (src, tmp):
-                with contextlib.suppress(OSError):
-                    leftover.unlink()
+        if marker.exists():
+            continue
+        error = _compile(cc, flags, lib)
+        if error is None:
+            if failed:
+                warnings.warn(f"conecore: the compiled kernels did not build with {failed[0]}; "
+                              f"they were built with plainer flags ({' '.join(extra) or 'none'})"
+                              " and run more slowly than they could", RuntimeWarning,
+                              stacklevel=4)
+            return lib, parallel
+        failed.append(f"{' '.join(extra)} ({error})")
+        if not error.startswith(_TIMED_OUT):  # a slow moment is not a broken flag
+            with contextlib.suppress(OSError):
+                marker.write_text(error + "\n")
     return None
 
 

@@ -215,12 +215,36 @@ def test_compiled_once_into_the_cache_directory(tmp_path) -> None:
     with fresh(CONECORE_CACHE_DIR=str(tmp_path)):
         assert nb.available()
         built = list(tmp_path.glob("box_*.so"))
-        assert len(built) == 1 and not list(tmp_path.glob("*.c")) and not list(
-            tmp_path.glob("*.tmp"))
+        assert len(built) == 1 and not [p for p in tmp_path.iterdir() if p not in built]
         stamp = built[0].stat().st_mtime_ns
         nb.reset()
         assert nb.available()
         assert [p.stat().st_mtime_ns for p in tmp_path.glob("box_*.so")] == [stamp]
+
+
+@pytest.mark.skipif(not HAVE_CC, reason="no C compiler on this machine")
+def test_a_build_that_needs_plainer_flags_warns_once_and_is_not_retried(
+        tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Flags the compiler refuses (as ``-march=native`` might be by some compiler): the next
+    flags build and the kernels run, with a warning that names the refused flags and the
+    compiler's error; a marker keeps later processes from trying them again (no warning
+    then), and nothing else is left in the folder."""
+    bogus = "-fno-such-option-conecore"
+    monkeypatch.setattr(nb, "OPENMP_FLAGS", [*nb.OPENMP_FLAGS, bogus])
+    monkeypatch.setattr(nb, "EXTRA_FLAGS", [[*nb.EXTRA_FLAGS[0], bogus], *nb.EXTRA_FLAGS[1:]])
+    with fresh(CONECORE_CACHE_DIR=str(tmp_path)):
+        with pytest.warns(RuntimeWarning, match=f"did not build with .*{bogus}.*error"):
+            assert nb.available()
+        markers = sorted(p.name for p in tmp_path.glob("box_*.failed"))
+        built = list(tmp_path.glob("box_*.so"))
+        assert len(markers) in (1, 2) and len(built) == 1
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*markers, built[0].name])
+        assert nb._PARALLEL is False  # the OpenMP flags had the bogus one too
+        nb.reset()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert nb.available()
+        assert list(tmp_path.glob("box_*.so")) == built
 
 
 @pytest.mark.skipif(not HAVE_CC, reason="no C compiler on this machine")
