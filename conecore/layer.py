@@ -667,9 +667,11 @@ class ConeLayer(nn.Module):
     Inference without autograd caches what it derives from the weights (the line map folded
     into them, the kernels' layouts) until a weight changes in a way torch counts: an
     optimiser's step, any in-place operation on the parameter itself (under ``no_grad``),
-    ``load_state_dict``, ``.to()``. A change through ``.data`` (``p.data -= lr * g``, old
-    tutorials' manual step) is invisible to torch's version counters: after one, call
-    ``layer.float()`` (any ``.to()``) to drop the caches, or update ``p`` itself instead.
+    ``load_state_dict``, ``.to()``; every training forward (autograd on, trainable weights)
+    drops the caches too, so a manual step through ``.data`` (``p.data -= lr * g``, old
+    tutorials' loop), which torch's version counters do not see, is followed as well. Only a
+    change through ``.data`` with no training forward since the last inference goes unseen:
+    then call ``layer.float()`` (any ``.to()``) to drop the caches, or update ``p`` itself.
     """
 
     def __init__(
@@ -817,12 +819,22 @@ class ConeLayer(nn.Module):
               and _packed_linear_works()):
             z = self._forward_packed(h, line_coef, ray_coef)
         elif grad and eager:
+            if self._native is not None or self._folded is not None or (
+                    self._packed is not None or self._stacked is not None):
+                self._drop_weight_caches()
             z = self._forward_fused(h, line_coef, ray_coef)
         elif line_coef is None or self._fold_is_cheaper(h.shape[0], line_coef.weight):
             z = self._forward_folded(h)
         else:
             z = self._forward_projected(h, False, False)
         return z if x.dim() == 2 else z.reshape(*lead, self.out_features)
+
+    def _drop_weight_caches(self) -> None:
+        """In a training forward (trainable weights): a manual step through ``.data`` may
+        follow, which torch's version counters do not see, so the next inference rebuilds what
+        it caches from the weights (after an optimiser's step it would anyway)."""
+        if any(p.requires_grad for p in self.parameters()):
+            self._folded = self._stacked = self._packed = self._native = None
 
     def _fold_is_cheaper(self, n: int, weight: torch.Tensor) -> bool:
         """Fold ``P`` into the weights, or apply it to the outputs? Folded weights are cached

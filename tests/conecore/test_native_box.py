@@ -630,8 +630,10 @@ def test_a_wrong_line_kernel_fails_the_self_check(monkeypatch: pytest.MonkeyPatc
 
 def test_inference_follows_weight_updates_torch_counts_and_to_drops_the_caches() -> None:
     """Inference's caches (the folded weight, the kernels' layouts) follow an optimiser's
-    step and in-place updates of the parameters; after a change through ``.data``, which
-    torch's version counters do not see (documented), ``.float()`` drops the caches."""
+    step, in-place updates of the parameters, and a manual step through ``.data`` after a
+    training forward (which drops them); after a change through ``.data`` with no training
+    forward since, which torch's version counters do not see (documented), ``.float()`` drops
+    the caches. A frozen layer keeps them."""
     cone = cc.Cone.from_inequalities(cc.preset("checkerboard-8"))
     layer = cc.ConeLayer(cone, 6, box=1.0)
     x = torch.randn(5, 6)
@@ -652,7 +654,22 @@ def test_inference_follows_weight_updates_torch_counts_and_to_drops_the_caches()
     with torch.no_grad():
         layer.ray_coef.weight.mul_(-1.0)
     assert torch.allclose(infer(), fresh_outputs(), atol=1e-5)
+    for _ in range(3):  # old tutorials' manual step, through .data: unseen by the versions,
+        before = infer()  # but each training forward drops the caches
+        layer.zero_grad()
+        layer(x).square().sum().backward()
+        for p in layer.parameters():
+            p.data -= 0.5 * p.grad
+        assert not torch.allclose(infer(), before)
+        assert torch.allclose(infer(), fresh_outputs(), atol=1e-5)
     infer()
-    layer.line_coef.weight.data.add_(1.0)  # unseen by the version counters (documented) ...
+    layer.line_coef.weight.data.add_(1.0)  # no training forward since: unseen (documented) ...
     layer.float()  # ... so the caches are dropped by hand
     assert torch.allclose(infer(), fresh_outputs(), atol=1e-5)
+    frozen = cc.ConeLayer(cone, 6, box=1.0).requires_grad_(False)
+    xs = torch.randn(5, 6, requires_grad=True)
+    with torch.no_grad():
+        frozen(xs)
+    kept = frozen._native if nb.available() else frozen._folded
+    frozen(xs).sum().backward()  # gradients for the input only: the caches stay
+    assert kept is not None and kept is (frozen._native if nb.available() else frozen._folded)
