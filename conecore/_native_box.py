@@ -27,8 +27,8 @@ The kernels are compiled on first use with the system's C compiler (``$CC``, els
 ``~/.cache/conecore``; under a private temporary directory where that is not writable), keyed
 by the source, the flags and the CPU, and loaded with :mod:`ctypes`: no Python headers, no
 torch headers, one to two seconds once per machine (the float32 and float64 kernels by two
-compiler processes at once, then linked). Flags that fail are not tried again (a ``.failed``
-marker); a build with plainer flags than ``-march=native`` warns. The
+compiler processes at once, then linked). Where ``-march=native`` fails and plainer flags
+build, a warning says so and the failed flags are not tried again (a ``.failed`` marker). The
 folder must be this user's and writable by nobody else. The box and the rays multiply in the
 same order as the torch operations they stand for, so their outputs are the same bit for bit;
 the coefficients' and the line map's sums run in another order (round-off apart). The
@@ -640,10 +640,11 @@ def _compile(cc: list[str], flags: list[str], lib: Path) -> str | None:
 
 def _build(cc: list[str]) -> tuple[Path, bool] | None:
     """Compile (or find already compiled) the shared library: its path and whether it runs on
-    torch's OpenMP threads; ``None`` where nothing builds. The flags are tried in order; one
-    that failed leaves a ``.failed`` marker, so later processes do not try it again. Where the
-    first flags fail and plainer ones build, a warning says so once (the kernels then run
-    without the CPU's own instructions, several times slower)."""
+    torch's OpenMP threads; ``None`` where nothing builds. The flags are tried in order. Where
+    the first fail and plainer ones build, a warning says so once (the kernels then run
+    without the CPU's own instructions, several times slower) and the failed flags leave a
+    ``.failed`` marker, so later processes do not try them again; where nothing builds
+    (no space left, a broken compiler) everything is tried again next time."""
     folder = cache_dir()
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     if not _private(folder):
@@ -652,7 +653,7 @@ def _build(cc: list[str]) -> tuple[Path, bool] | None:
                            timeout=30).stdout
     # -fopenmp links GNU OpenMP only with gcc (clang's links LLVM's libomp: a second runtime).
     gnu = "clang" not in ident.lower() and "free software foundation" in ident.lower()
-    failed: list[str] = []
+    failed: list[tuple[str, str, Path]] = []  # flags, the compiler's error, their marker
     for extra in [OPENMP_FLAGS] * (gnu and torch_uses_gnu_openmp()) + EXTRA_FLAGS:
         parallel = extra is OPENMP_FLAGS
         flags = BASE_FLAGS + extra
@@ -665,17 +666,21 @@ def _build(cc: list[str]) -> tuple[Path, bool] | None:
         if marker.exists():
             continue
         error = _compile(cc, flags, lib)
-        if error is None:
-            if failed:
-                warnings.warn(f"conecore: the compiled kernels did not build with {failed[0]}; "
-                              f"they were built with plainer flags ({' '.join(extra) or 'none'})"
-                              " and run more slowly than they could", RuntimeWarning,
-                              stacklevel=4)
-            return lib, parallel
-        failed.append(f"{' '.join(extra)} ({error})")
-        if not error.startswith(_TIMED_OUT):  # a slow moment is not a broken flag
-            with contextlib.suppress(OSError):
-                marker.write_text(error + "\n")
+        if error is not None:
+            failed.append((" ".join(extra), error, marker))
+            continue
+        # Plainer flags built, so the failures were the flags' own (not a full disk or a
+        # broken compiler, after which everything is tried again next time): marked.
+        for _, error, flagged in failed:
+            if error != _TIMED_OUT:  # a slow moment is not a broken flag
+                with contextlib.suppress(OSError):
+                    flagged.write_text(error + "\n")
+        if failed:
+            warnings.warn(f"conecore: the compiled kernels did not build with {failed[0][0]} "
+                          f"({failed[0][1]}); they were built with plainer flags "
+                          f"({' '.join(extra) or 'none'}) and run more slowly than they could",
+                          RuntimeWarning, stacklevel=4)
+        return lib, parallel
     return None
 
 

@@ -195,7 +195,7 @@ def test_no_compiler_or_a_failed_build_falls_back_quietly(cc_value: str, tmp_pat
         layer(torch.randn(50, 6) * 5).sum().backward()
         with torch.no_grad():
             assert float(layer(torch.randn(50, 6) * 5).abs().max()) <= 1.0 + 1e-6
-    assert not any(tmp_path.glob("*.so"))
+    assert not list(tmp_path.iterdir())  # no library, and no marker: tried again next time
 
 
 @pytest.mark.skipif(not HAVE_CC, reason="no C compiler on this machine")
