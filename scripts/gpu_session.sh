@@ -40,7 +40,8 @@ if [ -n "${SKIP_TESTS:-}" ]; then
     echo "=== cuda-tests: skipped (SKIP_TESTS)"
 elif "$PYTHON" -c "import pytest, hypothesis" 2>/dev/null; then
     step cuda-tests 240 "$PYTHON" -m pytest -q -p no:cacheprovider \
-        tests/conecore/test_layer.py -k "cuda or packed or training or ties"
+        tests/conecore/test_layer.py tests/conecore/test_polyhedron_layer.py \
+        -k "cuda or packed or training or ties"
 else
     echo "=== cuda-tests: skipped (no pytest/hypothesis here)"
 fi
