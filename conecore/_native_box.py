@@ -598,7 +598,8 @@ def _private(folder: Path) -> bool:
     return folder.is_dir() and st.st_uid == os.getuid() and not st.st_mode & 0o022
 
 
-_TIMED_OUT = "the compiler ran past 120 s"
+_BUILD_TIMEOUT = 120.0  # seconds for each compiler process
+_TIMED_OUT = "the compiler ran past its time limit"
 
 
 def _compile(cc: list[str], flags: list[str], lib: Path) -> str | None:
@@ -611,16 +612,16 @@ def _compile(cc: list[str], flags: list[str], lib: Path) -> str | None:
     objects = [src.with_suffix(".o") for src in sources]
     tmp = stem.with_name(stem.name + ".tmp")
     compile_flags = [f for f in flags if f != "-shared"]
+    jobs: list[subprocess.Popen[bytes]] = []
     try:
-        jobs = []
         for src, obj, text in zip(sources, objects, _PARTS, strict=True):
             src.write_text(text)
             jobs.append(subprocess.Popen([*cc, *compile_flags, "-c", str(src), "-o", str(obj)],
                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
-        errors = [job.communicate(timeout=120)[1] for job in jobs]
+        errors = [job.communicate(timeout=_BUILD_TIMEOUT)[1] for job in jobs]
         if all(job.returncode == 0 for job in jobs):
             done = subprocess.run([*cc, *flags, *map(str, objects), "-o", str(tmp), "-lm"],
-                                  capture_output=True, timeout=120)
+                                  capture_output=True, timeout=_BUILD_TIMEOUT)
             if done.returncode == 0:
                 os.replace(tmp, lib)  # atomic: a concurrent build writes the same file
                 return None
@@ -629,10 +630,14 @@ def _compile(cc: list[str], flags: list[str], lib: Path) -> str | None:
         return next((ln.strip() for ln in text.splitlines() if "error" in ln.lower()),
                     text.strip()[:200] or "the compiler failed")
     except subprocess.TimeoutExpired:
-        for job in jobs:
-            job.kill()
         return _TIMED_OUT
     finally:
+        for job in jobs:  # none left running (a timeout, a failed start of the second)
+            if job.poll() is None:
+                job.kill()
+                job.wait()
+            if job.stderr is not None:
+                job.stderr.close()
         for leftover in (*sources, *objects, tmp):
             with contextlib.suppress(OSError):
                 leftover.unlink()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 import warnings
 from collections.abc import Iterator
 
@@ -245,6 +246,24 @@ def test_a_build_that_needs_plainer_flags_warns_once_and_is_not_retried(
             warnings.simplefilter("error")
             assert nb.available()
         assert list(tmp_path.glob("box_*.so")) == built
+
+
+def test_a_compiler_that_hangs_is_stopped_and_tried_again_next_time(
+        tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A compiler that runs past the time limit is killed (both processes), leaves nothing in
+    the folder, and is no reason to mark the flags: the torch operations run, quietly."""
+    fake = tmp_path / "slow-cc"
+    fake.write_text('#!/bin/sh\nif [ "$1" = "--version" ]; then echo cc; exit 0; fi\n'
+                    'exec sleep 30\n')
+    fake.chmod(0o755)
+    cache = tmp_path / "cache"
+    monkeypatch.setattr(nb, "_BUILD_TIMEOUT", 0.5)
+    start = time.monotonic()
+    with fresh(CC=str(fake), CONECORE_CACHE_DIR=str(cache)), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert not nb.available()
+    assert time.monotonic() - start < 20
+    assert not list(cache.iterdir())
 
 
 @pytest.mark.skipif(not HAVE_CC, reason="no C compiler on this machine")
