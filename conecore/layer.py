@@ -803,6 +803,9 @@ class ConeLayer(nn.Module):
         # no compiled C or Triton kernel there, which a trace would silently leave out.
         eager = not (torch.compiler.is_compiling() or _IS_TRACING())
         grad = torch.is_grad_enabled()
+        if grad and eager and (self._native is not None or self._folded is not None
+                               or self._packed is not None or self._stacked is not None):
+            self._drop_weight_caches()
         if _functorch_active():
             z = self._forward_projected(h, autocast, reduced, plain=True).to(dtype)
         elif autocast or reduced or dtype != rays.dtype:
@@ -819,9 +822,6 @@ class ConeLayer(nn.Module):
               and _packed_linear_works()):
             z = self._forward_packed(h, line_coef, ray_coef)
         elif grad and eager:
-            if self._native is not None or self._folded is not None or (
-                    self._packed is not None or self._stacked is not None):
-                self._drop_weight_caches()
             z = self._forward_fused(h, line_coef, ray_coef)
         elif line_coef is None or self._fold_is_cheaper(h.shape[0], line_coef.weight):
             z = self._forward_folded(h)

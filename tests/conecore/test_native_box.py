@@ -673,10 +673,11 @@ def test_inference_follows_weight_updates_torch_counts_and_to_drops_the_caches()
     with torch.no_grad():
         layer.ray_coef.weight.mul_(-1.0)
     assert torch.allclose(infer(), fresh_outputs(), atol=1e-5)
-    for _ in range(3):  # old tutorials' manual step, through .data: unseen by the versions,
-        before = infer()  # but each training forward drops the caches
+    for i in range(3):  # old tutorials' manual step, through .data: unseen by the versions,
+        before = infer()  # but each training forward drops the caches (under autocast too)
         layer.zero_grad()
-        layer(x).square().sum().backward()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=i == 2):
+            layer(x).float().square().sum().backward()
         for p in layer.parameters():
             p.data -= 0.5 * p.grad
         assert not torch.allclose(infer(), before)
