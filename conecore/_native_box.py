@@ -683,7 +683,7 @@ def _build(cc: list[str]) -> tuple[Path, bool] | None:
         if failed:
             warnings.warn(f"conecore: the compiled kernels did not build with {failed[0][0]} "
                           f"({failed[0][1]}); they were built with plainer flags "
-                          f"({' '.join(extra) or 'none'}) and run more slowly than they could",
+                          f"({' '.join(extra) or 'none'}) and may run more slowly",
                           RuntimeWarning, stacklevel=4)
         return lib, parallel
     return None
