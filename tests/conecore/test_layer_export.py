@@ -115,3 +115,38 @@ def test_compiled_inference_with_freezing(monkeypatch):
         assert torch.allclose(out, layer(x), atol=1e-5) and in_cone(layer, out)
         assert out.abs().max() <= 1.0 + 1e-6
     torch._dynamo.reset()
+
+
+PRODUCTS = ("linear", "addmm", "mm", "matmul", "addmv", "mv", "bmm")
+
+
+@pytest.mark.parametrize("facets", [8, 80])
+def test_traced_inference_is_one_product_then_the_rays_term_by_term(facets):
+    """Inference in traced code (export, compile): the line part and the ray coefficients are
+    one product of the input, and the rays are added term by term, for the compiler to fuse
+    them with the map and the box into one pass (no product reads the rays); past
+    ``_TRACED_RAY_TERMS`` rays they are a product again. Outputs: eager's, in the cone."""
+    from conecore.layer import _TRACED_RAY_TERMS
+
+    A = np.hstack([cc.preset("ice-cream", k=facets), np.zeros((facets, 1))])  # x a line
+    torch.manual_seed(0)
+    layer = cc.ConeLayer(cc.Cone.from_inequalities(A), 6, box=1.0).eval()
+    assert layer.num_rays == facets and layer.num_lines == 1
+    x = torch.randn(5, 6)
+    with torch.no_grad():
+        program = torch.export.export(layer, (x,),
+                                      dynamic_shapes={"x": {0: torch.export.Dim("batch")}})
+    graph = program.graph_module.graph
+    inputs = {n.name: n for n in graph.nodes if n.op == "placeholder"}
+    x_node = next(n for name, n in inputs.items() if name == "x")
+    rays = next(n for name, n in inputs.items() if name.endswith("rays"))
+    products = [n for n in graph.nodes if n.op == "call_function"
+                and str(n.target).split(".")[1] in PRODUCTS]
+    of_x = [n for n in products if x_node in n.all_input_nodes]
+    of_rays = [n for n in products if rays in n.all_input_nodes]
+    assert len(of_x) == 1
+    assert (not of_rays) if facets <= _TRACED_RAY_TERMS else of_rays
+    fresh = torch.randn(300, 6) * 10
+    with torch.no_grad():
+        out = program.module()(fresh)
+        assert torch.allclose(out, layer(fresh), atol=1e-5) and in_cone(layer, out)
