@@ -8,7 +8,7 @@
 #      block over threads (the default, 16 entries a thread, and half and twice that);
 #   5. the compiled speed with Inductor's freezing (the fold P W once, at compile time);
 #   6. where the time goes: torch.profiler tables at batches 256 and 4096, eager and compiled,
-#      forward and training step (gpu_check --profile).
+#      forward and training step (gpu_check --profile), and the code Inductor generated.
 # Each step has its own time limit and the next runs whatever the last gave. With OUT set (the
 # device tool's $OUT), every step's output is also written there, one file each.
 #   scripts/gpu_session.sh
@@ -50,5 +50,11 @@ step no-triton 120 env CONECORE_TRITON=0 "$PYTHON" -m conecore.gpu_check --skip 
     --no-compile "${EXTRA[@]}"
 step triton-blocks 150 "$PYTHON" -m scripts.triton_blocks "${BLOCKS[@]}"
 step freezing 240 "$PYTHON" -m conecore.gpu_check --skip feasibility --freezing "${EXTRA[@]}"
-step profile 150 "$PYTHON" -m conecore.gpu_check --skip feasibility --profile --batches 256 4096 \
-    "${EXTRA[@]}"
+# The profile step also keeps the code Inductor generated (Triton kernels on a GPU) in
+# inductor-code.txt, where $OUT is set: which kernels the compiled layer became, without
+# another compile. Its log lines are kept out of profile.txt.
+if [ -n "$OUT" ]; then
+    export TORCH_LOGS=output_code TORCH_LOGS_OUT="$OUT/inductor-code.txt"
+fi
+step profile 150 bash -c 'exec "$@" 2> >(grep --line-buffered -v "__output_code\]" >&2)' _ \
+    "$PYTHON" -m conecore.gpu_check --skip feasibility --profile --batches 256 4096 "${EXTRA[@]}"
