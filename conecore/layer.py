@@ -824,7 +824,8 @@ class ConeLayer(nn.Module):
             z = self._forward_packed(h, line_coef, ray_coef)
         elif grad and eager:
             z = self._forward_fused(h, line_coef, ray_coef)
-        elif not grad and ray_coef is not None and self.num_rays <= _TRACED_RAY_TERMS:
+        elif (not grad and not eager and ray_coef is not None
+              and self.num_rays <= _TRACED_RAY_TERMS):
             z = self._forward_traced(h, line_coef, ray_coef)  # compiled or traced inference
         elif line_coef is None or self._fold_is_cheaper(h.shape[0], line_coef.weight):
             z = self._forward_folded(h)

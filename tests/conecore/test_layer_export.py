@@ -150,3 +150,18 @@ def test_traced_inference_is_one_product_then_the_rays_term_by_term(facets):
     with torch.no_grad():
         out = program.module()(fresh)
         assert torch.allclose(out, layer(fresh), atol=1e-5) and in_cone(layer, out)
+
+
+def test_eager_inference_never_takes_the_traced_form(monkeypatch):
+    """The term-by-term form is for compilers: run eagerly it would be an operation per ray
+    (a kernel launch each on a GPU). Eager inference without the C kernels (no compiler: the
+    folded form, or oneDNN's product from batch 32) keeps the products."""
+    from conecore import _native_box
+
+    layer = layer_of("checkerboard-8, box")
+    monkeypatch.setattr(_native_box, "available", lambda: False)
+    monkeypatch.setattr(cc.ConeLayer, "_forward_traced",
+                        lambda *args: pytest.fail("the traced form in eager code"))
+    with torch.no_grad():
+        for n in (5, 64):
+            assert in_cone(layer, layer(torch.randn(n, 6) * 10))
