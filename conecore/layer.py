@@ -306,6 +306,10 @@ def _box_backward_torch(g: torch.Tensor, out: torch.Tensor, inv: torch.Tensor,
 _PACKED_OK: bool | None = None  # oneDNN's prepacked linear works in this torch (checked once)
 _PACKED_MIN_BATCH = 32  # below this the prepacked product is no faster than F.linear
 _TRACED_RAY_TERMS = 64  # rays past which compiled inference adds R^T mu as one product
+# What a ConeLayer caches: derived from the weights (dropped by a training forward too), and
+# the sparse basis, derived from the cone alone; ``.to()``, loading and pickling drop all.
+_WEIGHT_CACHES = ("_folded", "_stacked", "_packed", "_native")
+_CACHES = (*_WEIGHT_CACHES, "_sparse")
 
 
 def _packed_linear_works() -> bool:
@@ -732,15 +736,14 @@ class ConeLayer(nn.Module):
         dtype = _generator_dtype(ref.dtype)
         for name, master in self._masters.items():
             setattr(self, name, torch.as_tensor(master, dtype=dtype, device=ref.device))
-        self._folded = self._stacked = self._packed = self._native = self._sparse = None
+        self._drop_caches(_CACHES)
         return self
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickling and ``copy.deepcopy`` leave out the caches of folded and packed weights
         (oneDNN's packed tensors have no storage to copy); they are rebuilt on the next call."""
         state = super().__getstate__()
-        return {**state, "_folded": None, "_stacked": None, "_packed": None, "_native": None,
-                "_sparse": None}
+        return {**state, **dict.fromkeys(_CACHES)}
 
     # ------------------------------------------------------------------ maths
     def _fold(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -838,7 +841,11 @@ class ConeLayer(nn.Module):
         follow, which torch's version counters do not see, so the next inference rebuilds what
         it caches from the weights (after an optimiser's step it would anyway)."""
         if any(p.requires_grad for p in self.parameters()):
-            self._folded = self._stacked = self._packed = self._native = None
+            self._drop_caches(_WEIGHT_CACHES)
+
+    def _drop_caches(self, names: tuple[str, ...]) -> None:
+        for name in names:
+            setattr(self, name, None)
 
     def _fold_is_cheaper(self, n: int, weight: torch.Tensor) -> bool:
         """Fold ``P`` into the weights, or apply it to the outputs? Folded weights are cached
@@ -1129,7 +1136,7 @@ class ConeLayer(nn.Module):
         self._match_cone(state_dict, prefix)
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
                                       unexpected_keys, error_msgs)
-        self._folded = self._stacked = self._packed = self._native = self._sparse = None
+        self._drop_caches(_CACHES)
 
     def _match_cone(self, state_dict: dict[str, Any], prefix: str) -> None:
         saved = {name: state_dict.get(prefix + name) for name in ("rays", "line_basis")}
