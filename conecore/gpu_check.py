@@ -311,7 +311,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="time by this thread's CPU time (CPU, with --threads 1)")
     p.add_argument("--skip", choices=["feasibility", "speed"], action="append", default=[])
     p.add_argument("--quick", action="store_true",
-                   help="a smoke test: small cones and batches, 3 rounds, no compile")
+                   help="a smoke test: small cones and batches, 3 rounds, no compile "
+                        "(compiled with --freezing, the point of which is the compile)")
     p.add_argument("--freezing", action="store_true",
                    help="compile with torch._inductor.config.freezing (inference graphs treat "
                         "the weights as constants, so the fold P W is computed once)")
@@ -329,7 +330,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.quick:
-        args.batches, args.rounds, args.no_compile = [min(args.batches[0], 64)], 3, True
+        args.batches, args.rounds = [min(args.batches[0], 64)], 3
+        args.no_compile = args.no_compile or not args.freezing
     t0 = time.perf_counter()
     device_name = (torch.cuda.get_device_name(args.device) if args.device.startswith("cuda")
                    else f"cpu, {torch.get_num_threads()} threads")

@@ -19,7 +19,16 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("triton") is None,
                                 reason="the triton package is not installed")
 
-SCRIPT = textwrap.dedent("""
+# Every map with every box on narrow rows; on wide ones (slow under the interpreter: a third of
+# the line kernels' time before) each map once, with the boxes in turn.
+COMBOS = textwrap.dedent("""
+    def combos(d, maps, boxes):
+        if d < 512:
+            return [(m, b) for m in maps for b in boxes]
+        return [(m, boxes[i % len(boxes)]) for i, m in enumerate(maps)]
+""")
+
+SCRIPT = COMBOS + textwrap.dedent("""
     import warnings
     import numpy as np
     import torch
@@ -30,17 +39,16 @@ SCRIPT = textwrap.dedent("""
     torch.manual_seed(0)
     # the kernel against the torch operations: widths around the block sizes, every map, k = 0
     for n, d, k in ((5, 64, 16), (37, 784, 16), (3, 3, 2), (9, 100, 0), (17, 1025, 3)):
-        for nonneg in L.NONNEG:
-            for box in (None, 0.5):
-                yu = torch.randn(n, d + k) * 3
-                rays = torch.randn(k, d)
-                out = rays_box(yu, rays, nonneg, box)
-                z = yu[:, :d] + L.NONNEG[nonneg](yu[:, d:]) @ rays
-                if box is not None:
-                    z = z / torch.clamp(z.abs().amax(-1, keepdim=True) / box, min=1.0)
-                err = float((out - z).abs().max())
-                assert out.is_contiguous() and out.shape == (n, d)
-                assert err <= 1e-5 * (1 + float(z.abs().max())), (n, d, k, nonneg, box, err)
+        for nonneg, box in combos(d, list(L.NONNEG), (None, 0.5)):
+            yu = torch.randn(n, d + k) * 3
+            rays = torch.randn(k, d)
+            out = rays_box(yu, rays, nonneg, box)
+            z = yu[:, :d] + L.NONNEG[nonneg](yu[:, d:]) @ rays
+            if box is not None:
+                z = z / torch.clamp(z.abs().amax(-1, keepdim=True) / box, min=1.0)
+            err = float((out - z).abs().max())
+            assert out.is_contiguous() and out.shape == (n, d)
+            assert err <= 1e-5 * (1 + float(z.abs().max())), (n, d, k, nonneg, box, err)
     # the layer's stacked inference path takes it, after the self-check, and stays in the cone
     cone = cc.Cone.from_inequalities(cc.preset("checkerboard-8"))
     layer = cc.ConeLayer(cone, 5, box=2.0)
@@ -144,7 +152,7 @@ def test_box_kernels_match_the_torch_operations_and_training_uses_them():
     assert done.returncode == 0 and "box kernels ok" in done.stdout, done.stderr[-3000:]
 
 
-LINE_SCRIPT = textwrap.dedent("""
+LINE_SCRIPT = COMBOS + textwrap.dedent("""
     import numpy as np
     import torch
     import conecore as cc
@@ -160,22 +168,21 @@ LINE_SCRIPT = textwrap.dedent("""
     for n, d, r, k in ((5, 64, 4, 3), (37, 784, 16, 16), (3, 3, 1, 2), (17, 1025, 5, 0)):
         Q = torch.linalg.qr(torch.randn(d, r, dtype=torch.float64))[0].T.contiguous().float()
         M = torch.randn(k, r)
-        for nonneg in L.NONNEG:
-            for bound in (None, 1.0, 0.5):
-                y, g = torch.randn(n, d) * 3, torch.randn(n, d)
-                u = torch.randn(n, k) * 3 if k else None
-                mu = L.NONNEG[nonneg](u) if k else torch.zeros(n, 0)
-                want = y + (mu @ M - y @ Q.T) @ Q
-                saved = L._box_saved_torch(want, bound) if bound else (want, None, None)
-                z, mu_k, inv, peak = K.line_box_forward_(y.clone(), u, M, Q, nonneg, bound)
-                assert close(z, saved[0]), (n, d, r, k, nonneg, bound)
-                assert k == 0 or close(mu_k, mu), (n, d, k, nonneg)
-                gp = L._box_backward_torch(g, *saved, bound) if bound else g
-                gy, gu = K.line_box_backward(g, z, inv, peak, Q, u, mu_k, M, nonneg, bound)
-                coords = gp @ Q.T
-                assert close(gy, gp - coords @ Q), (n, d, r, k, nonneg, bound)
-                if k:
-                    assert close(gu, L._nonneg_backward(nonneg, coords @ M.T, u, mu)), nonneg
+        for nonneg, bound in combos(d, list(L.NONNEG), (None, 1.0, 0.5)):
+            y, g = torch.randn(n, d) * 3, torch.randn(n, d)
+            u = torch.randn(n, k) * 3 if k else None
+            mu = L.NONNEG[nonneg](u) if k else torch.zeros(n, 0)
+            want = y + (mu @ M - y @ Q.T) @ Q
+            saved = L._box_saved_torch(want, bound) if bound else (want, None, None)
+            z, mu_k, inv, peak = K.line_box_forward_(y.clone(), u, M, Q, nonneg, bound)
+            assert close(z, saved[0]), (n, d, r, k, nonneg, bound)
+            assert k == 0 or close(mu_k, mu), (n, d, k, nonneg)
+            gp = L._box_backward_torch(g, *saved, bound) if bound else g
+            gy, gu = K.line_box_backward(g, z, inv, peak, Q, u, mu_k, M, nonneg, bound)
+            coords = gp @ Q.T
+            assert close(gy, gp - coords @ Q), (n, d, r, k, nonneg, bound)
+            if k:
+                assert close(gu, L._nonneg_backward(nonneg, coords @ M.T, u, mu)), nonneg
     # a NaN coefficient stays NaN (as torch's maps), its row's outputs too; the others finite
     u = torch.randn(4, 3)
     u[1, 2] = float("nan")
