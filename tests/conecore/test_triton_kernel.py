@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("triton") is None,
                                 reason="the triton package is not installed")
 
-# Every map with every box on narrow rows; on wide ones (slow under the interpreter: a third of
-# the line kernels' time before) each map once, with the boxes in turn.
+# Every map with every box on narrow rows; on wide ones (where the interpreter spent three quarters
+# of the line kernels' time) each map once, with the boxes in turn.
 COMBOS = textwrap.dedent("""
     def combos(d, maps, boxes):
         if d < 512:
