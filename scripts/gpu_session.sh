@@ -23,15 +23,22 @@ read -r -a EXTRA <<< "${GPU_CHECK_ARGS:-}"  # appended to every gpu_check call
 read -r -a BLOCKS <<< "${BLOCKS_ARGS:-}"  # given to scripts/triton_blocks.py
 
 step() {  # step NAME SECONDS COMMAND...
-    local name=$1 limit=$2
+    # The step's process group is stopped at the limit, and killed 10 s later if it ignores
+    # that. With OUT set, the output goes to a file and is printed after: through a pipe, a
+    # process that left the group (a new session) and holds the output kept the next step
+    # waiting until it exited (tried with `setsid sleep 30`: 30 s against 2).
+    local name=$1 limit=$2 rc
     shift 2
     echo "=== $name ($(date -u +%H:%M:%S), limit ${limit}s)"
     if [ -n "$OUT" ]; then
-        timeout "$limit" "$@" 2>&1 | tee "$OUT/$name.txt"
+        timeout -k 10 "$limit" "$@" > "$OUT/$name.txt" 2>&1
+        rc=$?
+        cat "$OUT/$name.txt"
     else
-        timeout "$limit" "$@" 2>&1
+        timeout -k 10 "$limit" "$@" 2>&1
+        rc=$?
     fi
-    echo "=== $name: exit ${PIPESTATUS[0]}"
+    echo "=== $name: exit $rc"
 }
 
 "$PYTHON" -c "import torch; print(torch.__version__,
