@@ -117,3 +117,15 @@ def test_gpu_session_script_runs_every_step(tmp_path):
         for kernel in ("rays_box", "box forward", "box backward", "line map + box forward",
                        "line map + box backward"):
             assert kernel in rows, rows
+
+
+def test_gpu_session_stays_within_its_limit(tmp_path):
+    """With no time left of SESSION_LIMIT, every step is skipped and says so (a session cut
+    short by the device tool's limit keeps what its first steps wrote); no step starts."""
+    env = {**os.environ, "PYTHON": sys.executable, "OUT": str(tmp_path), "SESSION_LIMIT": "0"}
+    done = subprocess.run(["bash", str(ROOT / "scripts" / "gpu_session.sh")], capture_output=True,
+                          text=True, cwd=ROOT, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    for step in ("gpu-check", "cuda-tests", "profile", "triton-blocks", "no-triton", "freezing"):
+        assert f"=== {step}: skipped" in done.stdout, done.stdout
+    assert "exit" not in done.stdout and not list(tmp_path.iterdir()), done.stdout
