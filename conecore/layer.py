@@ -1119,7 +1119,7 @@ class ConeLayer(nn.Module):
                 else:
                     z = y.to(exact) @ self._buffers["line_basis"].to(exact)
                     if mu is not None:
-                        z = z.addmm_(mu, R)
+                        z = torch.addmm(z, mu, R) if plain else z.addmm_(mu, R)
             if self.box is None:
                 return z
             if plain:

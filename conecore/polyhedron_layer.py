@@ -68,7 +68,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from conecore.errors import ConeInputError
-from conecore.layer import ConeMismatchError, parse_nonneg, reduced_precision_matmul
+from conecore.layer import (
+    ConeMismatchError,
+    _functorch_active,
+    parse_nonneg,
+    reduced_precision_matmul,
+)
 from conecore.polyhedron import Polyhedron
 
 
@@ -241,10 +246,13 @@ class PolyhedronLayer(nn.Module):
             parts.append((self._nonneg(out[:, nl:nl + k]), self.rays))
         if self.num_lines:
             parts.append((out[:, nl + k:], self.lines))
+        in_place = not _functorch_active()  # vmap has no batching rule for addmm_ (a loop)
         for coefs, G in parts:
             # in place is safe: addmm's backward needs its inputs, not its output
-            z = (torch.addmm(self.anchor.to(dtype), coefs, G.to(dtype)) if z is None
-                 else z.addmm_(coefs, G.to(dtype)))
+            if z is None or not in_place:
+                z = torch.addmm(self.anchor.to(dtype) if z is None else z, coefs, G.to(dtype))
+            else:
+                z = z.addmm_(coefs, G.to(dtype))
         assert z is not None
         return z
 
