@@ -41,7 +41,8 @@ def cone_of(name: str) -> cc.Cone:
 
 def worst_violation(cone: cc.Cone, z: torch.Tensor) -> float:
     """max_i (A z)_i / (||A_i|| ||z||), computed in float64 from the layer's output."""
-    return float(cc.relative_violation(torch.as_tensor(np.array(cone.A)), z.double()).max())
+    A = torch.as_tensor(np.array(cone.A))
+    return float(cc.relative_violation(A, z.detach().double()).max())
 
 
 @pytest.mark.parametrize("dtype, bound", [(torch.float32, 1e-5), (torch.float64, 1e-10)])
