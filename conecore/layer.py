@@ -489,11 +489,15 @@ def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
 
 def _functorch_active() -> bool:
     """Under ``torch.func`` transforms (``grad``, ``vmap``, ...), which the layer's hand-written
-    backwards do not support, the layer runs as plain autograd operations."""
-    return _FUNCTORCH_ACTIVE is not None and bool(_FUNCTORCH_ACTIVE())
+    backwards do not support, and inside ``torch.autograd.forward_ad.dual_level()`` (forward-mode
+    AD: the compiled kernels would drop the tangents, with or without ``no_grad``), the layer
+    runs as plain autograd operations."""
+    return ((_FUNCTORCH_ACTIVE is not None and bool(_FUNCTORCH_ACTIVE()))
+            or getattr(_FORWARD_AD, "_current_level", -1) >= 0)
 
 
 _FUNCTORCH_ACTIVE = getattr(torch._C, "_are_functorch_transforms_active", None)
+_FORWARD_AD = torch.autograd.forward_ad
 _IS_TRACING = getattr(torch._C, "_is_tracing", torch.jit.is_tracing)  # torch.jit.trace
 
 

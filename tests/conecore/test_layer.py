@@ -191,6 +191,30 @@ def test_torch_func_grad_and_per_sample_gradients(name, box):
         assert torch.allclose(per_sample[key].sum(0), p.grad, atol=1e-10)
 
 
+@pytest.mark.parametrize("name, box", [("checkerboard-8", 1.0), ("wedge-line", None),
+                                       ("pyramid", 0.5)])
+def test_forward_mode_ad_gives_the_directional_derivative(name, box):
+    """Inside torch.autograd.forward_ad.dual_level() the tangents are the directional
+    derivative (central differences; float64), with autograd on or off. Under no_grad the
+    compiled kernels had dropped the tangents' part after the product (a wrong tangent, no
+    error), and with autograd on the one-node forward raised (no jvp)."""
+    import torch.autograd.forward_ad as fwAD
+
+    torch.manual_seed(0)
+    layer = cc.ConeLayer(cone_of(name), 5, box=box).double()
+    x, t = torch.randn(40, 5, dtype=torch.float64) * 3, torch.randn(40, 5, dtype=torch.float64)
+    eps = 1e-6
+    with torch.no_grad():
+        want = (layer(x + eps * t) - layer(x - eps * t)) / (2 * eps)
+    for grad in (True, False):
+        with torch.set_grad_enabled(grad), fwAD.dual_level():
+            z = layer(fwAD.make_dual(x, t))
+            tangent = fwAD.unpack_dual(z).tangent
+        assert tangent is not None and torch.allclose(tangent, want, atol=1e-6), (name, grad)
+        with torch.no_grad():
+            assert torch.allclose(fwAD.unpack_dual(z).primal, layer(x), atol=1e-12)
+
+
 def test_second_derivative_through_eager_training_is_refused():
     """The one-node backward is once-differentiable (documented): a gradient penalty through the
     layer raises PyTorch's error instead of a wrong second derivative."""
