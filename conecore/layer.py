@@ -487,6 +487,21 @@ def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
     return bool((a - b).abs().max() <= 1e-5 * (1 + b.abs().max()))
 
 
+def _only_plain_weights(state_dict: dict[str, Any], prefix: str, module: str, what: str
+                        ) -> None:
+    """Loading the same cone with ``what``, only ``weight`` and ``bias`` can be mapped; a
+    parametrization's tensors (``parametrizations.weight.original``, spectral norm's vectors)
+    would otherwise load unmapped, onto the wrong rays or lines."""
+    plain = {f"{prefix}{module}.weight", f"{prefix}{module}.bias"}
+    other = sorted(k for k in state_dict if k.startswith(f"{prefix}{module}.") and k not in plain)
+    if other:
+        raise ConeMismatchError(
+            f"these weights are of this layer's cone with {what}, which is mapped for "
+            f"{module}.weight and {module}.bias only, not for {other[0]} (a parametrization's). "
+            "Remove the parametrization before saving (torch.nn.utils.parametrize."
+            "remove_parametrizations), or load into a layer built from the same cone data")
+
+
 def _functorch_active() -> bool:
     """Under ``torch.func`` transforms (``grad``, ``vmap``, ...), which the layer's hand-written
     backwards do not support, and inside ``torch.autograd.forward_ad.dual_level()`` (forward-mode
@@ -802,9 +817,18 @@ class ConeLayer(nn.Module):
         first = ray_coef if ray_coef is not None else line_coef
         if first is None:  # the cone is {0}
             return x.new_zeros(*lead, self.out_features)
+        # A parametrization (torch.nn.utils.parametrize: spectral_norm, weight_norm, ...) moves a
+        # weight out of _parameters and computes it at every access: no caches, no kernels then.
+        params = first._parameters
+        weight = params.get("weight")
+        reparam = weight is None or "bias" not in params or (
+            line_coef is not None and line_coef is not first
+            and not ("weight" in line_coef._parameters and "bias" in line_coef._parameters))
+        if reparam:
+            weight = first.weight
         # h.is_cpu, not h.device.type alone: making the device object cost 13 us a call inside
         # a training step (0.5 us alone), a cold-cache cost as every line's here.
-        dtype, device = first._parameters["weight"].dtype, "cpu" if h.is_cpu else h.device.type
+        dtype, device = weight.dtype, "cpu" if h.is_cpu else h.device.type
         autocast = torch.is_autocast_enabled(device)
         reduced = rays.dtype == torch.float32 and reduced_precision_matmul(device)
         # Traced code (torch.compile, torch.export, torch.jit.trace) must see every operation:
@@ -814,7 +838,7 @@ class ConeLayer(nn.Module):
         if grad and eager and (self._native is not None or self._folded is not None
                                or self._packed is not None or self._stacked is not None):
             self._drop_weight_caches()
-        if _functorch_active():
+        if reparam or _functorch_active():
             z = self._forward_projected(h, autocast, reduced, plain=True).to(dtype)
         elif autocast or reduced or dtype != rays.dtype:
             z = self._forward_projected(h, autocast, reduced).to(dtype)
@@ -1165,6 +1189,7 @@ class ConeLayer(nn.Module):
                     f"{self._cone_words()}). A ConeLayer loads only weights of its own cone; "
                     "build it from the cone the weights were trained on")
             if not np.array_equal(order, np.arange(self.num_rays)):
+                _only_plain_weights(state_dict, prefix, "ray_coef", "its rays in another order")
                 for key in ("ray_coef.weight", "ray_coef.bias"):
                     if prefix + key in state_dict:
                         state_dict[prefix + key] = state_dict[prefix + key][torch.as_tensor(order)]
@@ -1179,6 +1204,7 @@ class ConeLayer(nn.Module):
                     f"space (off this layer's by {gap:.2g}; {self._cone_words()})")
             if self.line_mode == "basis" and not np.allclose(U, np.eye(len(U)), atol=1e-12):
                 # t_theirs L_theirs = (t_theirs U) L_ours: rotate the line coefficients.
+                _only_plain_weights(state_dict, prefix, "line_coef", "another basis of its lines")
                 Ut = torch.as_tensor(U.T)
                 for key in ("line_coef.weight", "line_coef.bias"):
                     if prefix + key in state_dict:

@@ -417,6 +417,54 @@ def test_the_same_lines_in_another_basis_load_rotated():
     assert torch.allclose(loaded(x), saved(x), atol=1e-6)
 
 
+@pytest.mark.parametrize("name", ["checkerboard-8", "wedge-line", "pyramid"])
+@pytest.mark.parametrize("kind", ["spectral_norm", "weight_norm"])
+def test_parametrized_weights_train_infer_and_load(name, kind):
+    """torch.nn.utils.parametrizations on the layer's maps (as a loop over every nn.Linear of a
+    model puts them): training and inference run (the weight is no longer in the maps'
+    _parameters: a KeyError before), in the cone and the box; inference follows an in-place
+    change of the original weight (nothing cached); the state dict loads back. Mapping the same
+    cone's other ray order onto a parametrization's tensors is refused, not done wrong."""
+    from torch.nn.utils import parametrizations
+
+    def make(c: cc.Cone) -> cc.ConeLayer:
+        layer = cc.ConeLayer(c, 5, box=1.0)
+        for module in (layer.line_coef, layer.ray_coef):
+            if module is not None:
+                getattr(parametrizations, kind)(module)
+        return layer
+
+    cone = cone_of(name)
+    torch.manual_seed(0)
+    layer = make(cone)
+    x = torch.randn(50, 5) * 3
+    opt = torch.optim.SGD(layer.parameters(), lr=0.1)
+    for _ in range(3):
+        opt.zero_grad()
+        layer(x).square().mean().backward()
+        opt.step()
+    layer.eval()
+    with torch.no_grad():
+        z = layer(x)
+        assert worst_violation(cone, z) < 1e-6 and float(z.abs().max()) <= 1 + 1e-6
+        first = layer.ray_coef if layer.ray_coef is not None else layer.line_coef
+        original = first.parametrizations.weight
+        original = original.original if kind == "spectral_norm" else original.original1
+        original.add_(torch.randn_like(original))  # a new direction (a scale: spectral norm keeps)
+        assert not torch.allclose(layer(x), z)
+        z = layer(x)
+    again = make(cone)
+    again.load_state_dict(layer.state_dict())
+    again.eval()
+    with torch.no_grad():
+        assert torch.allclose(again(x), z, atol=1e-6)
+    if name == "checkerboard-8":
+        order = np.random.default_rng(0).permutation(len(cone.rays))
+        shuffled = make(cc.Cone.from_parts(np.array(cone.A), cone.rays[order], cone.lines))
+        with pytest.raises(ConeMismatchError, match="parametrization"):
+            shuffled.load_state_dict(layer.state_dict())
+
+
 @pytest.mark.parametrize("assign", [False, True])
 def test_to_and_double_keep_what_was_loaded(assign):
     """A float32 checkpoint loaded, then moved: the loaded weights stay, and the cone is the
