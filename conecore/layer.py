@@ -94,6 +94,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.modules import module as _nn_module
 
 from conecore import _native_box
 from conecore.cone import Cone
@@ -487,6 +488,23 @@ def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
     return bool((a - b).abs().max() <= 1e-5 * (1 + b.abs().max()))
 
 
+def _custom_map(module: nn.Module) -> bool:
+    """Must ``module`` (``ray_coef`` or ``line_coef``) run as a module, its ``forward`` called?
+    Under a parametrization (``torch.nn.utils.parametrize``: ``spectral_norm``, ``weight_norm``,
+    ...) the weight is not in ``_parameters`` and is computed at every access; hooks on it (or on
+    every module) expect calls. The layer's own paths read the weights and call no module."""
+    params = module._parameters
+    return ("weight" not in params or "bias" not in params or bool(
+        module._forward_hooks or module._forward_pre_hooks or module._backward_hooks
+        or module._backward_pre_hooks or any(_GLOBAL_HOOKS)))
+
+
+# torch's registries of hooks on every module (dicts; filled in place, so read at call time)
+_GLOBAL_HOOKS = tuple(getattr(_nn_module, name, {}) for name in (
+    "_global_forward_hooks", "_global_forward_pre_hooks", "_global_backward_hooks",
+    "_global_backward_pre_hooks"))
+
+
 def _only_plain_weights(state_dict: dict[str, Any], prefix: str, module: str, what: str
                         ) -> None:
     """Loading the same cone with ``what``, only ``weight`` and ``bias`` can be mapped; a
@@ -817,14 +835,10 @@ class ConeLayer(nn.Module):
         first = ray_coef if ray_coef is not None else line_coef
         if first is None:  # the cone is {0}
             return x.new_zeros(*lead, self.out_features)
-        # A parametrization (torch.nn.utils.parametrize: spectral_norm, weight_norm, ...) moves a
-        # weight out of _parameters and computes it at every access: no caches, no kernels then.
-        params = first._parameters
-        weight = params.get("weight")
-        reparam = weight is None or "bias" not in params or (
-            line_coef is not None and line_coef is not first
-            and not ("weight" in line_coef._parameters and "bias" in line_coef._parameters))
-        if reparam:
+        weight = first._parameters.get("weight")
+        as_modules = weight is None or _custom_map(first) or (
+            line_coef is not None and line_coef is not first and _custom_map(line_coef))
+        if as_modules:
             weight = first.weight
         # h.is_cpu, not h.device.type alone: making the device object cost 13 us a call inside
         # a training step (0.5 us alone), a cold-cache cost as every line's here.
@@ -838,7 +852,7 @@ class ConeLayer(nn.Module):
         if grad and eager and (self._native is not None or self._folded is not None
                                or self._packed is not None or self._stacked is not None):
             self._drop_weight_caches()
-        if reparam or _functorch_active():
+        if as_modules or _functorch_active():
             z = self._forward_projected(h, autocast, reduced, plain=True).to(dtype)
         elif autocast or reduced or dtype != rays.dtype:
             z = self._forward_projected(h, autocast, reduced).to(dtype)

@@ -465,6 +465,46 @@ def test_parametrized_weights_train_infer_and_load(name, kind):
             shuffled.load_state_dict(layer.state_dict())
 
 
+def test_hooks_on_the_maps_are_called():
+    """Hooks on ray_coef / line_coef (feature capture, an input pre-hook, a backward hook) or on
+    every module are called, with the layer's outputs: its own paths read the weights and call
+    no module, so before, no such hook ever ran (silently)."""
+    from torch.nn.modules.module import register_module_forward_hook
+
+    layer = cc.ConeLayer(cone_of("checkerboard-8"), 5, box=1.0)
+    x = torch.randn(9, 5)
+    with torch.no_grad():
+        want = layer(x)
+    seen: list[str] = []
+    handles = [layer.line_coef.register_forward_hook(lambda m, i, o: seen.append("line")),
+               layer.ray_coef.register_full_backward_hook(lambda m, gi, go: seen.append("back"))]
+    z = layer(x.clone().requires_grad_())
+    z.sum().backward()
+    with torch.no_grad():
+        assert torch.allclose(layer(x), want, atol=1e-6)
+    assert torch.allclose(z, want, atol=1e-6)
+    assert seen == ["line", "back", "line"], seen
+    for handle in handles:
+        handle.remove()
+    zeroed = copy.deepcopy(layer)  # the pre-hook's input is the one used: u = b_u, as here
+    zeroed.ray_coef.weight.data.zero_()
+    handle = layer.ray_coef.register_forward_pre_hook(lambda m, args: (args[0] * 0,))
+    with torch.no_grad():
+        z = layer(x)
+        assert torch.allclose(z, zeroed(x), atol=1e-6) and not torch.allclose(z, want, atol=1e-3)
+    handle.remove()
+    seen.clear()
+    handle = register_module_forward_hook(lambda m, i, o: seen.append(type(m).__name__))
+    try:
+        with torch.no_grad():
+            layer(x)
+    finally:
+        handle.remove()
+    assert sorted(seen) == ["ConeLayer", "Linear", "Linear"], seen
+    with torch.no_grad():  # no hooks left: the layer's own paths again, the same outputs
+        assert torch.allclose(layer(x), want, atol=1e-6)
+
+
 @pytest.mark.parametrize("assign", [False, True])
 def test_to_and_double_keep_what_was_loaded(assign):
     """A float32 checkpoint loaded, then moved: the loaded weights stay, and the cone is the
