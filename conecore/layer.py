@@ -761,8 +761,10 @@ class ConeLayer(nn.Module):
         # Affine maps to the ray coefficients u (k) and to the line part (l, or d to project).
         self.ray_coef = nn.Linear(self.in_features, k) if k else None
         self.line_coef = nn.Linear(self.in_features, n_line_params) if line_mode != "none" else None
-        self._folded: tuple[tuple[int, ...], torch.Tensor, torch.Tensor] | None = None
-        self._stacked: tuple[tuple[Any, ...], torch.Tensor, torch.Tensor] | None = None
+        # Each weight cache: (key, what it holds..., the tensors it was made from). The key is
+        # their versions and addresses; holding them keeps a new tensor off those addresses.
+        self._folded: tuple[Any, ...] | None = None
+        self._stacked: tuple[Any, ...] | None = None
         self._packed: tuple[Any, ...] | None = None
         self._native: tuple[Any, ...] | None = None
         self._sparse: tuple[Any, ...] | None = None
@@ -818,8 +820,8 @@ class ConeLayer(nn.Module):
             return self._fold()
         key = self._fold_key(W, b)
         if self._folded is None or self._folded[0] != key:
-            with torch.no_grad():
-                self._folded = (key, *self._fold())
+            with torch.no_grad():  # the sources kept: no new tensor takes their address
+                self._folded = (key, *self._fold(), (W, b, self._buffers["line_basis"]))
         return self._folded[1], self._folded[2]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -914,7 +916,8 @@ class ConeLayer(nn.Module):
         Wu, bu = ray_coef.weight, ray_coef.bias
         key = (self._folded[0], Wu._version, bu._version, Wu.data_ptr(), bu.data_ptr())
         if self._stacked is None or self._stacked[0] != key:
-            self._stacked = (key, torch.cat([W, Wu]), torch.cat([b, bu]))
+            self._stacked = (key, torch.cat([W, Wu]), torch.cat([b, bu]),
+                             (*self._folded[3], Wu, bu))  # the sources kept (as _folded's)
         return self._stacked[1], self._stacked[2]
 
     def _forward_stacked(self, h: torch.Tensor, line_coef: nn.Linear, ray_coef: nn.Linear
@@ -946,9 +949,11 @@ class ConeLayer(nn.Module):
         storage, as the folded weights'). A cache hit reads a few attributes and no more: at
         small batches the layer's Python is a good part of its time."""
         key: tuple[Any, ...] = ()
+        sources: tuple[torch.Tensor, ...] = ()
         if line_coef is not None:
             params = line_coef._parameters
-            key = self._fold_key(params["weight"], params["bias"])
+            sources = (params["weight"], params["bias"], self._buffers["line_basis"])
+            key = self._fold_key(*sources[:2])
         cache = self._packed
         if cache is not None and cache[0] == key:
             return cache[1], cache[2]
@@ -961,7 +966,7 @@ class ConeLayer(nn.Module):
                 if self._modules.get("ray_coef") is not None:
                     weight = torch.cat([weight, rays.T], 1)
             packed = torch.ops.mkldnn._reorder_linear_weight(weight.contiguous(), batch)
-        self._packed = (key, packed, bias)
+        self._packed = (key, packed, bias, sources)  # the sources kept (as _folded's)
         return packed, bias
 
     def _forward_packed(self, h: torch.Tensor, line_coef: nn.Linear | None,
@@ -997,11 +1002,13 @@ class ConeLayer(nn.Module):
         bufs = self._buffers
         rays, basis = bufs["rays"], bufs["line_basis"]
         key: list[int] = [rays._version, rays.data_ptr(), basis._version, basis.data_ptr()]
+        sources = [rays, basis]
         for module in (ray_coef, line_coef):
             if module is not None:
                 params = module._parameters
                 W, b = params["weight"], params["bias"]
                 key += (W._version, b._version, W.data_ptr(), b.data_ptr())
+                sources += (W, b)
         cache = self._native
         if cache is not None and cache[0] == key:
             return cache
@@ -1014,7 +1021,9 @@ class ConeLayer(nn.Module):
         if line_coef is not None:
             folded, line_b = self._fold()
             line_wt = folded.T.contiguous()
-        self._native = (key, blocks, coef, line_wt, line_b)
+        # The sources kept: while cached, no new tensor (functional_call's, say) can take their
+        # address, which with version 0 would match the key.
+        self._native = (key, blocks, coef, line_wt, line_b, tuple(sources))
         return self._native
 
     def _sparse_lines(self) -> tuple[torch.Tensor, torch.Tensor, Any] | None:
@@ -1058,7 +1067,7 @@ class ConeLayer(nn.Module):
         product (:meth:`_forward_packed`, where there is no compiler) this saves the copy of
         ``h`` and the product's 16 more columns, and the rays and the box read each row
         once."""
-        _, blocks, coef, line_wt, line_b = self._native_weights(line_coef, ray_coef)
+        _, blocks, coef, line_wt, line_b, _ = self._native_weights(line_coef, ray_coef)
         z = None if line_coef is None else torch.addmm(line_b, h, line_wt)
         if ray_coef is None:
             return z if self.box is None else _native_box.box_(z, self.box)

@@ -486,6 +486,40 @@ def test_dynamically_quantized_maps_stay_in_the_cone(name):
     assert float(z.abs().max()) <= 1 + 1e-6 and float((z - want).abs().max()) < 0.2
 
 
+@pytest.mark.parametrize("name", ["checkerboard-8", "wedge-line", "pyramid"])
+def test_cached_weights_keep_their_sources(name):
+    """Inference caches weights made from the maps' weights, keyed by their versions and
+    addresses. Weights that are temporaries (functional_call's) could be freed and a new tensor,
+    of version 0, take the same address: the key would match and the old weights be used. So a
+    cache keeps the tensors it was made from; while it does, no tensor can take their address.
+    Each set of weights gives its own outputs, and the last set stays alive in the cache."""
+    import gc
+    import weakref
+
+    from torch.func import functional_call
+
+    layer = cc.ConeLayer(cone_of(name), 5, box=1.0)
+    base = {k: v.detach().clone() for k, v in layer.named_parameters()}
+    x = torch.randn(30, 5)
+    with torch.no_grad():
+        outs, alive = [], []
+        for i in range(6):
+            params = {k: v * (1 + 0.3 * i) for k, v in base.items()}
+            outs.append(functional_call(layer, params, (x,)))
+            # what the path taken caches: the line map's weights in every inference path, the
+            # ray coefficients' in the C kernels' (others read them at every call)
+            cached = [k for k in params if k.startswith("line_coef.")
+                      or (layer._native is not None and k.startswith("ray_coef."))]
+            alive = [weakref.ref(params[k]) for k in cached]
+            del params
+            gc.collect()
+            assert all(ref() is not None for ref in alive), (name, cached)  # held by a cache
+        for i, z in enumerate(outs):
+            twin = copy.deepcopy(layer)
+            twin.load_state_dict({k: v * (1 + 0.3 * i) for k, v in base.items()}, strict=False)
+            assert torch.allclose(z, twin(x), atol=1e-5), (name, i)
+
+
 def test_hooks_on_the_maps_are_called():
     """Hooks on ray_coef / line_coef (feature capture, an input pre-hook, a backward hook) or on
     every module are called, with the layer's outputs: its own paths read the weights and call
