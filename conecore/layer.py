@@ -1002,16 +1002,18 @@ class ConeLayer(nn.Module):
         bufs = self._buffers
         rays, basis = bufs["rays"], bufs["line_basis"]
         key: list[int] = [rays._version, rays.data_ptr(), basis._version, basis.data_ptr()]
-        sources = [rays, basis]
         for module in (ray_coef, line_coef):
             if module is not None:
                 params = module._parameters
                 W, b = params["weight"], params["bias"]
                 key += (W._version, b._version, W.data_ptr(), b.data_ptr())
-                sources += (W, b)
         cache = self._native
         if cache is not None and cache[0] == key:
             return cache
+        sources = [rays, basis]
+        for module in (ray_coef, line_coef):
+            if module is not None:
+                sources += (module._parameters["weight"], module._parameters["bias"])
         blocks = coef = line_wt = line_b = None
         if ray_coef is not None:
             Wu, bu = ray_coef.weight, ray_coef.bias
