@@ -493,7 +493,7 @@ def _custom_map(module: nn.Module) -> bool:
     Under a parametrization (``torch.nn.utils.parametrize``: ``spectral_norm``, ``weight_norm``,
     ...) the weight is not in ``_parameters`` and is computed at every access; hooks on it (or on
     every module) expect calls. The layer's own paths read the weights and call no module."""
-    params = module._parameters  # (torch.ao's quantized maps: neither, as parametrizations)
+    params = module._parameters  # (torch.ao's quantized maps have neither entry either)
     return ("weight" not in params or "bias" not in params or bool(
         module._forward_hooks or module._forward_pre_hooks or module._backward_hooks
         or module._backward_pre_hooks or any(_GLOBAL_HOOKS)))
@@ -837,13 +837,14 @@ class ConeLayer(nn.Module):
         first = ray_coef if ray_coef is not None else line_coef
         if first is None:  # the cone is {0}
             return x.new_zeros(*lead, self.out_features)
-        weight = first._parameters.get("weight")
-        as_modules = weight is None or _custom_map(first) or (
+        as_modules = _custom_map(first) or (
             line_coef is not None and line_coef is not first and _custom_map(line_coef))
         if as_modules:
             weight = getattr(first, "weight", None)
             if not isinstance(weight, torch.Tensor):  # torch.ao's quantized maps: a method
                 weight = rays
+        else:
+            weight = first._parameters["weight"]
         # h.is_cpu, not h.device.type alone: making the device object cost 13 us a call inside
         # a training step (0.5 us alone), a cold-cache cost as every line's here.
         dtype, device = weight.dtype, "cpu" if h.is_cpu else h.device.type
