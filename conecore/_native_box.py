@@ -422,6 +422,21 @@ static inline VEC_SUF map_SUF(VEC_SUF u, int map) {
 
 /* The weights in registers, read once for the four rows (compilers fold a load into each
    multiply otherwise: twice the loads of the multiplies, which then wait on the loads). */
+/* The coefficients' sums alone with fused multiply-adds where the CPU has them (the rest of
+   this file is compiled without: the box and the rays match torch's operations bit for bit,
+   and the coefficients' sums are checked within their rounding bound, which a fused
+   multiply-add only tightens). */
+#if defined(__clang__)
+#define CONTRACT_FN
+#define CONTRACT_BODY _Pragma("clang fp contract(fast)")
+#elif defined(__GNUC__)
+#define CONTRACT_FN __attribute__((optimize("fp-contract=fast")))
+#define CONTRACT_BODY
+#else
+#define CONTRACT_FN
+#define CONTRACT_BODY
+#endif
+
 #if defined(__AVX__) && (defined(__x86_64__) || defined(__i386__)) && TBYTES == 4
 #define KEEP_SUF(a, b) __asm__("" : "+x"(a), "+x"(b)) /* (AVX's registers hold 8 floats) */
 #else
@@ -432,9 +447,10 @@ static inline VEC_SUF map_SUF(VEC_SUF u, int map) {
    transposed, kp = k rounded up to 16, zeros past k) and b (kp): four rows and 16
    coefficients at a time (eight sums in flight), each sum over h's columns in order, then
    the bias. */
-void conecore_coef_SUF(const TYPE *h, const TYPE *WT, const TYPE *b, ptrdiff_t n,
-                       ptrdiff_t m, ptrdiff_t k, ptrdiff_t kp, int map, TYPE *mu,
-                       int threads) {
+CONTRACT_FN void conecore_coef_SUF(const TYPE *h, const TYPE *WT, const TYPE *b,
+                                   ptrdiff_t n, ptrdiff_t m, ptrdiff_t k, ptrdiff_t kp,
+                                   int map, TYPE *mu, int threads) {
+  CONTRACT_BODY
   ROWS
   for (ptrdiff_t g = 0; g < (n + 3) / 4; ++g) {
     const TYPE *x[4];
