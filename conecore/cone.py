@@ -276,13 +276,16 @@ class Cone:
         X2 = np.atleast_2d(X)
         if X2.shape[-1] != self.dim:
             raise ConeInputError(f"points have {X2.shape[-1]} coordinates; the cone has {self.dim}")
-        # Divide each row by its largest entry first: the norm of a row with entries over
-        # ~1e154 would overflow to inf and accept every point.
-        peak = np.abs(self.A).max(axis=1, initial=0.0)
-        A_s = self.A[peak > 0] / peak[peak > 0, None]
-        A_hat = A_s / np.linalg.norm(A_s, axis=1)[:, None]
-        scale = np.maximum(1.0, np.linalg.norm(X2, axis=1))
-        ok = np.all(X2 @ A_hat.T <= atol * scale[:, None], axis=1)
+        # Rows of A and points scaled by a power of two at their largest entry first (exact):
+        # a norm of entries past ~1e154 overflowed to inf and accepted every point.
+        A_hat = unit_rows(self.A[np.abs(self.A).max(axis=1, initial=0.0) > 0])
+        scale = _power_of_two(np.abs(X2).max(axis=1, initial=0.0))
+        Xs = X2 / scale[:, None]
+        # x = scale xs: a.x <= atol max(1, |x|) exactly when a.xs <= atol max(1 / scale, |xs|)
+        # (1 / scale past 2^1024, x subnormal: no bound; inf or NaN in x: not in the cone)
+        with np.errstate(over="ignore", invalid="ignore"):
+            bound = atol * np.maximum(1.0 / scale, np.linalg.norm(Xs, axis=1))
+            ok = np.all(Xs @ A_hat.T <= bound[:, None], axis=1) & np.isfinite(X2).all(axis=1)
         return bool(ok[0]) if single else ok
 
     @classmethod
@@ -302,8 +305,7 @@ class Cone:
         """
         A_float, given, rational = validate_matrix(A, "A")
         d = A_float.shape[1]
-        R = _float_part(rays, "rays", d)
-        L = _float_part(lines, "lines", d)
+        R, L = _unit_parts(_float_part(rays, "rays", d), _float_part(lines, "lines", d))
         exact_rays = None
         if rays_exact is not None:
             try:
@@ -315,7 +317,7 @@ class Cone:
                                       dtype=np.int64).reshape(R.shape[0], d)
             except (ValueError, TypeError, OverflowError):
                 raise ConeInputError("'rays_exact' must hold integer rows like 'rays'") from None
-            if not np.allclose(_unit_rows(exact_rays.astype(np.float64)), _unit_rows(R),
+            if not np.allclose(unit_rows(exact_rays.astype(np.float64)), unit_rows(R),
                                atol=atol):
                 raise ConeInputError("'rays_exact': some rows do not point along 'rays'")
             exact_rays.setflags(write=False)
@@ -331,6 +333,12 @@ class Cone:
                 raise ConeInputError(
                     f"'lines': some lines are not in the null space of A "
                     f"(line {int(np.argmax(off)) + 1} first)")
+            off = np.abs(R @ L.T).max(axis=1, initial=0.0) > atol
+            if off.any():
+                raise ConeInputError(
+                    f"'rays': ray {int(np.argmax(off)) + 1} is not orthogonal to the lines "
+                    "(store the rays of the pointed part: each ray minus its part along the "
+                    "lines)")
         return cone
 
     # ------------------------------------------------------------------ exact views
@@ -569,9 +577,60 @@ def _float_part(M: Any, name: str, d: int) -> np.ndarray:
     return arr
 
 
-def _unit_rows(rows: np.ndarray) -> np.ndarray:
+def _power_of_two(peak: np.ndarray) -> np.ndarray:
+    """The power of two ``2^e <= peak < 2^(e + 1)`` (0.5 for 0, inf and NaN): dividing by it is
+    exact, and it is finite for every finite ``peak``."""
+    return np.ldexp(1.0, np.frexp(peak)[1] - 1)
+
+
+def row_norms(rows: np.ndarray) -> np.ndarray:
+    """The L2 norms of ``rows`` (``(n, d)``) without overflow in the squares: each row scaled
+    by a power of two first (inf only where a norm is past float64's range)."""
+    scale = _power_of_two(np.abs(rows).max(axis=1, initial=0.0))
+    with np.errstate(over="ignore"):
+        return np.linalg.norm(rows / scale[:, None], axis=1) * scale
+
+
+def unit_rows(rows: np.ndarray) -> np.ndarray:
+    """Rows over their norms (zero rows stay zero), scaled by a power of two at their largest
+    entry first: the same result where nothing overflows, and right where the squares of
+    entries past ~1e154 would (the rows came out 0)."""
+    rows = rows / _power_of_two(np.abs(rows).max(axis=1, keepdims=True, initial=0.0))
     norms = np.linalg.norm(rows, axis=1, keepdims=True)
     return rows / np.where(norms > 0, norms, 1.0)
+
+
+def _unit_parts(R: np.ndarray, L: np.ndarray, tol: float = 1e-9
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Stored rays and lines as a :class:`Cone` holds them: unit rays, orthonormal lines, the
+    rays orthogonal to the lines (checked by the caller, after the lines' own check). Rows that
+    already are (what :func:`cone_to_json` writes) are kept bit for bit; other rays are scaled
+    to unit length (entries past 1e154 overflowed their norm: the ray became 0, or inf in a
+    layer) and other lines orthonormalised. A zero ray and a line that is a combination of the
+    ones before it raise :class:`ConeInputError`, naming the row."""
+    zero = np.abs(R).max(axis=1, initial=0.0) == 0
+    if zero.any():
+        raise ConeInputError(f"'rays': ray {int(np.argmax(zero)) + 1} is zero (a ray is a "
+                             "direction)")
+    if not _is_unit(R):
+        R = unit_rows(R)
+    if len(L):
+        unit = unit_rows(L)
+        if np.abs(unit @ unit.T - np.eye(len(L))).max() > tol:
+            Q, T = np.linalg.qr(unit.T)
+            dependent = np.abs(np.diag(T)) <= tol
+            if dependent.any():
+                raise ConeInputError(f"'lines': line {int(np.argmax(dependent)) + 1} is a "
+                                     "combination of the lines before it")
+            L = Q.T * np.sign(np.diag(T))[:, None]  # each line keeps its direction's sense
+        elif not _is_unit(L):
+            L = unit
+    return R, L
+
+
+def _is_unit(rows: np.ndarray) -> bool:
+    with np.errstate(over="ignore"):
+        return bool((np.abs(np.linalg.norm(rows, axis=1) - 1) <= 4 * np.finfo(float).eps).all())
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:

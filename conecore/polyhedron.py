@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 
 # Limits as the cone uses them (wherever they are defined), so the two always agree.
-from conecore.cone import DEFAULT_LIMITS, Cone, Limits, validate_matrix
+from conecore.cone import DEFAULT_LIMITS, Cone, Limits, row_norms, unit_rows, validate_matrix
 from conecore.errors import ConeInputError
 from conecore.exact import IntMatrix, primitive, rationalize_row, solve
 from conecore.gate import Ticket
@@ -451,7 +451,11 @@ class Polyhedron:
             raise ConeInputError("'vertices' is empty: a polyhedron needs a vertex (an empty "
                                  "polyhedron is stored as its inequalities alone)")
         lines = _orthonormal(L)
-        rays = R / np.linalg.norm(R, axis=1, keepdims=True).clip(min=1e-300)
+        zero = np.abs(R).max(axis=1, initial=0.0) == 0
+        if zero.any():
+            raise ConeInputError(f"'rays': row {int(np.argmax(zero)) + 1} is zero (a ray is a "
+                                 "direction)")
+        rays = unit_rows(R)  # (entries past 1e154: a plain norm overflowed, the ray became 0)
         poly = cls(A_float, b_float, eq, V, rays, lines, rows_exact=rows, rational=rational,
                    vertex_exact=[_num_den(v) for v in V_exact_rows] if V_exact else None,
                    ray_ints=[primitive(r) for r in R_rows] if R_exact else None,
@@ -703,9 +707,12 @@ class Polyhedron:
             return bool(ok[0]) if single else ok
         hat, bhat = self._normalised_rows()
         eq = np.array([i in self.equalities for i in self._kept_rows()], dtype=bool)
-        slack = X2 @ hat.T - bhat
-        tol = atol * np.maximum(1.0, np.linalg.norm(X2, axis=1))[:, None]
-        ok = np.all(np.where(eq, np.abs(slack), slack) <= tol, axis=1)
+        with np.errstate(over="ignore", invalid="ignore"):  # huge or non-finite points
+            slack = X2 @ hat.T - bhat
+            # (a plain norm of entries past 1e154 overflowed: every point was inside)
+            tol = atol * np.maximum(1.0, row_norms(X2))[:, None]
+            ok = np.all(np.where(eq, np.abs(slack), slack) <= tol, axis=1)
+        ok &= np.isfinite(X2).all(axis=1)
         return bool(ok[0]) if single else ok
 
     # ------------------------------------------------------------------ comparison, display

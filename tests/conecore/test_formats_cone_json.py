@@ -9,6 +9,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+import torch
 
 import conecore as cc
 from conecore.errors import ConeInputError
@@ -97,8 +98,47 @@ def test_json_with_only_A_computes_the_cone():
         ('{"A": [[1, 0]], "rays": [[0, -1, 3]], "lines": []}', "rows of length 2"),
         ('{"A": [[1, 0]], "rays": [[-1, 0]], "lines": [[1, 0]]}', "'lines': some lines"),
         ('{"A": [[1, "x"]], "rays": [], "lines": []}', "numbers or 'p/q' strings"),
+        # huge entries: the norms in the check overflowed to inf and accepted this ray
+        ('{"A": [[0, -1]], "rays": [[1e200, -1e200]], "lines": []}', "'rays': some rays violate"),
+        ('{"A": [[0, -1]], "rays": [[0, 0]], "lines": []}', "'rays': ray 1 is zero"),
+        ('{"A": [[0, 0, -1]], "rays": [[0, 0, 1]], "lines": [[1, 0, 0], [3, 0, 0]]}',
+         "'lines': line 2 is a combination"),
+        ('{"A": [[0, -1]], "rays": [[1, 1]], "lines": [[1, 0]]}',
+         "'rays': ray 1 is not orthogonal to the lines"),
     ],
 )
 def test_json_errors_name_the_field(text, match):
     with pytest.raises(cc.ConeInputError, match=match):
         cc.cone_from_json(text)
+
+
+def test_stored_parts_are_made_unit_and_orthonormal():
+    """A hand-written (or another tool's) file with rays of any length, lines of any basis: the
+    cone holds unit rays and orthonormal lines, as a computed one; entries past 1e154 (whose
+    plain norms overflow) included. A file cone_to_json wrote is kept bit for bit."""
+    text = json.dumps({"A": [[0, -1, 0, 0], [0, 0, -1, 0]],
+                       "rays": [[0, 1e300, 0, 0], [0, 0, 2.5, 0]],
+                       "lines": [[3e200, 0, 0, 3e200], [0, 0, 0, 7]]})
+    cone = cc.cone_from_json(text)
+    assert np.array_equal(cone.rays, [[0, 1, 0, 0], [0, 0, 1, 0]])
+    assert np.allclose(cone.lines @ cone.lines.T, np.eye(2), atol=1e-15)
+    assert np.allclose(cone.lines[0], [2 ** -0.5, 0, 0, 2 ** -0.5])  # the first keeps its sense
+    assert np.allclose(np.abs(cone.lines[1]), [2 ** -0.5, 0, 0, 2 ** -0.5][::-1] * np.array(
+        [1, 0, 0, 1]))
+    assert cone.same_as(cc.Cone.from_inequalities([[0, -1, 0, 0], [0, 0, -1, 0]]))
+    layer_rays = cc.ConeLayer(cone, 3)._buffers["rays"]
+    assert bool(torch.isfinite(layer_rays).all()) and float(layer_rays.abs().max()) == 1.0
+    for name in CONES:
+        stored = cc.Cone.from_inequalities(cc.preset(name))
+        back = cc.cone_from_json(cc.cone_to_json(stored))
+        assert np.array_equal(back.rays, stored.rays) and np.array_equal(back.lines, stored.lines)
+
+
+def test_contains_at_every_scale():
+    """Points with entries past 1e154 squared to inf in the norm, and every such point was
+    inside; a point with inf or NaN is in no cone."""
+    cone = cc.Cone.from_inequalities([[0, -1]])
+    points = np.array([[1e200, -1e200], [1.7e308, -1.7e308], [1e200, 1e200], [5e-324, -5e-324],
+                       [np.inf, 1], [np.nan, 1], [1, -1e-10], [1, -1e-8], [0, 0]])
+    assert cone.contains(points).tolist() == [False, False, True, True, False, False, True,
+                                              False, True]

@@ -329,6 +329,19 @@ def test_from_parts_checks_and_keeps_exact_parts():
         Polyhedron.from_parts([[1, 0]], [1], [[1, 3]], rays=[[-1, 0]], lines=[[0, 1]])
     with pytest.raises(cc.ConeInputError, match="needs a vertex"):
         Polyhedron.from_parts([[1, 0]], [1], [])
+    with pytest.raises(cc.ConeInputError, match="'rays': row 2 is zero"):
+        Polyhedron.from_parts([[1, 0]], [1], [[0, 0]], rays=[[-1, 0], [0, 0]])
+
+
+def test_huge_parts_and_points():
+    """Entries past 1e154: a ray's plain norm overflowed (the ray became 0), and so did a
+    point's (its tolerance became inf: every such point was inside). Points with inf or NaN
+    are in no polyhedron."""
+    P = Polyhedron.from_parts([[0, -1]], [0], [[0, 0]], rays=[[0, 1e300]], lines=[[1e300, 0]])
+    assert np.array_equal(P.rays, [[0, 1]]) and np.array_equal(np.abs(P.lines), [[1, 0]])
+    inside = P.contains(np.array([[1e200, -1e200], [1e200, 1e200], [np.inf, 1], [np.nan, 1],
+                                  [1, -1e-12], [1, -1e-3]]))
+    assert inside.tolist() == [False, True, False, False, True, False]
 
 
 # ---------------------------------------------------------------------- random polyhedra

@@ -116,3 +116,23 @@ def test_torch_and_numpy_agree(A, Z, floor):
     assert np.array_equal(t64.numpy(), v)
     t32 = relative_violation(A, torch.as_tensor(Z, dtype=torch.float32), floor)
     assert np.allclose(t32.numpy(), v, atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype, exponents", [(torch.float64, range(-300, 301, 50)),
+                                              (torch.float32, range(-30, 37, 6))])
+def test_huge_and_tiny_outputs_and_rows_keep_their_value(dtype, exponents):
+    """The norms of z and of A's rows square their entries: past 1.8e19 in float32 (exp's
+    outputs reach 1e26) or 1e154 in float64 they overflowed, and a violated output read 0."""
+    A = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, -1.0]])
+    Z = torch.tensor([[3.0, 4.0, 0.0], [-1.0, 2.0, 1.0], [-1.0, -2.0, 0.0], [0.0, 0.0, 0.0]],
+                     dtype=dtype)
+    want = relative_violation(A, Z.double()).to(dtype)
+    assert want[0] == pytest.approx(0.6) and want[2] == 0 and want[3] == 0
+    for e in exponents:
+        got = relative_violation(A, Z * 10.0 ** e)
+        assert torch.allclose(got, want, rtol=1e-5 if dtype == torch.float32 else 1e-12), e
+        rows = relative_violation(A * 10.0 ** (e if dtype == torch.float64 else 300), Z)
+        assert torch.allclose(rows, want, rtol=1e-5 if dtype == torch.float32 else 1e-12), e
+    floor = relative_violation(A, Z * 1e-300 if dtype == torch.float64 else Z * 1e-30,
+                               floor=1e-290 if dtype == torch.float64 else 1e-20)
+    assert float(floor[0]) == pytest.approx(0.6 * 5e-10, rel=1e-4)  # |z| is below the floor
