@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from conecore.cone import Cone
+from conecore.cone import Cone, unit_rows
 from conecore.errors import ConeError
 
 CONE_FILL = "rgba(31, 111, 235, 0.30)"
@@ -72,11 +72,9 @@ def figure_2d(cone: Cone, radius: float = 1.0, show_normals: bool = True,
         raise ValueError(f"figure_2d draws cones in R^2; this cone is in R^{cone.dim}")
     fig = go.Figure()
     R = 1.25 * radius
-    for i, a in enumerate(cone.A):
-        n = np.linalg.norm(a)
-        if n == 0:
+    for i, a in enumerate(unit_rows(cone.A)):  # (a plain norm of entries past 1e154: inf)
+        if not a.any():
             continue
-        a = a / n
         # The half-plane a.x <= 0, cut to the view: it reaches every edge it touches.
         poly = _clip_to_view([a], R)
         fig.add_trace(go.Scatter(x=poly[:, 0], y=poly[:, 1], fill="toself", fillcolor=HALF_FILL,
@@ -113,7 +111,7 @@ def figure_2d(cone: Cone, radius: float = 1.0, show_normals: bool = True,
                                      line=dict(color=NEUTRAL, width=1.5), hoverinfo="skip",
                                      name="right angles (a ⟂ facet)"))
     if len(cone.rays) or len(cone.lines):  # only the origin: nothing to shade
-        poly = _clip_to_view(list(cone.A), R)
+        poly = _clip_to_view(list(unit_rows(cone.A)), R)
         if len(poly):
             fig.add_trace(go.Scatter(x=poly[:, 0], y=poly[:, 1], fill="toself", mode="lines",
                                      fillcolor=CONE_FILL, line=dict(width=0), name="cone",
@@ -157,7 +155,7 @@ def cone_surface_points(cone: Cone, n: int = 1200) -> np.ndarray:
     from scipy.optimize import nnls
 
     S = _fibonacci_sphere(n)
-    At = cone.A.T
+    At = unit_rows(cone.A).T  # the same cone; NNLS overflowed on entries past 1e154
     pts = []
     for y in S:
         z = y - At @ nnls(At, y)[0] if cone.A.shape[0] else y
@@ -200,10 +198,9 @@ def figure_3d(cone: Cone, show_normals: bool = True, show_polar: bool = False,
                                    name=f"line l{k + 1}",
                                    hovertext=f"l{k + 1} = {np.round(ell, 4)}"))
     if show_normals:
-        for i, a in enumerate(cone.A):
-            n = np.linalg.norm(a)
-            if n:
-                a = a / n * 0.7
+        for i, a in enumerate(unit_rows(cone.A)):
+            if a.any():
+                a = a * 0.7
                 fig.add_trace(go.Scatter3d(x=[0, a[0]], y=[0, a[1]], z=[0, a[2]],
                                            mode="lines+text", text=["", f"a{i + 1}"],
                                            textfont=dict(color=NORMAL_COLOR),
@@ -263,9 +260,9 @@ def _add_solid(fig: go.Figure, cone: Cone, name: str, opacity: float,
         return
     tri = hull.simplices
     centroids = pts[tri].mean(axis=1)
-    norms = np.linalg.norm(cone.A, axis=1)
-    A_hat = cone.A[norms > 0] / norms[norms > 0, None]
-    rows = np.flatnonzero(norms > 0)
+    unit = unit_rows(cone.A)
+    kept = unit.any(axis=1)
+    A_hat, rows = unit[kept], np.flatnonzero(kept)
     colors = []
     for c in centroids:
         if A_hat.shape[0]:
@@ -605,9 +602,7 @@ def figure_dd_step(dd, k: int, animate: bool = True) -> go.Figure:
     _label_rays_as(fig, current, step.rays)
 
     def unit(v) -> np.ndarray:
-        v = np.asarray(v, dtype=float)
-        n = np.linalg.norm(v)
-        return v / n if n else v
+        return unit_rows(np.asarray(v, dtype=float).reshape(1, -1))[0]
 
     def trace(P: np.ndarray, color: str, **kw):
         line = dict(color=color, dash=kw.pop("dash", "solid"), width=kw.pop("width", 4))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -311,3 +313,20 @@ def test_polyhedron_dd_step_figure_marks_what_is_cut_and_born():
     assert trace(fig, "the polyhedron (cut by the view)").type == "mesh3d"
     fig = plotting.figure_polyhedron_dd_step(cube3, 6)
     assert len(trace(fig, "born").x) == 4 and len(trace(fig, "the polytope").i) == 12
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize("rows", [[[1, -2], [-3, 1]], [[1, 0, -1], [0, 1, -1], [-1, 0, -1]],
+                                  [[1, 1, 0]]])
+def test_rows_past_1e154_draw_the_same_cone(rows):
+    """The same cone with A's rows scaled by 1e200: the same picture (the hover text shows the
+    rows as typed). The plain norms of such rows overflowed: the normals and half-planes
+    vanished, the 3-D facets lost their colours and the surface's NNLS overflowed."""
+    rows = np.array(rows, dtype=float)
+    draw = plotting.figure_2d if rows.shape[1] == 2 else plotting.figure_3d
+
+    def traces(A):
+        data = json.loads(draw(cc.Cone.from_inequalities(A)).to_json())["data"]
+        return [{k: v for k, v in t.items() if k != "hovertext"} for t in data]
+
+    assert traces(rows * 1e200) == traces(rows)
