@@ -11,11 +11,10 @@ r"""The heads the ConeLayer is compared with, all ``(..., in_features) -> (..., 
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import nn
 
-from conecore.cone import Cone
+from conecore.cone import Cone, rows_in_range
 from conecore.projection import closed_form_matrix, project
 
 
@@ -62,7 +61,7 @@ class ClosedFormHead(nn.Linear):
         super().__init__(in_features, cone.dim)
         pinv = closed_form_matrix(cone)  # raises for rank-deficient A
         dtype = torch.get_default_dtype()
-        self.register_buffer("A", torch.as_tensor(np.array(cone.A), dtype=dtype))
+        self.register_buffer("A", torch.as_tensor(rows_in_range(cone.A), dtype=dtype))
         self.register_buffer("A_pinv", torch.as_tensor(pinv, dtype=dtype))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -583,6 +583,21 @@ def _power_of_two(peak: np.ndarray) -> np.ndarray:
     return np.ldexp(1.0, np.frexp(peak)[1] - 1)
 
 
+def rows_in_range(A: Any, limit: int = 60) -> np.ndarray:
+    """``A`` (float64, a copy) with each row whose largest entry is past ``2^limit``, or below
+    ``2^-limit`` but not 0, divided by the power of two that brings that entry into ``[1, 2)``:
+    the same cone (a positive row scaling), with entries that float32 holds and whose squares
+    do not overflow. Other rows are kept bit for bit. What the layer, the projections and the
+    closed form compute with (entries past 1e154 overflowed their norms; past 3e38 a float32
+    layer's ``A`` was inf)."""
+    A = np.array(A, dtype=np.float64)
+    peak = np.abs(A).max(axis=1, initial=0.0) if A.ndim == 2 else np.zeros(0)
+    far = (peak > 2.0**limit) | ((peak > 0) & (peak < 2.0**-limit))
+    if far.any():
+        A[far] /= _power_of_two(peak[far])[:, None]
+    return A
+
+
 def row_norms(rows: np.ndarray) -> np.ndarray:
     """The L2 norms of ``rows`` (``(n, d)``) without overflow in the squares: each row scaled
     by a power of two first (inf only where a norm is past float64's range)."""

@@ -97,7 +97,7 @@ from torch import nn
 from torch.nn.modules import module as _nn_module
 
 from conecore import _native_box
-from conecore.cone import Cone
+from conecore.cone import Cone, rows_in_range
 from conecore.errors import ConeInputError
 from conecore.violation import relative_violation
 
@@ -749,7 +749,7 @@ class ConeLayer(nn.Module):
         # float64 layer is as accurate as the cone, not as a float32 copy of it.
         basis = _rowspace_basis(cone) if line_mode == "project" else np.array(cone.lines)
         rays = np.array(cone.rays)
-        self._masters = {"A": np.array(cone.A), "rays": rays, "line_basis": basis,
+        self._masters = {"A": rows_in_range(cone.A), "rays": rays, "line_basis": basis,
                          "ray_coords": rays @ basis.T if line_mode == "project"
                          else np.zeros((len(rays), 0))}
         dtype = _generator_dtype(torch.get_default_dtype())

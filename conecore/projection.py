@@ -53,7 +53,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from conecore.cone import Cone
+from conecore.cone import Cone, rows_in_range
 from conecore.errors import ConeError, ConeInputError
 from conecore.violation import relative_violation
 
@@ -118,7 +118,7 @@ def project(
                              f"{', '.join(repr(m) for m in BOX_METHODS)} with a box")
     d = cone.dim
     flat, lead, is_torch = _as_batch(Y, d)
-    A = np.array(cone.A)
+    A = rows_in_range(cone.A)  # the same cone; entries past 1e154 overflowed the solvers
     if method == "blocks":
         _check_disjoint_rows(A)
     t0 = time.perf_counter()
@@ -410,11 +410,11 @@ def closed_form(cone: Cone, F_: Any) -> Any:
     rank, and refused otherwise (with the dependent rows named)."""
     pinv = closed_form_matrix(cone)
     if isinstance(F_, torch.Tensor):
-        A = torch.as_tensor(np.array(cone.A), dtype=F_.dtype, device=F_.device)
+        A = torch.as_tensor(rows_in_range(cone.A), dtype=F_.dtype, device=F_.device)
         P = torch.as_tensor(pinv, dtype=F_.dtype, device=F_.device)
         return F_ - torch.relu(F_ @ A.T) @ P.T
     F_ = np.asarray(F_, dtype=np.float64)
-    return F_ - np.maximum(F_ @ cone.A.T, 0.0) @ pinv.T
+    return F_ - np.maximum(F_ @ rows_in_range(cone.A).T, 0.0) @ pinv.T
 
 
 def has_full_row_rank(cone: Cone) -> bool:
@@ -438,7 +438,7 @@ def closed_form_matrix(cone: Cone) -> np.ndarray:
             "of earlier rows. It is exact only when A has full row rank; use the ConeLayer or a "
             "projection instead"
         )
-    return np.linalg.pinv(np.array(cone.A))
+    return np.linalg.pinv(rows_in_range(cone.A))  # (the closed form's A: rows_in_range)
 
 
 def _dependent_rows(cone: Cone) -> list[int]:

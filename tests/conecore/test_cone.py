@@ -544,3 +544,16 @@ def test_random_decimals_that_would_stall_the_elimination_are_refused():
     with pytest.raises(cc.ConeTooLargeError):
         echelon_pivots(big, 6, max_work=1.0)
     assert echelon_pivots(big, 6)[1]  # without a limit it runs
+
+
+def test_rows_in_range_scales_only_the_far_rows_exactly():
+    from conecore.cone import rows_in_range
+
+    A = np.array([[3.0, -1.0], [1e200, -3e199], [0.0, 0.0], [1e-200, 5e-201], [2.0**60, 1.0]])
+    got = rows_in_range(A)
+    assert np.array_equal(got[[0, 2, 4]], A[[0, 2, 4]])  # in range (2^60 included): as they are
+    peaks = np.abs(got[[1, 3]]).max(axis=1)
+    assert np.all((peaks >= 1) & (peaks < 2))
+    assert np.array_equal(got[1] / got[1, 0], A[1] / A[1, 0])  # the same direction
+    ratio = A[[1, 3]] / got[[1, 3]]
+    assert np.all(np.frexp(ratio)[0] == 0.5)  # divided by a power of two: exact

@@ -828,3 +828,23 @@ def test_every_map_pickles(nonneg: str) -> None:
     with torch.no_grad():
         assert torch.equal(loaded(x), layer(x))
         assert torch.equal(copy.deepcopy(layer)(x), layer(x))
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize("scale", [1e200, 1e-200, 1e40, 1e-50])
+def test_rows_far_out_of_range_make_the_same_layer(scale):
+    """A's rows times 1e200 or 1e-200 (1e40 and 1e-50: past float32's range) are the same
+    cone: the same outputs, and a float32 ``A`` buffer that holds them (it was inf, and
+    ``violation`` NaN; or 0, a cone of no constraints)."""
+    rows = np.array([[1, 0, -1], [0, 1, -1], [-1, 0, -1], [1, 1, 0]], dtype=float)
+    x = torch.randn(7, 5)
+    layers = []
+    for A in (rows, rows * scale):
+        torch.manual_seed(0)
+        layers.append(cc.ConeLayer(cc.Cone.from_inequalities(A), 5, box=1.0))
+    far = layers[1]
+    assert bool(torch.isfinite(far.A).all()) and bool((far.A.abs().amax(1) >= 1).all())
+    with torch.no_grad():
+        z = far(x)
+        assert torch.equal(z, layers[0](x))
+        assert float(far.violation(z).max()) == 0.0

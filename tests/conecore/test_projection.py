@@ -238,3 +238,20 @@ def test_osqp_failure_status_is_flagged(monkeypatch):
     Y = np.random.default_rng(0).normal(size=(5, 64))
     _, info = cc.project(cone, Y, "osqp", box=1.0, strict=False, return_info=True)
     assert not info.converged and info.unconverged == 5
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize("scale", [1e200, 1e-200])
+@pytest.mark.parametrize("method", ["nnls", "dual", "osqp", "active-set", "closed form"])
+def test_rows_far_out_of_range_project_as_the_same_cone(method, scale):
+    """A with its rows times 1e200 (or 1e-200) is the same cone: the same projections. Before,
+    the dual method raised OverflowError, OSQP did not converge, and the closed form's pinv
+    and products overflowed."""
+    rows = np.array([[1, 0, -1], [0, 1, -1], [-1, 0, -1]], dtype=float)
+    Y = np.random.default_rng(0).normal(size=(6, 3))
+    small, far = cc.Cone.from_inequalities(rows), cc.Cone.from_inequalities(rows * scale)
+
+    def run(cone):
+        return cc.closed_form(cone, Y) if method == "closed form" else cc.project(cone, Y, method)
+
+    assert np.allclose(run(far), run(small), atol=1e-7)
