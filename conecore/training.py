@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from conecore.baselines import ClosedFormHead, penalty
-from conecore.cone import Cone
+from conecore.cone import Cone, rows_in_range
 from conecore.errors import ConeInputError
 from conecore.layer import ConeLayer
 from conecore.polyhedron import Polyhedron
@@ -120,7 +120,7 @@ def constraint_rows(constraint: Constraint) -> tuple[np.ndarray, np.ndarray]:
     """``(A, b)`` with the set ``{z : A z <= b}``, float64: ``b = 0`` for a cone; a
     polyhedron's equalities written both ways (:func:`conecore.polyhedron_rows`)."""
     if isinstance(constraint, Cone):
-        return np.array(constraint.A), np.zeros(constraint.A.shape[0])
+        return rows_in_range(constraint.A), np.zeros(constraint.A.shape[0])  # (past 2^60: inf)
     return polyhedron_rows(constraint)
 
 

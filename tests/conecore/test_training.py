@@ -291,3 +291,20 @@ def test_every_polyhedron_layer_output_in_training_is_inside(rows, b, nonneg, ta
     assert all(h["polyhedron_layer"]["violating"] == 0 for h in run.history)
     out = run.evaluate()["polyhedron_layer"]
     assert not out["outside"].any() and P.contains(out["outputs"], atol=1e-4).all()
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_rows_far_out_of_range_train_like_any_cone():
+    """The wedge with its rows times 1e200 (a cone typed so on the Train page): every method
+    trains to finite losses and the ConeLayer stays inside. Before, the penalty's rows were inf
+    in float32 and its loss NaN, and the closed form's and the projection's solvers
+    overflowed."""
+    A = np.array(cc.preset("wedge"), dtype=float) * 1e200
+    run = LiveTraining(cc.Cone.from_inequalities(A), TrainConfig(seed=1))
+    first = run.step()
+    run.run(100)
+    last = run.history[-1]
+    for method in run.methods:
+        assert np.isfinite(last[method]["loss"]) and last[method]["loss"] < first[method]["loss"]
+    assert all(h["cone_layer"]["violating"] == 0 for h in run.history)
+    assert run.evaluate()["projection"]["violating"] == 0
