@@ -583,19 +583,23 @@ def _power_of_two(peak: np.ndarray) -> np.ndarray:
     return np.ldexp(1.0, np.frexp(peak)[1] - 1)
 
 
-def rows_in_range(A: Any, limit: int = 60) -> np.ndarray:
-    """``A`` (float64, a copy) with each row whose largest entry is past ``2^limit``, or below
-    ``2^-limit`` but not 0, divided by the power of two that brings that entry into ``[1, 2)``:
-    the same cone (a positive row scaling), with entries that float32 holds and whose squares
-    do not overflow. Other rows are kept bit for bit. What the layer, the projections and the
-    closed form compute with (entries past 1e154 overflowed their norms; past 3e38 a float32
-    layer's ``A`` was inf)."""
-    A = np.array(A, dtype=np.float64)
+def row_scales(A: Any, limit: int = 60) -> np.ndarray:
+    """Per row of ``A``: 1, or for a row whose largest entry is past ``2^limit`` (or below
+    ``2^-limit`` but not 0) the power of two that divides that entry into ``[1, 2)``."""
+    A = np.asarray(A, dtype=np.float64)
     peak = np.abs(A).max(axis=1, initial=0.0) if A.ndim == 2 else np.zeros(0)
     far = (peak > 2.0**limit) | ((peak > 0) & (peak < 2.0**-limit))
-    if far.any():
-        A[far] /= _power_of_two(peak[far])[:, None]
-    return A
+    return np.where(far, _power_of_two(peak), 1.0)
+
+
+def rows_in_range(A: Any, limit: int = 60) -> np.ndarray:
+    """``A`` (float64, a copy) with its rows divided by :func:`row_scales`: the same cone (a
+    positive row scaling; for a polyhedron divide ``b`` by the same), with entries that float32
+    holds and whose squares do not overflow. Rows in range are kept bit for bit. What the
+    layers, the projections, the closed form and the training loop compute with (entries past
+    1e154 overflowed their norms; past 3e38 a float32 layer's ``A`` was inf)."""
+    A = np.array(A, dtype=np.float64)
+    return A / row_scales(A, limit)[:, None] if A.ndim == 2 and len(A) else A
 
 
 def row_norms(rows: np.ndarray) -> np.ndarray:

@@ -44,7 +44,15 @@ from typing import Any
 import numpy as np
 
 # Limits as the cone uses them (wherever they are defined), so the two always agree.
-from conecore.cone import DEFAULT_LIMITS, Cone, Limits, row_norms, unit_rows, validate_matrix
+from conecore.cone import (
+    DEFAULT_LIMITS,
+    Cone,
+    Limits,
+    row_norms,
+    row_scales,
+    unit_rows,
+    validate_matrix,
+)
 from conecore.errors import ConeInputError
 from conecore.exact import IntMatrix, primitive, rationalize_row, solve
 from conecore.gate import Ticket
@@ -666,6 +674,15 @@ class Polyhedron:
         return Cone.from_parts(A, self.rays, self.lines, rays_exact=rays_exact)
 
     # ------------------------------------------------------------------ membership
+    def rows_in_range(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(A, b)`` in float64 with each row whose ``a`` is far out of range divided with its
+        ``b`` by a power of two (:func:`conecore.cone.row_scales`): the same set, exactly; what
+        the layer and the projections compute with (rows past 1e154 made OSQP return wrong
+        points with no sign, and past 3e38 a float32 layer's ``A`` was inf)."""
+        scale = row_scales(self.A)
+        return (np.array(self.A, dtype=np.float64) / scale[:, None],
+                np.array(self.b, dtype=np.float64) / scale)
+
     def _kept_rows(self) -> list[int]:
         return [i for i in range(self.A.shape[0]) if np.any(self.A[i] != 0)]
 

@@ -78,10 +78,12 @@ from conecore.polyhedron import Polyhedron
 
 
 def polyhedron_rows(poly: Polyhedron) -> tuple[np.ndarray, np.ndarray]:
-    """``(A, b)`` with every equality ``a x = b`` written as ``a x <= b`` and ``-a x <= -b``."""
+    """``(A, b)`` with every equality ``a x = b`` written as ``a x <= b`` and ``-a x <= -b``,
+    from :meth:`Polyhedron.rows_in_range`."""
     eq = list(poly.equalities)
-    A = np.concatenate([poly.A, -poly.A[eq]]) if eq else np.array(poly.A)
-    b = np.concatenate([poly.b, -poly.b[eq]]) if eq else np.array(poly.b)
+    A0, b0 = poly.rows_in_range()
+    A = np.concatenate([A0, -A0[eq]]) if eq else A0
+    b = np.concatenate([b0, -b0[eq]]) if eq else b0
     return A, b
 
 

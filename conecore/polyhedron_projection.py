@@ -90,18 +90,20 @@ def osqp_solver(poly: Polyhedron, tol: float = 1e-6) -> Any:
     from scipy import sparse
 
     d = poly.dim
-    lower = np.full(poly.A.shape[0], -np.inf)
-    lower[list(poly.equalities)] = poly.b[list(poly.equalities)]
-    G = sparse.csc_matrix(poly.A) if poly.A.shape[0] else sparse.csc_matrix((0, d))
+    A, b = poly.rows_in_range()  # (rows past 1e154: OSQP returned wrong points, with no sign)
+    lower = np.full(A.shape[0], -np.inf)
+    lower[list(poly.equalities)] = b[list(poly.equalities)]
+    G = sparse.csc_matrix(A) if A.shape[0] else sparse.csc_matrix((0, d))
     solver = osqp.OSQP()
-    solver.setup(sparse.eye(d, format="csc"), np.zeros(d), G, lower, np.array(poly.b),
+    solver.setup(sparse.eye(d, format="csc"), np.zeros(d), G, lower, b,
                  eps_abs=tol, eps_rel=tol, polishing=True, warm_starting=True, verbose=False)
     return solver
 
 
 def _inside(poly: Polyhedron, Y: np.ndarray) -> np.ndarray:
     """Which rows of ``Y`` meet every constraint exactly (no tolerance): their own projection."""
-    slack = Y @ np.asarray(poly.A, dtype=np.float64).T - np.asarray(poly.b, dtype=np.float64)
+    A, b = poly.rows_in_range()
+    slack = Y @ A.T - b
     eq = np.zeros(slack.shape[1], dtype=bool)
     eq[list(poly.equalities)] = True
     return (slack[:, ~eq] <= 0).all(axis=1) & (slack[:, eq] == 0).all(axis=1)
@@ -169,7 +171,7 @@ def face_maps(poly: Polyhedron, *, rank_tol: float = 1e-9) -> tuple[np.ndarray, 
     if not poly.is_bounded:
         raise ConeInputError("method 'faces' projects onto polytopes (bounded) only; this one is "
                              f"{poly.kind}")
-    A, b = np.array(poly.A), np.array(poly.b)
+    A, b = poly.rows_in_range()
     norms = np.linalg.norm(A, axis=1)
     keep = norms > 0
     A_hat = A / np.where(keep, norms, 1.0)[:, None]
@@ -218,11 +220,11 @@ class _FaceData:
     def __init__(self, poly: Polyhedron) -> None:
         self.P, self.q = face_maps(poly)
         self.count = int(self.P.shape[0])
-        A = np.array(poly.A)
+        A, b = poly.rows_in_range()
         norms = np.linalg.norm(A, axis=1)
         rows = norms > 0
         self.A = A[rows] / norms[rows, None]
-        self.b = np.array(poly.b)[rows] / norms[rows]
+        self.b = b[rows] / norms[rows]
         self.eq = np.array([i in poly.equalities for i in np.flatnonzero(rows)], dtype=bool)
         self.tol = 1e-9 * max(1.0, poly.scale)
         self._on: dict[tuple[str, Any], tuple[Any, ...]] = {}

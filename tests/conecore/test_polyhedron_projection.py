@@ -134,3 +134,28 @@ def test_osqp_returns_points_inside_as_they_are_and_stays_quiet(capfd):
     assert np.array_equal(Z[:2], Y[:2])  # inside (the corner too): untouched, bit for bit
     assert np.allclose(Z[2:], [[1.0, 0.0], [0.0, -1.0]], atol=1e-6)
     assert "Polishing" not in capfd.readouterr().out
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize("scale", [1e200, 1e40, 1e-200])
+def test_rows_far_out_of_range_are_the_same_polyhedron(scale):
+    """The square with its rows (and b) times 1e200, 1e40 or 1e-200: the same projections and
+    the same layer. Before, OSQP returned (0, 0) for points outside at 1e200, with no sign, and
+    the layer's float32 A was inf (its violation NaN)."""
+    from conecore.polyhedron_layer import PolyhedronLayer
+
+    A, b = np.array([[1.0, 0], [-1, 0], [0, 1], [0, -1]]), np.ones(4)
+    Y = np.random.default_rng(0).normal(size=(8, 2)) * 3
+    x = torch.randn(6, 3)
+    results = []
+    for s in (1.0, scale):
+        poly = Polyhedron.from_inequalities(A * s, b * s)
+        torch.manual_seed(0)
+        layer = PolyhedronLayer(poly, 3)
+        with torch.no_grad():
+            z = layer(x)
+        assert bool(torch.isfinite(layer.A).all()) and float(layer.violation(z).max()) == 0
+        results.append((project_polyhedron(poly, Y, "osqp"), project_polyhedron(poly, Y, "faces"),
+                        z))
+    for small, far in zip(*results, strict=True):
+        assert np.allclose(np.asarray(far), np.asarray(small), atol=1e-6)
