@@ -268,8 +268,9 @@ class Cone:
         r"""Which points lie in the cone, up to a tolerance relative to their size.
 
         A point ``x`` is accepted when every normalised row satisfies
-        :math:`\hat a_i \cdot x \le \mathrm{atol} \cdot \max(1, \|x\|)`. ``X`` is ``(n, d)``
-        (returns ``(n,)`` bool) or ``(d,)`` (returns a bool).
+        :math:`\hat a_i \cdot x \le \mathrm{atol} \cdot \max(1, \|x\|)`; a point with an
+        inf or NaN entry is not. ``X`` is ``(n, d)`` (returns ``(n,)`` bool) or ``(d,)``
+        (returns a bool).
         """
         X = np.asarray(X, dtype=np.float64)
         single = X.ndim == 1

@@ -706,7 +706,7 @@ class Polyhedron:
         ``atol`` defaults by the points' precision: ``1e-9`` for float64 (and integers), ``1e-5``
         for float32 (a float32 point on a facet is off it by its own rounding, about 1e-7
         relative; 1e-5 is the layers' bound) and ``8 eps`` of lower precisions. Nothing is in an
-        empty polyhedron.
+        empty polyhedron, and no point with an inf or NaN entry is in any.
         """
         raw = np.asarray(_plain(X))
         if atol is None:
