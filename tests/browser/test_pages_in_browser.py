@@ -115,11 +115,13 @@ def test_build_by_typing_in_the_table(app_url, page, idle):
     expect_counts(page, d=2, rows=2, rays=2, lines=0)
     grid = page.get_by_test_id("stDataFrame").first.get_by_test_id("data-grid-canvas")
     expect(grid).to_be_visible(timeout=WAIT)
-    box = grid.bounding_box()
     row_h = 35  # glide data grid: a header row and body rows of 35 px; x1 is the first column
     editor = page.locator("textarea.gdg-input")  # the grid's overlay cell editor
 
     def cell(row: int, col: int) -> tuple[float, float]:  # row 1 is the first body row
+        # Where the grid is now: on a busy machine the page above it can still move after the
+        # grid shows (a click at an old place missed every cell: a flake seen once under load).
+        box = grid.bounding_box()
         return box["x"] + 34 + (col - 0.5) * 115, box["y"] + row * row_h + row_h / 2
 
     def type_into_cell(row: int, col: int, text: str) -> None:
@@ -148,12 +150,13 @@ def test_build_by_typing_in_the_table(app_url, page, idle):
 
     # Click the empty row at the bottom: a new row, its cells blank (read as 0), the editor
     # open on its first cell.
+    height = grid.bounding_box()["height"]
     page.mouse.click(*cell(3, 1))
     idle(page, timeout=IDLE)
     expect_A(page, "0,-2;-3,1;0,0")
     # The added row's rerun redraws the grid: wait until it has grown by a row before typing.
     deadline = time.monotonic() + WAIT / 1000
-    while grid.bounding_box()["height"] < box["height"] + row_h - 2:
+    while grid.bounding_box()["height"] < height + row_h - 2:
         assert time.monotonic() < deadline, "the table did not grow by a row"
         page.wait_for_timeout(50)
     type_into_cell(3, 1, "1")
