@@ -75,6 +75,7 @@ from conecore.layer import (
     reduced_precision_matmul,
 )
 from conecore.polyhedron import Polyhedron
+from conecore.violation import _power_of_two
 
 
 def polyhedron_rows(poly: Polyhedron) -> tuple[np.ndarray, np.ndarray]:
@@ -109,7 +110,10 @@ def _violation(A: Any, b: Any, z: Any, floor: Any = 0.0) -> Any:
         norms = torch.linalg.vector_norm(A_t, dim=1)
         norms = torch.where(norms > 0, norms, torch.ones_like(norms))
         beyond = (Zw @ A_t.T - b_t).clamp_min(0.0) / norms
-        scale = torch.maximum(torch.linalg.vector_norm(Zw, dim=-1),
+        # |z| with z divided by a power of two first (exact): past 1e154 a plain norm was inf
+        # and a point far outside read 0
+        peak = _power_of_two(Zw.abs().amax(dim=-1, keepdim=True))
+        scale = torch.maximum(torch.linalg.vector_norm(Zw / peak, dim=-1) * peak[..., 0],
                               torch.as_tensor(floor, dtype=work, device=Z.device))
         v = beyond.amax(dim=-1) / scale.clamp_min(torch.finfo(work).tiny)
     v = v.to(out_dtype)

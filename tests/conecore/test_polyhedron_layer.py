@@ -396,3 +396,12 @@ def test_per_sample_gradients_with_torch_func(name):
     for key, p in layer.named_parameters():
         assert per_sample[key].shape == (30, *p.shape)
         assert torch.allclose(per_sample[key].sum(0), p.grad, atol=1e-10), key
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_violation_of_points_far_out_keeps_its_value():
+    """|z| past 1e154 overflowed in float64: a point far outside the square read 0."""
+    square = Polyhedron.from_inequalities([[1, 0], [-1, 0], [0, 1], [0, -1]], [1, 1, 1, 1])
+    v = polyhedron_violation(square, np.array([[1e200, 0.0], [1e300, 1e300], [2.0, 0.0],
+                                               [0.5, -0.5]]))
+    assert np.allclose(v, [1.0, 2 ** -0.5, 0.5, 0.0])
