@@ -75,7 +75,7 @@ from conecore.layer import (
     reduced_precision_matmul,
 )
 from conecore.polyhedron import Polyhedron
-from conecore.violation import _power_of_two
+from conecore.violation import power_of_two
 
 
 def polyhedron_rows(poly: Polyhedron) -> tuple[np.ndarray, np.ndarray]:
@@ -112,7 +112,7 @@ def _violation(A: Any, b: Any, z: Any, floor: Any = 0.0) -> Any:
         beyond = (Zw @ A_t.T - b_t).clamp_min(0.0) / norms
         # |z| with z divided by a power of two first (exact): past 1e154 a plain norm was inf
         # and a point far outside read 0
-        peak = _power_of_two(Zw.abs().amax(dim=-1, keepdim=True))
+        peak = power_of_two(Zw.abs().amax(dim=-1, keepdim=True))
         scale = torch.maximum(torch.linalg.vector_norm(Zw / peak, dim=-1) * peak[..., 0],
                               torch.as_tensor(floor, dtype=work, device=Z.device))
         v = beyond.amax(dim=-1) / scale.clamp_min(torch.finfo(work).tiny)

@@ -56,7 +56,7 @@ def relative_violation(A: Any, z: Any, floor: Any = 0.0) -> Any:
     if not A_t.is_floating_point():
         A_t = A_t.double()
     if A_t.ndim == 2 and A_t.numel():  # rows scaled (see below) before a narrower dtype
-        A_t = A_t / _power_of_two(A_t.abs().amax(dim=1, keepdim=True))
+        A_t = A_t / power_of_two(A_t.abs().amax(dim=1, keepdim=True))
     A_t = A_t.to(dtype=Z.dtype, device=Z.device)
     if A_t.ndim != 2 or Z.ndim < 1 or A_t.shape[1] != Z.shape[-1]:
         raise ConeInputError(f"A of shape {tuple(A_t.shape)} does not fit outputs of shape "
@@ -68,7 +68,7 @@ def relative_violation(A: Any, z: Any, floor: Any = 0.0) -> Any:
         # largest entry first: exact, and v is scale-free, so its value is the same. A norm
         # squares the entries: |z| past 1.8e19 in float32 (1e154 in float64; exp's outputs
         # reach 1e26) overflowed to inf and reported a violated output as v = 0.
-        peak = _power_of_two(Z.abs().amax(dim=-1, keepdim=True))
+        peak = power_of_two(Z.abs().amax(dim=-1, keepdim=True))
         Z = Z / peak
         norms = torch.linalg.vector_norm(A_t, dim=1)
         norms = torch.where(norms > 0, norms, torch.ones_like(norms))  # a zero row: 0 / 1
@@ -80,9 +80,12 @@ def relative_violation(A: Any, z: Any, floor: Any = 0.0) -> Any:
     return v if is_tensor else v.numpy()
 
 
-def _power_of_two(peak: torch.Tensor) -> torch.Tensor:
+def power_of_two(peak: torch.Tensor) -> torch.Tensor:
     """The power of two ``2^e <= peak < 2^(e + 1)`` (0.5 for 0, inf and NaN): dividing by it is
-    exact, and it is finite for every finite ``peak``."""
+    exact, and it is finite for every finite ``peak``. (``frexp`` on the CPU for devices other
+    than CUDA, which may not have it: MPS; ``peak`` is one number per row.)"""
+    if peak.device.type not in ("cpu", "cuda"):
+        return power_of_two(peak.cpu()).to(peak.device)
     wide = peak if peak.dtype in (torch.float32, torch.float64) else peak.float()
     return torch.ldexp(torch.ones_like(peak), torch.frexp(wide).exponent - 1)
 

@@ -122,9 +122,9 @@ def test_stored_parts_are_made_unit_and_orthonormal():
     cone = cc.cone_from_json(text)
     assert np.array_equal(cone.rays, [[0, 1, 0, 0], [0, 0, 1, 0]])
     assert np.allclose(cone.lines @ cone.lines.T, np.eye(2), atol=1e-15)
-    assert np.allclose(cone.lines[0], [2 ** -0.5, 0, 0, 2 ** -0.5])  # the first keeps its sense
-    assert np.allclose(np.abs(cone.lines[1]), [2 ** -0.5, 0, 0, 2 ** -0.5][::-1] * np.array(
-        [1, 0, 0, 1]))
+    # Gram-Schmidt in the given order, each line keeping its sense: (1, 0, 0, 1) / sqrt(2), then
+    # e4 minus its part along the first, normalised
+    assert np.allclose(cone.lines, [[2 ** -0.5, 0, 0, 2 ** -0.5], [-(2 ** -0.5), 0, 0, 2 ** -0.5]])
     assert cone.same_as(cc.Cone.from_inequalities([[0, -1, 0, 0], [0, 0, -1, 0]]))
     layer_rays = cc.ConeLayer(cone, 3)._buffers["rays"]
     assert bool(torch.isfinite(layer_rays).all()) and float(layer_rays.abs().max()) == 1.0
