@@ -13,7 +13,8 @@ r"""Device check of the ConeLayer: feasibility under autocast and TF32, speed ag
 2. **Speed** — the 28 x 28 checkerboard layer (16 rays, 768 lines in R^784, box 1) with 256 input
    features against ``nn.Linear(256, 784)``: medians of per-round ratios of interleaved runs, for
    the forward pass (no autograd) and a training step (forward and backward), eager and compiled
-   (``torch.compile(dynamic=True)``, both modules), per batch size.
+   (``torch.compile(dynamic=True)``, both modules), per batch size. With ``--freezing`` the
+   compiled rows are the forward only: freezing changes only inference graphs.
 
 No double description runs and pycddlib is not imported: the cones are written as JSON from
 their generators in closed form and read back with :func:`conecore.cone_from_json`, which
@@ -175,6 +176,9 @@ class SpeedRow:
     ratio: float  # median over rounds of layer time / linear time
 
 
+MODES = ("forward", "training step")
+
+
 def clock(device: str, cpu_time: bool = False) -> Callable[[Callable[[], object], int], float]:
     """Milliseconds per call of ``fn`` over ``iters`` calls: wall clock, synchronising CUDA, or
     this thread's CPU time (``cpu_time``: robust on a shared CPU with one intra-op thread)."""
@@ -195,10 +199,11 @@ def clock(device: str, cpu_time: bool = False) -> Callable[[Callable[[], object]
 def compare_with_linear(make_layer: Callable[[], nn.Module], in_features: int, out_features: int,
                         batches: tuple[int, ...], device: str, *, compiled: bool = False,
                         rounds: int = 15, min_round_ms: float = 20.0, cpu_time: bool = False,
-                        seed: int = 0) -> list[SpeedRow]:
+                        seed: int = 0, modes: tuple[str, ...] = MODES) -> list[SpeedRow]:
     """Time a layer against ``nn.Linear(in_features, out_features)``, interleaved round by round
     (each round runs both for about ``min_round_ms``), and report medians; the ratio is the
-    median of the per-round ratios, so a slow moment of a shared machine hits both."""
+    median of the per-round ratios, so a slow moment of a shared machine hits both. ``modes``:
+    some of :data:`MODES`."""
     torch.manual_seed(seed)
     layer = make_layer().to(device)
     linear = nn.Linear(in_features, out_features).to(device)
@@ -209,7 +214,7 @@ def compare_with_linear(make_layer: Callable[[], nn.Module], in_features: int, o
     rows: list[SpeedRow] = []
     for batch in batches:
         x = torch.randn(batch, in_features, device=device)
-        for mode in ("forward", "training step"):
+        for mode in modes:
             fns = [_step(m, x, mode) for m in (linear, layer)]
             for fn in fns:  # warm up: caches, compilation, allocator
                 for _ in range(3):
@@ -242,7 +247,7 @@ def profile(make_layer: Callable[[], nn.Module], in_features: int, batch: int, d
         activities.append(torch.profiler.ProfilerActivity.CUDA)
     sync = torch.cuda.synchronize if cuda else (lambda: None)
     tables = {}
-    for mode in ("forward", "training step"):
+    for mode in MODES:
         fn = _step(layer, x, mode)
         for _ in range(3):
             fn()
@@ -315,7 +320,9 @@ def main(argv: list[str] | None = None) -> int:
                         "(compiled with --freezing, the point of which is the compile)")
     p.add_argument("--freezing", action="store_true",
                    help="compile with torch._inductor.config.freezing (inference graphs treat "
-                        "the weights as constants, so the fold P W is computed once)")
+                        "the weights as constants, so the fold P W is computed once); "
+                        "the compiled rows are the forward only, as freezing changes nothing "
+                        "in training")
     p.add_argument("--json", action="store_true", help="one JSON object instead of tables")
     p.add_argument("--profile", action="store_true",
                    help="instead of the timing comparison: a torch.profiler table per batch, "
@@ -365,9 +372,12 @@ def main(argv: list[str] | None = None) -> int:
     elif "speed" not in args.skip:
         speed: list[SpeedRow] = []
         for compiled in modes:
+            # Freezing changes only inference graphs: its training step would repeat the
+            # plain compile's (and its compile, the longest part of a run).
             speed += compare_with_linear(make, 256, d, tuple(args.batches), args.device,
                                          compiled=compiled, rounds=args.rounds,
-                                         cpu_time=args.cpu_time)
+                                         cpu_time=args.cpu_time,
+                                         modes=MODES[:1] if compiled and args.freezing else MODES)
             if not args.json:
                 print(f"Speed, ConeLayer (box 1, {256} -> {d}) against nn.Linear, "
                       f"{mode_names[compiled]}:\n"

@@ -11,7 +11,8 @@
 #   4. python -m scripts.triton_blocks: the Triton kernels alone, for three splits of a row
 #      block over threads (the default, 16 entries a thread, and half and twice that);
 #   5. the eager speed again without the Triton kernels (CONECORE_TRITON=0), for comparison;
-#   6. the compiled speed with Inductor's freezing (the fold P W once, at compile time).
+#   6. the compiled forward with Inductor's freezing (the fold P W once, at compile time;
+#      freezing changes only inference graphs, so no training step).
 # Each step has its own time limit and the next runs whatever the last gave; the whole stays
 # within SESSION_LIMIT seconds (default 570, under the device tool's 600 s a command): a step
 # gets at most what is left, and one with under 30 s left is skipped, saying so. With OUT set

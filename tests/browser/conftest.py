@@ -62,14 +62,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def app_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """Start `streamlit run <module's STREAMLIT_SCRIPT>` and yield its base URL."""
-    script = request.module.STREAMLIT_SCRIPT
+def _start_server(script: str, log_path: Path) -> tuple[subprocess.Popen, str]:
+    """Start `streamlit run <script>` and return it with its base URL once it is healthy."""
     port = _free_port()
-    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
     cmd = [
         sys.executable, "-m", "streamlit", "run", script,
         "--server.headless", "true",
@@ -80,28 +75,56 @@ def app_url(
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"streamlit exited with {proc.returncode}:\n{log_path.read_text()}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200 and r.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"streamlit not healthy after 60 s:\n{log_path.read_text()}")
-            time.sleep(0.25)
-        yield url
-    finally:
-        proc.terminate()
+    deadline = time.monotonic() + 60
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"streamlit exited with {proc.returncode}:\n{log_path.read_text()}")
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200 and r.read().strip() == b"ok":
+                    return proc, url
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            _stop(proc)
+            pytest.fail(f"streamlit not healthy after 60 s:\n{log_path.read_text()}")
+        time.sleep(0.25)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture(scope="session")
+def _servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """One server per app script for the whole session (of each xdist worker), started when a
+    module first asks: every session in it is a new browser context, so modules share nothing
+    but the server process, and each start (the process, then the first run's imports) cost
+    5-10 s on the 2-core VM, once per module and worker before."""
+    servers: dict[str, Any] = {}
+    try:
+        yield servers
+    finally:
+        for proc, _ in servers.values():
+            _stop(proc)
+
+
+@pytest.fixture(scope="module")
+def app_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+            _servers: dict[str, Any]) -> str:
+    """The base URL of `streamlit run <module's STREAMLIT_SCRIPT>` (started at its first use;
+    started again if it has died)."""
+    script = request.module.STREAMLIT_SCRIPT
+    running = _servers.get(script)
+    if running is None or running[0].poll() is not None:
+        log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
+        _servers[script] = _start_server(script, log_path)
+    return _servers[script][1]
 
 
 @pytest.fixture(scope="session")
