@@ -33,6 +33,23 @@ def test_convert_suite(capsys):
     assert all(r["median_ms"] > 0 and r["repeat"] == 1 for r in out["convert"])
 
 
+def test_convert_suite_without_pycddlib_says_why_its_baselines_are_empty(capsys, monkeypatch):
+    """pycddlib is an optional extra: without it the suite runs (conecore's own double
+    description) and the two baseline rows say they were not run; it raised ImportError."""
+    from conecore.cdd_backend import BACKEND_ENV
+
+    monkeypatch.setitem(sys.modules, "cdd", None)  # import cdd now fails
+    monkeypatch.setitem(sys.modules, "cdd.gmp", None)
+    monkeypatch.delenv(BACKEND_ENV, raising=False)  # "auto": conecore's own, as on such a laptop
+    out = run_json(capsys, "--suite", "convert", "--repeat", "1")
+    cases = {r["case"]: r for r in out["convert"]}
+    assert "rays=16, lines=768" in cases["checkerboard 28x28, integer"]["detail"]
+    baselines = [r for c, r in cases.items() if c.startswith("pycddlib")]
+    assert len(baselines) == 2 and len(cases) == 8, cases
+    assert all("pycddlib is not installed" in r["detail"] and r["repeat"] == 0
+               for r in baselines), baselines
+
+
 def test_layer_suite_reports_every_method(capsys, tmp_path):
     cone_file = tmp_path / "cone.json"
     cone_file.write_text(cc.cone_to_json(cc.Cone.from_inequalities(cc.preset("checkerboard-8"))))
