@@ -97,7 +97,8 @@ if ! .venv/bin/python -m pip install -q "$CDD" > .venv/pycddlib-build.log 2>&1; 
     echo "setup: pycddlib did not build, although libcdd-dev and libgmp-dev are installed" >&2
     exit 1
   fi
-  grep -m 3 -E "error|Error" .venv/pycddlib-build.log | sed 's/^ */setup:   /' || true
+  { grep -m 1 "fatal error" .venv/pycddlib-build.log || tail -n 3 .venv/pycddlib-build.log; } \
+    | sed 's/^ */setup:   /'
   echo "setup: WARNING: pycddlib ($CDD) did not build (the whole log: .venv/pycddlib-build.log):"
   echo "setup: it needs a C compiler, and cddlib and GMP with their headers (see above)."
   echo "setup: Everything else is set up, and conecore uses its own exact double description"
