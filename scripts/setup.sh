@@ -6,7 +6,7 @@
 # Elsewhere (no apt-get: macOS, Fedora, Arch...) it installs no system packages, except cddlib
 # and GMP through Homebrew on a Mac that has it; it says what to install, and where pycddlib
 # cannot be built it sets up everything else: conecore then uses its own exact double
-# description (pycddlib is optional; the results are the same).
+# description (pycddlib is optional: the same rays, their order possibly not).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WANT_BROWSER=0
