@@ -86,11 +86,13 @@ bash scripts/install_torch.sh .venv/bin/python
 # Everything but pycddlib first, then pycddlib (it compiles against cddlib and GMP): on Debian
 # its failure stops the set-up (packages.txt should have made it build), elsewhere the rest is
 # set up and conecore uses its own exact double description.
+# >>> the requirements without pycddlib (tests/scripts/test_setup.py runs these lines)
 grep -v -i '^pycddlib' requirements-app.txt > .venv/requirements-app-nocdd.txt
 sed 's#^-r requirements-app.txt#-r requirements-app-nocdd.txt#' requirements-dev.txt \
   > .venv/requirements-dev-nocdd.txt
-.venv/bin/python -m pip install -q -r .venv/requirements-dev-nocdd.txt
 CDD="$(grep -i '^pycddlib' requirements-app.txt | sed 's/[[:space:]]*#.*//')"
+# <<<
+.venv/bin/python -m pip install -q -r .venv/requirements-dev-nocdd.txt
 if ! .venv/bin/python -m pip install -q "$CDD" > .venv/pycddlib-build.log 2>&1; then
   if [ "$DEBIAN" = 1 ]; then
     cat .venv/pycddlib-build.log >&2
