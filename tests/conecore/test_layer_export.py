@@ -100,17 +100,19 @@ def test_torch_compile_fullgraph_forward_and_backward(case):
         assert in_cone(layer, compiled(x))
 
 
-def test_compiled_inference_with_freezing(monkeypatch):
+def test_compiled_inference_with_freezing():
     """Inductor's freezing (weights as constants in inference graphs, so the fold ``P W`` is
-    computed once at compile time): the eager outputs, in the cone and the box."""
+    computed once at compile time): the eager outputs, in the cone and the box. (Through
+    Inductor's own ``config.patch``: pytest's monkeypatch left the option hidden afterwards, so
+    a later static ``torch.export`` failed with "torch._inductor.config.freezing does not
+    exist".)"""
     import torch._inductor.config as inductor_config
 
-    monkeypatch.setattr(inductor_config, "freezing", True)
     torch._dynamo.reset()
     layer = layer_of("checkerboard-8, box").eval()
-    compiled = torch.compile(layer, fullgraph=True)
     x = torch.randn(40, 6) * 10
-    with torch.no_grad():
+    with inductor_config.patch(freezing=True), torch.no_grad():
+        compiled = torch.compile(layer, fullgraph=True)
         out = compiled(x)
         assert torch.allclose(out, layer(x), atol=1e-5) and in_cone(layer, out)
         assert out.abs().max() <= 1.0 + 1e-6
@@ -150,6 +152,89 @@ def test_traced_inference_is_one_product_then_the_rays_term_by_term(facets):
     with torch.no_grad():
         out = program.module()(fresh)
         assert torch.allclose(out, layer(fresh), atol=1e-5) and in_cone(layer, out)
+
+
+def _products_of_x(program) -> int:
+    graph = program.graph_module.graph
+    x = next(n for n in graph.nodes if n.op == "placeholder" and n.name == "x")
+    return sum(n.op == "call_function" and str(n.target).split(".")[1] in PRODUCTS
+               and x in n.all_input_nodes for n in graph.nodes)
+
+
+@pytest.mark.parametrize("case", ["checkerboard-8, box", "wedge-line"])
+def test_traced_inference_at_small_batches_maps_the_outputs(case):
+    """A batch smaller than the inputs: in traced inference the line map goes on the outputs
+    (``P y``), not into the weights (the fold ``P W``, ``2 r h d`` multiply-adds at every
+    call, was most of a compiled call at batch 2), so the input goes through two products (the
+    line part, the ray coefficients) instead of one of ``[P W; W_u]``. A dynamic batch in
+    ``torch.export`` keeps the fold; ``torch.compile(dynamic=True)`` takes either form by the
+    batch; Inductor's freezing keeps the fold (a constant there). Outputs: eager's, in the
+    cone, in the box."""
+    A, box = CASES[case]
+    torch.manual_seed(0)
+    layer = cc.ConeLayer(cc.Cone.from_inequalities(A), 64, box=box).eval()
+    assert layer._traced_lines_on_outputs(2) and not layer._traced_lines_on_outputs(10_000)
+    import torch._inductor.config as inductor_config
+
+    with inductor_config.patch(freezing=True):  # the fold is then computed once: kept
+        assert not layer._traced_lines_on_outputs(2)
+    small, large = torch.randn(2, 64) * 10, torch.randn(3000, 64) * 10
+    with torch.no_grad():
+        fixed = torch.export.export(layer, (small,))
+        dynamic = torch.export.export(layer, (small,),
+                                      dynamic_shapes={"x": {0: torch.export.Dim("batch")}})
+    assert _products_of_x(fixed) == 2 and _products_of_x(dynamic) == 1
+    torch._dynamo.reset()
+    compiled = torch.compile(layer, fullgraph=True, dynamic=True)
+    with torch.no_grad():
+        for x in (small, large, small):
+            outs = [compiled(x), dynamic.module()(x)] + ([fixed.module()(x)] if x is small else [])
+            for out in outs:
+                assert torch.allclose(out, layer(x), atol=1e-5 * max(1.0, float(out.abs().max())))
+                assert in_cone(layer, out)
+                if box is not None:
+                    assert out.abs().max() <= box * (1 + 1e-6)
+    torch._dynamo.reset()
+
+
+def _folds(program) -> bool:
+    """Whether a product reads the line map's weight and the basis (``P W``), not the input."""
+    graph = program.graph_module.graph
+    nodes = {n.name: n for n in graph.nodes if n.op == "placeholder"}
+    weight, x = nodes["p_line_coef_weight"], nodes["x"]
+    basis = next(n for name, n in nodes.items() if name.endswith("line_basis"))
+
+    def reaches(node, target) -> bool:
+        return node is target or any(reaches(i, target) for i in node.all_input_nodes)
+
+    return any(n.op == "call_function" and str(n.target).split(".")[1] in PRODUCTS
+               and reaches(n, weight) and reaches(n, basis) and not reaches(n, x)
+               for n in graph.nodes)
+
+
+@pytest.mark.parametrize("case", ["checkerboard-8, box", "wedge-line"])
+def test_compiled_training_at_small_batches_maps_the_outputs(case):
+    """Training in compiled code chooses as eager training does (``_fold_is_cheaper``): at a
+    batch smaller than the inputs the line map goes on the outputs, not into the weights (the
+    fold and its backward ``P gW`` cost ``4 r h d`` a step whatever the batch). A dynamic
+    batch in ``torch.export`` keeps the fold. Outputs and gradients: eager's, in the cone."""
+    A, box = CASES[case]
+    torch.manual_seed(0)
+    layer = cc.ConeLayer(cc.Cone.from_inequalities(A), 64, box=box)
+    x = torch.randn(2, 64) * 10
+    fixed = torch.export.export(layer, (x,))
+    dynamic = torch.export.export(layer, (x,), dynamic_shapes={"x": {0: torch.export.Dim("b")}})
+    assert not _folds(fixed) and _folds(dynamic)
+    torch._dynamo.reset()
+    compiled = torch.compile(layer, fullgraph=True)
+    xg = x.clone().requires_grad_()
+    out = compiled(xg)
+    assert torch.allclose(out, layer(x), atol=1e-5 * float(out.abs().max())) and in_cone(layer, out)
+    grads = torch.autograd.grad(out.square().sum(), [xg, *layer.parameters()])
+    eager = torch.autograd.grad(layer(xg).square().sum(), [xg, *layer.parameters()])
+    for a, b in zip(grads, eager, strict=True):
+        assert torch.allclose(a, b, rtol=1e-4, atol=1e-4 * float(b.abs().max()))
+    torch._dynamo.reset()
 
 
 def test_eager_inference_never_takes_the_traced_form(monkeypatch):
