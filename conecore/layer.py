@@ -1125,9 +1125,10 @@ class ConeLayer(nn.Module):
         product, Inductor made the rank-``k`` update, the line part's addition and the box
         three to four more kernels and passes over the outputs; written so, one kernel after
         the product (on a CPU; measured, "Compiled inference" in the README). Up to
-        ``_TRACED_RAY_TERMS`` rays (each is a term in the graph), else the folded form."""
-        bufs = self._buffers
-        rays = bufs["rays"]
+        ``_TRACED_RAY_TERMS`` rays (each is a term in the graph), else the folded form. At
+        small batches the line map goes on the outputs instead of into the weights
+        (:meth:`_forward_traced_outputs`)."""
+        rays = self._buffers["rays"]
         Wu, bu = ray_coef.weight, ray_coef.bias
         if line_coef is None:
             z, u = None, F.linear(h, Wu, bu)
