@@ -417,6 +417,70 @@ def test_the_same_lines_in_another_basis_load_rotated():
     assert torch.allclose(loaded(x), saved(x), atol=1e-6)
 
 
+class _LoRALinear(nn.Module):
+    """What PEFT's ``get_peft_model(model, LoraConfig(target_modules=["ray_coef",
+    "line_coef"]))`` puts in place of each map (``peft.tuners.lora.Linear``): the frozen map as
+    ``base_layer``, a trainable low-rank update ``B A`` (``B`` starts at 0), ``weight`` read
+    through to the base layer. PEFT itself is not a dependency; the real thing was tried."""
+
+    def __init__(self, base: nn.Linear, rank: int = 2) -> None:
+        super().__init__()
+        self.base_layer = base.requires_grad_(False)
+        self.lora_A = nn.Linear(base.in_features, rank, bias=False)
+        self.lora_B = nn.Linear(rank, base.out_features, bias=False)
+        nn.init.zeros_(self.lora_B.weight)
+
+    @property
+    def weight(self) -> torch.Tensor:
+        return self.base_layer.weight
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.base_layer(x) + self.lora_B(self.lora_A(x))
+
+    def merged(self) -> nn.Linear:
+        base = copy.deepcopy(self.base_layer).requires_grad_(True)
+        with torch.no_grad():
+            base.weight += self.lora_B.weight @ self.lora_A.weight
+        return base
+
+
+@pytest.mark.parametrize("name", ["checkerboard-8", "wedge-line", "pyramid"])
+def test_low_rank_adapters_on_the_maps_train_and_merge(name):
+    """LoRA as PEFT applies it (the maps replaced by wrappers; PEFT 0.21.2 itself, tried, ran
+    the same: README): only the adapters train, every output stays in the cone and the box, the
+    frozen weights do not move; merged back into plain maps, the layer gives the same outputs
+    on its own fast paths."""
+    cone = cone_of(name)
+    torch.manual_seed(0)
+    layer = cc.ConeLayer(cone, 6, box=1.0)
+    for attr in ("ray_coef", "line_coef"):
+        if getattr(layer, attr) is not None:
+            setattr(layer, attr, _LoRALinear(getattr(layer, attr)))
+    frozen = {k: v.clone() for k, v in layer.state_dict().items() if "base_layer" in k}
+    trainable = [p for p in layer.parameters() if p.requires_grad]
+    assert trainable and all(p.shape[0] == 2 or p.shape[1] == 2 for p in trainable)
+    x, target = torch.randn(64, 6) * 3, torch.rand(64, cone.dim) - 0.5
+    opt = torch.optim.Adam(trainable, lr=0.05)
+    with torch.no_grad():
+        before = float((layer(x) - target).square().mean())
+    for _ in range(30):
+        opt.zero_grad()
+        z = layer(x)
+        assert worst_violation(cone, z) <= 1e-5 and float(z.abs().max()) <= 1.0 + 1e-6
+        (z - target).square().mean().backward()
+        opt.step()
+    with torch.no_grad():
+        adapted = layer(x)
+    assert float((adapted - target).square().mean()) < before
+    assert all(torch.equal(layer.state_dict()[k], v) for k, v in frozen.items())
+    assert worst_violation(cone, adapted) <= 1e-5
+    for attr in ("ray_coef", "line_coef"):
+        if getattr(layer, attr) is not None:
+            setattr(layer, attr, getattr(layer, attr).merged())
+    with torch.no_grad():
+        assert torch.allclose(layer(x), adapted, atol=1e-5)
+
+
 @pytest.mark.parametrize("name", ["checkerboard-8", "wedge-line", "pyramid"])
 @pytest.mark.parametrize("kind", ["spectral_norm", "weight_norm"])
 def test_parametrized_weights_train_infer_and_load(name, kind):
