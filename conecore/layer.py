@@ -533,7 +533,21 @@ def _functorch_active() -> bool:
 _FUNCTORCH_ACTIVE = getattr(torch._C, "_are_functorch_transforms_active", None)
 _FORWARD_AD = torch.autograd.forward_ad
 _IS_TRACING = getattr(torch._C, "_is_tracing", torch.jit.is_tracing)  # torch.jit.trace
-_EXPORTING = getattr(torch.compiler, "is_exporting", lambda: True)  # torch.export (torch >= 2.5)
+
+
+def _surely(condition: Any) -> bool:
+    """``condition`` for a plain bool (an int batch size); for a symbolic one (a batch that
+    Dynamo or ``torch.export`` treats as dynamic) whether it holds for every size in the
+    batch's range, decided without a guard: a guard would narrow the sizes a graph accepts (an
+    error where the range was given: ``mark_dynamic(x, 0, min=..., max=...)``,
+    ``torch.export.Dim``). Dynamo takes a symbolic size for an int in ``isinstance``. Under
+    ``torch.jit.trace`` a size is a tensor: its value decides, and either form is right for
+    every batch."""
+    if isinstance(condition, torch.Tensor):
+        return bool(condition)
+    from torch.fx.experimental.symbolic_shapes import statically_known_true
+
+    return bool(statically_known_true(condition))
 
 
 def _freezing() -> bool:
@@ -910,19 +924,17 @@ class ConeLayer(nn.Module):
         per output coordinate (forward; the backward's are alike): folding costs ``2 r h`` for
         ``P W`` and ``n k`` for the rays, the outputs' side ``2 n r`` and ``n k r / d`` (the rays
         in ``Q``'s coordinates); with the explicit basis ``l h + n k`` against ``n l + n k``.
-        A symbolic batch size in compiled code is compared too (Dynamo guards on it), except
-        in ``torch.export``, which keeps the fold for a dynamic batch. Compiled training at
-        batch 2 with the fold took 2.4 x the compiled head's step; with the outputs' side 1.2 x
-        (CPU, one thread)."""
+        A symbolic batch size (compiled or exported with a dynamic batch) takes the outputs'
+        side only where that is cheaper for every size in its range (:func:`_surely`), else
+        the fold. Compiled training at batch 2 with the fold took 2.4 x the compiled head's
+        step; with the outputs' side 1.2 x (CPU, one thread)."""
         if not (torch.is_grad_enabled() and weight.requires_grad):
             return True
-        if torch.compiler.is_compiling() and not isinstance(n, int) and _EXPORTING():
-            return True  # a dynamic batch in torch.export: no guard on its size
         h, k, d = self.in_features, self.num_rays, self.out_features
         r = self._buffers["line_basis"].shape[0]
-        if self.line_mode == "project":
-            return 2 * r * h + n * k < 2 * n * r + n * k * r / d
-        return h < n
+        if self.line_mode == "project":  # (times d: in integers, for a symbolic n too)
+            return not _surely(2 * n * r * d + n * k * r <= (2 * r * h + n * k) * d)
+        return not _surely(n <= h)
 
     def _stacked_weights(self, line_coef: nn.Linear, ray_coef: nn.Linear
                          ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -1158,20 +1170,19 @@ class ConeLayer(nn.Module):
         (``P y = y - (y Q) Q^T``) against ``n k d`` for the rays, which it replaces by
         ``n k r``; with the explicit basis ``l h d`` against ``n l d``. Either form is right
         for every batch (``torch.jit.trace`` records one). A symbolic batch size
-        (``torch.compile(dynamic=True)``, or a recompile for a new size) is compared too:
-        Dynamo then guards on the comparison and compiles the other form for a batch on its
-        other side; ``torch.export`` with a dynamic batch keeps the fold (a guard on the size
-        would narrow the batch it accepts). The basis terms are as many as the rays'
+        (``torch.compile(dynamic=True)``, a recompile for a new size, ``torch.export`` with a
+        dynamic batch) takes the outputs' form only where that is cheaper for every size in its
+        range (:func:`_surely`: no guard), else the fold, as under Inductor's freezing, where
+        the fold is computed once. The basis terms are as many as the rays'
         (:data:`_TRACED_RAY_TERMS`)."""
-        if self.line_mode == "none" or (not isinstance(n, int) and _EXPORTING()):
-            return False
-        if _freezing():  # the fold is a constant: computed once, at compile time
+        if self.line_mode == "none" or _freezing():
             return False
         h, k, d = self.in_features, self.num_rays, self.out_features
         r = self._buffers["line_basis"].shape[0]
         if self.line_mode == "project":
-            return r <= _TRACED_RAY_TERMS and 2 * n * r * d + n * k * r < 2 * r * h * d + n * k * d
-        return r + k <= _TRACED_RAY_TERMS and n < h
+            return r <= _TRACED_RAY_TERMS and _surely(
+                2 * n * r * d + n * k * r < 2 * r * h * d + n * k * d)
+        return r + k <= _TRACED_RAY_TERMS and _surely(n < h)
 
     def _forward_traced_outputs(self, h: torch.Tensor, line_coef: nn.Linear,
                                 ray_coef: nn.Linear) -> torch.Tensor:

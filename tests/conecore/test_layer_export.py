@@ -166,10 +166,11 @@ def test_traced_inference_at_small_batches_maps_the_outputs(case):
     """A batch smaller than the inputs: in traced inference the line map goes on the outputs
     (``P y``), not into the weights (the fold ``P W``, ``2 r h d`` multiply-adds at every
     call, was most of a compiled call at batch 2), so the input goes through two products (the
-    line part, the ray coefficients) instead of one of ``[P W; W_u]``. A dynamic batch in
-    ``torch.export`` keeps the fold; ``torch.compile(dynamic=True)`` takes either form by the
-    batch; Inductor's freezing keeps the fold (a constant there). Outputs: eager's, in the
-    cone, in the box."""
+    line part, the ray coefficients) instead of one of ``[P W; W_u]``. A dynamic batch takes
+    the outputs' form only where its whole range is small (``Dim("b", max=32)``), with no
+    guard on its size: a guard narrowed the range and ``mark_dynamic`` with a range spanning
+    the threshold raised ``ConstraintViolationError`` (seen while writing this). Inductor's
+    freezing keeps the fold (a constant there). Outputs: eager's, in the cone, in the box."""
     A, box = CASES[case]
     torch.manual_seed(0)
     layer = cc.ConeLayer(cc.Cone.from_inequalities(A), 64, box=box).eval()
@@ -183,10 +184,19 @@ def test_traced_inference_at_small_batches_maps_the_outputs(case):
         fixed = torch.export.export(layer, (small,))
         dynamic = torch.export.export(layer, (small,),
                                       dynamic_shapes={"x": {0: torch.export.Dim("batch")}})
+        bounded = torch.export.export(
+            layer, (small,), dynamic_shapes={"x": {0: torch.export.Dim("b", min=2, max=32)}})
     assert _products_of_x(fixed) == 2 and _products_of_x(dynamic) == 1
+    assert _products_of_x(bounded) == 2
     torch._dynamo.reset()
     compiled = torch.compile(layer, fullgraph=True, dynamic=True)
+    marked = torch.compile(layer, fullgraph=True)
+    spanning = small.clone()
+    torch._dynamo.mark_dynamic(spanning, 0, min=2, max=100_000)
     with torch.no_grad():
+        assert torch.allclose(marked(spanning), layer(small), atol=1e-5 * 10)
+        assert torch.allclose(bounded.module()(small[:1].repeat(7, 1)),
+                              layer(small[:1].repeat(7, 1)), atol=1e-5 * 10)
         for x in (small, large, small):
             outs = [compiled(x), dynamic.module()(x)] + ([fixed.module()(x)] if x is small else [])
             for out in outs:
