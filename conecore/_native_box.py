@@ -27,15 +27,15 @@ The kernels are compiled on first use with the system's C compiler (``$CC``, els
 ``~/.cache/conecore``; under a private temporary directory where that is not writable), keyed
 by the source, the flags and the CPU, and loaded with :mod:`ctypes`: no Python headers, no
 torch headers, one to two seconds once per machine (the float32 and float64 kernels by two
-compiler processes at once, then linked). Where ``-march=native`` fails and plainer flags
-build, a warning says so and the failed flags are not tried again (a ``.failed`` marker). The
-folder must be this user's and writable by nobody else. The box and the rays multiply in the
-same order as the torch operations they stand for, so their outputs are the same bit for bit;
-the coefficients' and the line map's sums run in another order (round-off apart). The
-self-check (:func:`available`) compares every kernel with the torch operations once per
-process (bit for bit, or within the rounding of the sums). No compiler, a failed compile, a
-failed self-check, ``CONECORE_NATIVE=0``, traced code, or tensors that are not plain
-contiguous float32/float64 CPU tensors: the torch operations run.
+compiler processes at once, then linked). Where ``-march=native`` (``-mcpu=native`` on 64-bit
+Arm) fails and plainer flags build, a warning says so and the failed flags are not tried again
+(a ``.failed`` marker). The folder must be this user's and writable by nobody else. The box and
+the rays multiply in the same order as the torch operations they stand for, so their outputs
+are the same bit for bit; the coefficients' and the line map's sums run in another order
+(round-off apart). The self-check (:func:`available`) compares every kernel with the torch
+operations once per process (bit for bit, or within the rounding of the sums). No compiler, a
+failed compile, a failed self-check, ``CONECORE_NATIVE=0``, traced code, or tensors that are
+not plain contiguous float32/float64 CPU tensors: the torch operations run.
 """
 
 from __future__ import annotations
@@ -536,10 +536,14 @@ SUFFIXES = {torch.float32: "f32", torch.float64: "f64"}
 _TINY = {dtype: torch.finfo(dtype).tiny for dtype in SUFFIXES}
 # No fused multiply-adds: the forward's products are rounded as torch's are (bit for bit).
 BASE_FLAGS = ["-O3", "-fPIC", "-shared", "-ffp-contract=off"]
-EXTRA_FLAGS = [["-march=native", "-fopenmp-simd"], ["-fopenmp-simd"], []]  # first that builds
+# This CPU's instructions: -march=native on x86; on 64-bit Arm (Apple silicon, Graviton) clang
+# refuses -march=native ("the clang compiler does not support '-march=native'"), and gcc and
+# clang both take -mcpu=native there.
+NATIVE = "-mcpu=native" if platform.machine().lower() in ("arm64", "aarch64") else "-march=native"
+EXTRA_FLAGS = [[NATIVE, "-fopenmp-simd"], ["-fopenmp-simd"], []]  # the first that builds
 # Rows split between torch's own OpenMP threads (the ones its operations run on, so the next
 # operation finds its half of the rows in its core's cache), where torch runs on GNU OpenMP.
-OPENMP_FLAGS = ["-march=native", "-fopenmp"]
+OPENMP_FLAGS = [NATIVE, "-fopenmp"]
 PARALLEL_MIN = 1 << 15  # elements below which one thread does every row
 
 _LOCK = threading.Lock()
@@ -568,7 +572,7 @@ def compiler() -> list[str] | None:
 
 
 def _cpu_id() -> str:
-    """What ``-march=native`` depends on: the CPU's model and flags (Linux), else platform."""
+    """What :data:`NATIVE` depends on: the CPU's model and flags (Linux), else platform."""
     with contextlib.suppress(OSError):
         lines = Path("/proc/cpuinfo").read_text().splitlines()
         return "\n".join(sorted({ln for ln in lines if ln.startswith(("model name", "flags"))}))

@@ -248,6 +248,25 @@ def test_a_build_that_needs_plainer_flags_warns_once_and_is_not_retried(
         assert list(tmp_path.glob("box_*.so")) == built
 
 
+def test_the_cpus_own_instructions_by_the_flag_its_compilers_take():
+    """On 64-bit Arm (Apple silicon: ``arm64``; Linux: ``aarch64``) clang refuses
+    ``-march=native``, so a Mac's first build failed and warned that the kernels may run
+    more slowly; ``-mcpu=native`` is what gcc and clang take there. (The kernels' source was
+    compiled here by clang 14 for ``aarch64-linux-gnu`` and ``arm64-apple-macos11``.) In a
+    process of its own: the module reads the machine once, on import."""
+    import subprocess
+    import sys
+
+    code = ("import importlib, platform; from conecore import _native_box as nb\n"
+            "for m in ('x86_64', 'AMD64', 'arm64', 'aarch64'):\n"
+            "    platform.machine = lambda: m; importlib.reload(nb)\n"
+            "    print(m, nb.EXTRA_FLAGS[0][0], nb.OPENMP_FLAGS[0])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=True).stdout.split("\n")
+    assert out[:4] == ["x86_64 -march=native -march=native", "AMD64 -march=native -march=native",
+                       "arm64 -mcpu=native -mcpu=native", "aarch64 -mcpu=native -mcpu=native"]
+
+
 def test_a_compiler_that_hangs_is_stopped_and_tried_again_next_time(
         tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A compiler that runs past the time limit is killed (both processes), leaves nothing in
