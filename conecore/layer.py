@@ -542,9 +542,12 @@ def _surely(condition: Any) -> bool:
     error where the range was given: ``mark_dynamic(x, 0, min=..., max=...)``,
     ``torch.export.Dim``). Dynamo takes a symbolic size for an int in ``isinstance``. Under
     ``torch.jit.trace`` a size is a tensor: its value decides, and either form is right for
-    every batch."""
+    every batch. (Eager code, where a plain bool is one, returns at once: this runs in every
+    training step.)"""
     if isinstance(condition, torch.Tensor):
         return bool(condition)
+    if isinstance(condition, bool) and not torch.compiler.is_compiling():
+        return condition
     from torch.fx.experimental.symbolic_shapes import statically_known_true
 
     return bool(statically_known_true(condition))
