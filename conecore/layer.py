@@ -541,11 +541,12 @@ def _surely(condition: Any) -> bool:
     batch's range, decided without a guard: a guard would narrow the sizes a graph accepts (an
     error where the range was given: ``mark_dynamic(x, 0, min=..., max=...)``,
     ``torch.export.Dim``). Dynamo takes a symbolic size for an int in ``isinstance``. Under
-    ``torch.jit.trace`` a size is a tensor: its value decides, and either form is right for
-    every batch. (Eager code, where a plain bool is one, returns at once: this runs in every
-    training step.)"""
+    ``torch.jit.trace`` a size is a tensor: False (the fold, right for every batch), without
+    reading the tensor's value, which made the tracer warn that the trace might be wrong.
+    (Eager code, where a plain bool is one, returns at once: this runs in every training
+    step.)"""
     if isinstance(condition, torch.Tensor):
-        return bool(condition)
+        return False
     if isinstance(condition, bool) and not torch.compiler.is_compiling():
         return condition
     from torch.fx.experimental.symbolic_shapes import statically_known_true
@@ -1178,7 +1179,10 @@ class ConeLayer(nn.Module):
         range (:func:`_surely`: no guard), else the fold, as under Inductor's freezing, where
         the fold is computed once. The basis terms are as many as the rays'
         (:data:`_TRACED_RAY_TERMS`)."""
-        if self.line_mode == "none" or _freezing():
+        # torch.jit.trace (not under Dynamo, which cannot trace the check): sizes are tensors,
+        # whose values the tracer warns about reading; the fold
+        if (self.line_mode == "none" or _freezing()
+                or (not torch.compiler.is_compiling() and _IS_TRACING())):
             return False
         h, k, d = self.in_features, self.num_rays, self.out_features
         r = self._buffers["line_basis"].shape[0]

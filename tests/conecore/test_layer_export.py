@@ -59,6 +59,25 @@ def test_jit_trace_records_every_operation(case, grad):
     assert torch.allclose(out, layer(fresh), atol=1e-5) and in_cone(layer, out)
 
 
+@pytest.mark.parametrize("grad", [True, False], ids=["train", "inference"])
+def test_jit_trace_at_a_small_batch_reads_no_size_it_would_warn_about(grad):
+    """Under ``torch.jit.trace`` sizes are tensors: choosing the line map's form by the batch
+    read their values, and the tracer warned that the trace might be wrong (a warning more
+    per trace). It folds there, right for every batch; what is left is the input-width check's
+    one warning."""
+    torch.manual_seed(0)
+    layer = cc.ConeLayer(cc.Cone.from_inequalities(cc.preset("checkerboard-8")), 64, box=1.0)
+    with torch.set_grad_enabled(grad), warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        traced = torch.jit.trace(layer, (torch.randn(2, 64),), check_trace=False)
+    ours = [w for w in seen if w.category is torch.jit.TracerWarning
+            and w.filename.endswith("layer.py")]
+    assert len(ours) == 1, [str(w.message) for w in ours]
+    x = torch.randn(300, 64) * 5
+    out = traced(x)
+    assert torch.allclose(out, layer(x), atol=1e-5 * 5) and in_cone(layer, out)
+
+
 @pytest.mark.skipif(importlib.util.find_spec("onnx") is None
                     or importlib.util.find_spec("onnxscript") is None,
                     reason="ONNX export needs the optional extra: pip install 'conecore[onnx]' "
