@@ -1173,7 +1173,7 @@ class ConeLayer(nn.Module):
         call (``r`` basis rows, ``h`` inputs) whatever the batch, the outputs' side ``2 n r d``
         (``P y = y - (y Q) Q^T``) against ``n k d`` for the rays, which it replaces by
         ``n k r``; with the explicit basis ``l h d`` against ``n l d``. Either form is right
-        for every batch (``torch.jit.trace`` records one). A symbolic batch size
+        for every batch (``torch.jit.trace`` folds). A symbolic batch size
         (``torch.compile(dynamic=True)``, a recompile for a new size, ``torch.export`` with a
         dynamic batch) takes the outputs' form only where that is cheaper for every size in its
         range (:func:`_surely`: no guard), else the fold, as under Inductor's freezing, where
