@@ -200,6 +200,26 @@ def setting(key: str, default: object) -> object:
     return default
 
 
+def step_slider(label: str, n: int, key: str, help: str) -> int:
+    """The slider over steps ``0..n`` of a construction (the Steps page, the polyhedra's step by
+    step), bound to the link as ``key``.
+
+    Its default is always the last step, whatever the session holds: a link without the
+    parameter shows the whole construction, one with ``key=0`` the start, and a slider that
+    Streamlit draws afresh (after it was hidden, or under a new range) comes back at the end,
+    never at 0. A value kept from a longer construction is clamped to ``n``, and a slider at
+    the last step stays at the last step when the construction grows (3 of 3, then 6 rows: 6
+    of 6). Values set in the session before this call (a lesson, Play) win over the default."""
+    state = st.session_state
+    end = f"{key}_end"  # n when the slider was last drawn
+    if key in state:
+        k = state[key]
+        if k > n or (k == state.get(end) and k != n):
+            state[key] = n
+    state[end] = n
+    return st.slider(label, 0, n, n, key=key, bind="query-params", help=help)
+
+
 def controls_hidden() -> bool:
     """Classroom mode: ``?controls=hide`` in the link hides the inputs a teacher does not want
     students to touch (the pictures, stepping and playing stay)."""

@@ -202,12 +202,9 @@ def stepper(poly: cc.Polyhedron) -> None:
         st.info(f"Step by step: {exc}.")
         return
     n = len(steps.A)
-    if st.session_state.get("poly_step", 0) > n:  # a polyhedron with fewer rows than the last
-        st.session_state["poly_step"] = n
-    k = st.slider("Constraints added", 0, n, None if "poly_step" in st.session_state else n,
-                  key="poly_step", bind="query-params",
-                  help="0: no constraint yet (the whole space); k: the polyhedron of the first k "
-                       "inequalities.")
+    k = shell.step_slider("Constraints added", n, "poly_step",
+                          help="0: no constraint yet (the whole space); k: the polyhedron of "
+                               "the first k inequalities.")
     step = steps.steps[k]
     if k:
         st.markdown(f"**Step {k}: add {steps.labels[k - 1]}, "

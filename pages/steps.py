@@ -68,11 +68,8 @@ with shell.page("steps"):
                 # Before the slider exists in this run, so its value may be set (the URL
                 # follows).
                 st.session_state["dd_step"] = int(st.session_state.get("dd_step", n)) + 1
-        if st.session_state.get("dd_step", 0) > n:  # a cone with fewer rows than the last one
-            st.session_state["dd_step"] = n
-        k = st.slider("Step", 0, n, None if "dd_step" in st.session_state else n, key="dd_step",
-                      bind="query-params",
-                      help="0 is the whole space; step k adds the k-th constraint of the order.")
+        k = shell.step_slider("Step", n, "dd_step", help="0 is the whole space; step k adds "
+                                                        "the k-th constraint of the order.")
         if k == 0:
             st.markdown("**Start:** the whole space, spanned by the lines e1, …, ed; no rays yet.")
         else:

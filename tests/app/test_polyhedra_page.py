@@ -231,3 +231,45 @@ def test_drawn_sides_are_rows_a_x_at_most_a_squared_and_travel_in_the_link():
     other = open_page("polyhedra", poly_mode="Draw (2-D)", P="2,-1,0;1,1,0;1,0,-1")
     assert other.session_state["poly_draw"] == [[0.6, 0.0], [-0.3, 0.5], [-0.3, -0.5]]
     assert not other.exception  # not drawn sides (b = 2 for |a|² = 1): the starting triangle
+
+
+TESSERACT = "\n".join(f"1 {' '.join(str(-s if j == i else 0) for j in range(4))}"
+                      for i in range(4) for s in (1, -1))
+
+
+def test_the_step_slider_comes_back_where_it_was_and_follows_the_end():
+    """The stepper is drawn only in 2-D and 3-D: after a 4-D polyhedron the slider comes back
+    at its step, or at the last step, never at 0. At the last step it stays at the last step
+    when rows are added; elsewhere it keeps its step."""
+    at = open_page("polyhedra", poly_mode="A and b")
+    at.text_area(key="poly_A").input("1 0\n0 1\n-1 -1").run()
+    at.text_area(key="poly_b").input("1\n1\n0").run()
+    assert at.slider(key="poly_step").value == 3
+    for step in (3, 2):
+        at.slider(key="poly_step").set_value(step).run()
+        at.radio(key="poly_mode").set_value("Text").run()
+        at.text_area(key="poly_text").input(TESSERACT).run()
+        assert metrics(at)["vertices"] == "16" and not at.slider
+        at.radio(key="poly_mode").set_value("A and b").run()
+        assert metrics(at)["vertices"] == "3"
+        assert at.slider(key="poly_step").value == step, step
+    assert not at.exception
+
+
+def test_the_step_slider_at_the_last_step_follows_the_end():
+    """At the last step the slider stays at the last step when rows are added; elsewhere it
+    keeps its step, clamped when rows are removed."""
+    at = open_page("polyhedra", poly_mode="A and b")
+    at.text_area(key="poly_A").input("1 0\n0 1\n-1 -1").run()
+    at.text_area(key="poly_b").input("1\n1\n0").run()
+    at.text_area(key="poly_A").input("1 0\n0 1\n-1 -1\n-1 0").run()
+    at.text_area(key="poly_b").input("1\n1\n0\n1").run()
+    assert (at.slider(key="poly_step").value, at.slider(key="poly_step").max) == (4, 4)
+    at.slider(key="poly_step").set_value(3).run()
+    at.text_area(key="poly_A").input("1 0\n0 1\n-1 -1\n-1 0\n0 -1").run()
+    at.text_area(key="poly_b").input("1\n1\n0\n1\n1").run()
+    assert (at.slider(key="poly_step").value, at.slider(key="poly_step").max) == (3, 5)
+    at.text_area(key="poly_A").input("1 0\n0 1").run()
+    at.text_area(key="poly_b").input("1\n1").run()
+    assert (at.slider(key="poly_step").value, at.slider(key="poly_step").max) == (2, 2)
+    assert not at.exception

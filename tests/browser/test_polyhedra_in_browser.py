@@ -80,6 +80,12 @@ def choose_mode(page, idle, mode: str) -> None:
     idle(page, timeout=IDLE)
 
 
+def open_steps(page, idle) -> None:
+    page.get_by_test_id("stExpander").filter(
+        has_text="Double description, step by step").locator("summary").click()
+    idle(page, timeout=IDLE)
+
+
 def shot(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
@@ -125,9 +131,7 @@ def test_typed_a_and_b_then_cddlib_rows_in_4d_then_steps(app_url, page, idle):
     # vertex, after all 3 three, two of them born.
     choose_mode(page, idle, "A and b")
     expect(metric(page, "vertices").first).to_have_text("3", timeout=WAIT)
-    page.get_by_test_id("stExpander").filter(
-        has_text="Double description, step by step").locator("summary").click()
-    idle(page, timeout=IDLE)
+    open_steps(page, idle)
     step_chart = page.get_by_test_id("stPlotlyChart").nth(1)
     wait_for_trace(step_chart, "vertices", n=3)
     thumb = page.get_by_test_id("stSlider").filter(has_text="Constraints added").get_by_role(
@@ -140,6 +144,25 @@ def test_typed_a_and_b_then_cddlib_rows_in_4d_then_steps(app_url, page, idle):
     assert "new constraint 2" in traces(step_chart)
     step_chart.scroll_into_view_if_needed()
     shot(page, "polyhedra_steps")
+    no_errors(page)
+
+    # The slider is not drawn in 4-D: it comes back at step 2. At the last step it follows
+    # the end when a row is added (4 of 4, not 3 of 4).
+    choose_mode(page, idle, "Text")
+    expect(metric(page, "vertices").first).to_have_text("16", timeout=WAIT)
+    choose_mode(page, idle, "A and b")
+    open_steps(page, idle)  # drawn again, so closed again
+    expect(thumb).to_have_value("2", timeout=WAIT)
+    expect(metric(page, "vertices so far")).to_have_text("1", timeout=WAIT)
+    thumb.focus()
+    page.keyboard.press("End")
+    idle(page, timeout=IDLE)
+    expect(thumb).to_have_value("3", timeout=WAIT)
+    type_into(page, idle, "A (one row a per constraint a·x ≤ b)", "1 0\n0 1\n-1 -1\n-1 0")
+    type_into(page, idle, "b (optional)", "1\n1\n0\n0")  # and x >= 0: (0, 0), (1, 0), ...
+    expect(metric(page, "vertices").first).to_have_text("4", timeout=WAIT)
+    expect(thumb).to_have_value("4", timeout=WAIT)
+    expect(metric(page, "vertices so far")).to_have_text("4", timeout=WAIT)
     no_errors(page)
 
 
