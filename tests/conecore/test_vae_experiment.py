@@ -233,3 +233,16 @@ def test_python_dash_m_conecore_vae_still_runs(tmp_path):
                           timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert "ConeLayer decoder" in done.stdout and Image.open(out).format == "PNG"
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e-300, 1e200])
+def test_rows_violated_does_not_hang_on_the_rows_scale(scale):
+    """The share of broken (image, row) pairs is the same whatever each row's scale: a norm of
+    the raw row overflowed past 1e154 and reported no row broken."""
+    rows = np.array([[1, 1, 0, 0], [0, 0, -1, -1]], dtype=np.float64) * scale
+    cone = cc.Cone.from_inequalities(rows)
+    images = np.array([[1, 1, 1, 1], [-1, -1, 1, 1], [-1, -1, -1, -1], [1, 0, -1, 0]],
+                      dtype=np.float32)
+    exp = VAEExperiment(cone, images, images, VAEConfig(latent=2, hidden=8))
+    # Row 1 (x1 + x2 <= 0) breaks for images 1 and 4; row 2 (x3 + x4 >= 0) for 3 and 4.
+    assert exp.rows_violated(images) == 4 / 8
