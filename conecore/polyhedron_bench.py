@@ -28,6 +28,7 @@ import argparse
 import contextlib
 import io
 import json
+import math
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -38,6 +39,7 @@ import numpy as np
 
 from conecore.bench import DEVICES, MAX_BATCH, _bounded, _devices, _timer, machine
 from conecore.polyhedron import Polyhedron
+from conecore.projection import osqp_available
 
 CASES: dict[str, str] = {
     "simplex-784": "the probability simplex in 784-D (784 vertices, one equality)",
@@ -144,7 +146,8 @@ def polyhedron_suite(config: PolyhedronBench, progress: Callable[[float, str], N
     for case in config.cases:
         poly = CASE_BUILDERS[case]()
         exact = EXACT_PROJECTION[case]
-        osqp, exact_projection = Projector(poly, "osqp"), Projector(poly, exact)
+        exact_projection = Projector(poly, exact)
+        osqp = Projector(poly, "osqp") if osqp_available() else None  # torch alone: no row
         for device in devices:
             torch.manual_seed(0)
             head = nn.Linear(h, poly.dim)
@@ -168,26 +171,27 @@ def polyhedron_suite(config: PolyhedronBench, progress: Callable[[float, str], N
                     t, _, Z = timed(partial(layer, x), config.repeat)
                     found.append(("PolyhedronLayer", t,
                                   float(polyhedron_violation(poly, Z.double()).max()), ""))
-                    # OSQP: the time per sample over a pool of distinct samples (warm starts
-                    # go from one sample to the next; re-solving one y would be instant)
-                    if pool_ms is None:
-                        quiet = _quiet_stdout() if quiet_solvers else contextlib.nullcontext()
-                        with quiet:
-                            t, _, _ = _bounded(partial(osqp, pool), min(config.repeat, 3))
-                        pool_ms = t / len(pool)
-                    with (_quiet_stdout() if quiet_solvers else contextlib.nullcontext()):
-                        n = min(batch, config.max_solver_samples)
-                        Zo = osqp(Y[:n].double().cpu().numpy())
-                    found.append(("head + OSQP projection", t_head + pool_ms * batch,
-                                  float(polyhedron_violation(poly, Zo).max()),
-                                  f"{pool_ms * 1e3:.0f} us a sample, over {len(pool)} samples"))
+                    if osqp is not None:
+                        # OSQP: the time per sample over a pool of distinct samples (warm starts
+                        # go from one sample to the next; re-solving one y would be instant)
+                        if pool_ms is None:
+                            quiet = _quiet_stdout() if quiet_solvers else contextlib.nullcontext()
+                            with quiet:
+                                t, _, _ = _bounded(partial(osqp, pool), min(config.repeat, 3))
+                            pool_ms = t / len(pool)
+                        with (_quiet_stdout() if quiet_solvers else contextlib.nullcontext()):
+                            n = min(batch, config.max_solver_samples)
+                            Zo = osqp(Y[:n].double().cpu().numpy())
+                        found.append(("head + OSQP projection", t_head + pool_ms * batch,
+                                      float(polyhedron_violation(poly, Zo).max()),
+                                      f"{pool_ms * 1e3:.0f} us a sample, over {len(pool)} samples"))
                     t, _, Ze = timed(partial(exact_projection, Y.double()), config.repeat)
                     found.append((f"head + exact projection ({exact})", t_head + t,
                                   float(polyhedron_violation(poly, Ze).max()), ""))
                 done += 1
                 if progress is not None:
                     progress(done / total, f"{case}, {device}, batch {batch}")
-                t_osqp = next(t for name, t, _, _ in found if "OSQP" in name)
+                t_osqp = next((t for name, t, _, _ in found if "OSQP" in name), math.nan)
                 for name, t, viol, note in found:
                     rows.append(PolyhedronRow(case, device, batch, name, t, 1e3 * t / batch,
                                               t / t_head, t_osqp / t, viol, note))
@@ -196,6 +200,8 @@ def polyhedron_suite(config: PolyhedronBench, progress: Callable[[float, str], N
 
 def print_rows(rows: list[PolyhedronRow]) -> None:
     width = max(len(r.method) for r in rows)
+    if rows and not any("OSQP" in r.method for r in rows):
+        print("osqp is not installed here (pip install osqp): no OSQP row, and OSQP/this is nan")
     case = None
     for r in rows:
         if r.case != case:

@@ -26,6 +26,7 @@ import numpy as np
 
 from conecore.errors import ConeInputError
 from conecore.polyhedron import Polyhedron
+from conecore.projection import import_osqp
 
 PROJECTIONS = ("osqp", "simplex", "faces")
 
@@ -86,8 +87,9 @@ class Projector:
 def osqp_solver(poly: Polyhedron, tol: float = 1e-6) -> Any:
     """An OSQP problem ``min 1/2 |z|^2 - y.z  s.t.  A z <= b`` (equalities as ``l = u``), set up
     once; update ``q = -y`` per sample."""
-    import osqp
     from scipy import sparse
+
+    osqp = import_osqp()
 
     d = poly.dim
     A, b = poly.rows_in_range()  # (rows past 1e154: OSQP returned wrong points, with no sign)
@@ -112,7 +114,7 @@ def _inside(poly: Polyhedron, Y: np.ndarray) -> np.ndarray:
 def _osqp(solver: Any, Y: np.ndarray, poly: Polyhedron | None = None) -> tuple[np.ndarray, int]:
     """One solve per row; rows already inside ``poly`` (exactly) are returned as they are: no
     solve, and OSQP 1.x does not print "Polishing not needed" for them (osqp/osqp#785)."""
-    import osqp
+    osqp = import_osqp()
 
     Z = np.empty_like(Y)
     unsolved = 0

@@ -62,6 +62,35 @@ BOX_METHODS = ("osqp", "blocks", "dual")
 TORCH_METHODS = ("active-set", "blocks", "dual")
 
 
+def import_osqp() -> Any:
+    """The ``osqp`` module, or an ImportError that says what to do: it is a dependency of the
+    app, but a machine with only torch (a GPU box) may not have it."""
+    try:
+        import osqp
+    except ImportError as exc:
+        raise ImportError("the 'osqp' projection needs the osqp package (pip install osqp); "
+                          "without it use 'nnls', 'active-set', 'blocks' or 'dual'") from exc
+    return osqp
+
+
+def osqp_available() -> bool:
+    """Whether OSQP (the paper's per-sample baseline) can be imported here."""
+    try:
+        import_osqp()
+    except ImportError:
+        return False
+    return True
+
+
+def box_projection_method(cone: Cone) -> str:
+    """The projection onto ``cone`` and a box to compare a decoder with: OSQP, as in the paper,
+    where it is installed; else the exact one by blocks where the rows are disjoint, else the
+    batched dual (which says when it stops short)."""
+    if osqp_available():
+        return "osqp"
+    return "blocks" if has_disjoint_rows(cone) else "dual"
+
+
 @dataclass(frozen=True)
 class ProjectionInfo:
     """What a projection did, for callers to show next to its result."""
@@ -199,8 +228,9 @@ def _nnls(A: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, int]:
 def osqp_solver(A: np.ndarray, box: float | None, tol: float = 1e-6) -> Any:
     """An OSQP problem ``min 1/2 |z|^2 - y.z  s.t.  A z <= 0 (, |z| <= box)``, set up once;
     update ``q = -y`` per sample. Settings as in the paper's reference code."""
-    import osqp
     from scipy import sparse
+
+    osqp = import_osqp()
 
     d = A.shape[1]
     G = sparse.csc_matrix(A)
@@ -218,8 +248,7 @@ def osqp_solver(A: np.ndarray, box: float | None, tol: float = 1e-6) -> Any:
 
 def _osqp(A: np.ndarray, Y: np.ndarray, box: float | None, tol: float
           ) -> tuple[np.ndarray, int]:
-    import osqp
-
+    osqp = import_osqp()
     solver = osqp_solver(A, box, tol)
     Z = np.empty_like(Y)
     failed = 0

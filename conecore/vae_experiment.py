@@ -32,7 +32,7 @@ from conecore.errors import ConeInputError
 from conecore.layer import NONNEG as NONNEG_MAPS
 from conecore.layer import parse_nonneg
 from conecore.painting import Painting
-from conecore.projection import project
+from conecore.projection import box_projection_method, project
 from conecore.training import Trainer
 from conecore.vae import NONNEG, VAE, elbo_terms
 from conecore.violation import VIOLATION_TOL, relative_violation
@@ -174,10 +174,13 @@ class VAEExperiment:
                 out[name] = model.decode(model.encode(x)[0]).cpu().numpy()
         return out
 
-    def evaluate(self, n: int = 64, seed: int = 0, project_method: str = "osqp"
+    def evaluate(self, n: int = 64, seed: int = 0, project_method: str | None = None
                  ) -> dict[str, Any]:
         """Samples, the share in the cone, block sums and cost per sample for the ConeLayer,
-        the twin, and the twin's samples projected onto the cone and the box (the baseline)."""
+        the twin, and the twin's samples projected onto the cone and the box (the baseline:
+        OSQP, as in the paper, where it is installed; see
+        :func:`conecore.projection.box_projection_method`)."""
+        project_method = project_method or box_projection_method(self.cone)
         z = torch.randn(n, self.config.latent, generator=torch.Generator().manual_seed(seed))
         z = z.to(self.device)
         samples, cost = {}, {}
@@ -217,18 +220,19 @@ class VAEExperiment:
                   for row in rows]
         return float(np.mean(broken))
 
-    def floor(self, project_method: str = "osqp") -> dict[str, np.ndarray]:
+    def floor(self, project_method: str | None = None) -> dict[str, np.ndarray]:
         """The first test images (:data:`COST_PIXELS`), their projections onto the cone and the
         box, and the squared error of each (summed over pixels). Computed once: it depends on
         the data and the cone only."""
         if self._floor is None:
             n = max(64, COST_PIXELS // self.cone.dim)
             x = self.test_x[:n].cpu().numpy().astype(np.float64)
-            p = np.asarray(project(self.cone, x, method=project_method, box=1.0, strict=False))
+            method = project_method or box_projection_method(self.cone)
+            p = np.asarray(project(self.cone, x, method=method, box=1.0, strict=False))
             self._floor = {"images": x, "projected": p, "sq_error": np.square(p - x).sum(axis=1)}
         return self._floor
 
-    def constraint_cost(self, project_method: str = "osqp") -> dict[str, Any]:
+    def constraint_cost(self, project_method: str | None = None) -> dict[str, Any]:
         r"""What the constraint costs, on the test images of :meth:`floor`.
 
         ``sq_error``: the squared error per image (summed over pixels, mean over images) of
@@ -239,6 +243,7 @@ class VAEExperiment:
         constrained decoder's reconstruction term, and so its -ELBO, is at least this.
         ``images_inside``: the share of these test images that meet the constraint;
         ``rows_violated``: the share of their (image, row) pairs broken."""
+        project_method = project_method or box_projection_method(self.cone)
         fl = self.floor(project_method)
         x = torch.as_tensor(fl["images"], dtype=self.test_x.dtype, device=self.device)
         rec = {}

@@ -272,3 +272,38 @@ def test_polyhedron_suite_runs_from_the_one_cli(capsys):
         if r["method"] == "PolyhedronLayer" or "projection" in r["method"]:
             assert r["max_violation"] < 1e-5, r
     assert max(r["max_violation"] for r in rows if r["method"].startswith("plain")) > 1e-3
+
+
+def test_every_suite_runs_without_osqp_and_says_so(capsys, monkeypatch, tmp_path):
+    """A machine with torch alone (a GPU box) may lack osqp: the layer, vae and polyhedron
+    suites leave its rows out and say so (OSQP/this is nan), the VAE's baseline is the exact
+    projection by blocks, and the library's own error names the package and the other
+    methods. They raised ImportError from deep inside."""
+    import math
+
+    from conecore.projection import project
+
+    monkeypatch.setitem(sys.modules, "osqp", None)  # import osqp now fails
+    cb8 = tmp_path / "cb8.json"
+    cone = cc.Cone.from_inequalities(cc.preset("checkerboard-8"))
+    cb8.write_text(cc.cone_to_json(cone))
+    assert bench.main(["--suite", "layer", "--cone", str(cb8), "--batch", "2", "--repeat", "1",
+                       "--in-features", "4", "--max-solver-samples", "2"]) == 0
+    assert "osqp is not installed here (pip install osqp)" in capsys.readouterr().out
+    rows = run_json(capsys, "--suite", "layer", "--cone", str(cb8), "--batch", "2",
+                    "--repeat", "1", "--in-features", "4", "--max-solver-samples", "2")["layer"]
+    assert {r["method"] for r in rows} == BOX_METHODS - {"head + osqp projection"}
+    assert all(math.isnan(r["osqp_speedup"]) and r["fastest_projection_speedup"] > 0
+               for r in rows)
+    vae = run_json(capsys, "--suite", "vae", "--vae-epochs", "1", "--cone", str(cb8),
+                   "--device", "cpu")["vae"]
+    assert "twin + blocks projection, us per sample" in vae, vae
+    assert vae["samples in the cone: ConeLayer / twin / projected"].endswith("/ 100%"), vae
+    assert bench.main(["--suite", "polyhedron", "--batch", "2", "--repeat", "1",
+                       "--in-features", "4", "--max-solver-samples", "2", "--device",
+                       "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "osqp is not installed here" in out and "OSQP projection" not in out, out
+    with pytest.raises(ImportError, match=r"needs the osqp package \(pip install osqp\); "
+                                          "without it use 'nnls', 'active-set'"):
+        project(cone, [[1.0] * 64], "osqp")
