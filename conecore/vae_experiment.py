@@ -18,8 +18,10 @@ from __future__ import annotations
 import argparse
 import io
 import math
+import struct
 import sys
 import time
+import zlib
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -297,9 +299,8 @@ class VAEExperiment:
 # ---------------------------------------------------------------------------------- images
 def grid_png(images: np.ndarray, side: int, cols: int = 8, scale: int = 4) -> bytes:
     """A PNG of images in ``[-1, 1]`` (rows of ``side * side`` pixels) on a grid: white is -1,
-    black is 1, light blue lines between images."""
-    from PIL import Image
-
+    black is 1, light blue lines between images. Written with zlib alone: Pillow comes with
+    Streamlit, not with torch (a GPU box may have no Pillow)."""
     images = np.clip(np.asarray(images, dtype=np.float64), -1.0, 1.0).reshape(-1, side, side)
     cols = max(1, min(cols, len(images)))
     rows = max(1, -(-len(images) // cols))
@@ -312,9 +313,23 @@ def grid_png(images: np.ndarray, side: int, cols: int = 8, scale: int = 4) -> by
         canvas[1 + r * step : 1 + r * step + side, 1 + c * step : 1 + c * step + side] = \
             grey[..., None]
     pixels = np.repeat(np.repeat(canvas, scale, axis=0), scale, axis=1)
-    buf = io.BytesIO()
-    Image.fromarray(pixels, mode="RGB").save(buf, format="PNG")
-    return buf.getvalue()
+    return _png_rgb(pixels)
+
+
+def _png_rgb(pixels: np.ndarray) -> bytes:
+    """An 8-bit RGB PNG of ``pixels`` (``(height, width, 3)`` uint8): each row after filter
+    byte 0, deflated, in IHDR, IDAT and IEND chunks."""
+    height, width, _ = pixels.shape
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    raw = np.concatenate([np.zeros((height, 1), np.uint8),
+                          np.ascontiguousarray(pixels, np.uint8).reshape(height, -1)], axis=1)
+    return (b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw.tobytes(), 9)) + chunk(b"IEND", b""))
 
 
 def load_images(mnist: str | None = None, limit: int | None = None, seed: int = 0
@@ -423,9 +438,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{epoch:>5} {time.perf_counter() - t0:>8.2f} "
               + " ".join(f"{rec[m]['neg_elbo']:>24.2f}" for m in MODELS))
     ev = exp.evaluate(args.samples, seed=args.seed)
-    print(f"\n{'model':<40} {'in the cone':>12} {'us/sample':>10}")
+    print(f"\n{'model':<48} {'in the cone':>12} {'us/sample':>10}")
+    titles = {**MODEL_TITLES, "projection": f"{MODEL_TITLES['projection']} "
+                                            f"({ev['projection_method']})"}
     for name in ("cone_layer", "unconstrained", "projection"):
-        print(f"{MODEL_TITLES[name]:<40} {ev['share_inside'][name]:>12.1%} "
+        print(f"{titles[name]:<48} {ev['share_inside'][name]:>12.1%} "
               f"{ev['seconds_per_sample'][name] * 1e6:>10.1f}")
     cost = ev["cost"]
     print(f"\nwhat the constraint costs, on {cost['images']} test images: "

@@ -204,6 +204,25 @@ def test_grid_png_size_and_colours():
     px = np.asarray(img.convert("L"))
     assert px[3 * 1 + 1, 3 * 1 + 1] == 255  # first image, -1: white
     assert px[3 * 1 + 1, 3 * 10 + 1] == 0  # second image, 1: black
+    rgb = np.asarray(img)
+    assert img.mode == "RGB" and (rgb[0, 0] == (190, 215, 255)).all()  # the grid's lines
+    assert (rgb[3 * 10 + 1, 3 * 1 + 1] == 128).all()  # third image, 0: mid grey
+    assert (rgb[3 * 10 + 1, 3 * 10 + 1] == (190, 215, 255)).all()  # no fourth image
+
+
+def test_grid_png_needs_no_pillow(monkeypatch):
+    """A machine with torch alone (a GPU box) has no Pillow: the CLI's PNG is written with zlib,
+    and Pillow (here, in the test) reads it back the same."""
+    images = np.linspace(-1, 1, 5 * 64).reshape(5, 64)
+    with_pillow = grid_png(images, 8, cols=3, scale=2)
+    monkeypatch.setitem(sys.modules, "PIL", None)  # import PIL now fails
+    monkeypatch.setitem(sys.modules, "PIL.Image", None)
+    png = grid_png(images, 8, cols=3, scale=2)
+    monkeypatch.undo()
+    assert png == with_pillow and png.startswith(b"\x89PNG\r\n\x1a\n")
+    img = Image.open(io.BytesIO(png))
+    img.load()  # checks every chunk's CRC and the deflated rows
+    assert img.size == ((3 * 9 + 1) * 2, (2 * 9 + 1) * 2)
 
 
 # ------------------------------------------------------------------------- CLI
