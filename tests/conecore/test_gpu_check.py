@@ -84,11 +84,13 @@ def test_compare_with_linear_reports_ratios():
 
 def test_gpu_session_script_runs_every_step(tmp_path):
     """scripts/gpu_session.sh, the one command for a session with a GPU, in its CPU smoke mode
-    and without pycddlib (as on the GPU machine): every step runs, exits 0 and leaves its output
-    under $OUT; the check prints both tables and passes every setting, and --freezing compiles
-    (--quick or not), its forward only."""
+    and without pycddlib, osqp, Pillow, Plotly, pandas or Streamlit (as on the GPU machine):
+    every step runs, exits 0 and leaves its output under $OUT; the check prints both tables
+    and passes every setting, and --freezing compiles (--quick or not), its forward only."""
     (tmp_path / "nocdd").mkdir()
-    (tmp_path / "nocdd" / "cdd.py").write_text("raise ImportError('no pycddlib here')\n")
+    # The GPU machine has torch, numpy, scipy and scikit-learn: none of these.
+    for module in ("cdd", "osqp", "PIL", "plotly", "pandas", "streamlit"):
+        (tmp_path / "nocdd" / f"{module}.py").write_text(f"raise ImportError('no {module}')\n")
     out = tmp_path / "out"
     out.mkdir()
     env = {**os.environ, "PYTHON": sys.executable, "OUT": str(out), "SKIP_TESTS": "1",
