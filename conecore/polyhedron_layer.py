@@ -199,7 +199,8 @@ class PolyhedronLayer(nn.Module):
         for name, value in self._masters.items():
             self.register_buffer(name, torch.as_tensor(value, dtype=dtype))
         self._pad = take is not None and bool(np.any(take == nv))
-        identity = take is not None and np.array_equal(take, np.arange(d))
+        # The identity only where every column of p is a coordinate (no origin among them).
+        identity = take is not None and nv == d and np.array_equal(take, np.arange(d))
         self.register_buffer("take", torch.as_tensor(take if take is not None and not identity
                                                      else np.zeros(0, dtype=np.int64)),
                              persistent=False)

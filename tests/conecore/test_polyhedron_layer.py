@@ -170,6 +170,15 @@ def test_a_simplex_layer_is_the_softmax():
     Q = poly("simplex")
     zq = PolyhedronLayer(Q, 7)(x)
     assert (zq >= 0).all() and (zq.sum(dim=-1) <= 1 + 1e-6).all()
+    # ... in any vertex order: with e_1, ..., e_4 first and the origin last, the selection
+    # looked like the identity and returned the origin's column too (5 outputs for d = 4).
+    for V in (np.vstack([np.eye(4), np.zeros(4)]), np.vstack([np.zeros(4), np.eye(4)])):
+        R = Polyhedron.from_parts(np.array(Q.A), np.array(Q.b), V)
+        layer = PolyhedronLayer(R, 7)
+        zr = layer(x)
+        assert zr.shape == (100, 4) and (zr >= 0).all() and (zr.sum(dim=-1) <= 1 + 1e-6).all()
+        p = torch.softmax(layer.coef(x), dim=-1)
+        assert torch.allclose(zr, p[:, :4] if V[0].any() else p[:, 1:])
 
 
 def test_a_cone_is_the_special_case_with_one_vertex_at_the_origin():
