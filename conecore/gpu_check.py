@@ -34,6 +34,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -327,7 +328,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--profile", action="store_true",
                    help="instead of the timing comparison: a torch.profiler table per batch, "
                         "eager and compiled, forward and training step (10 calls each)")
+    p.add_argument("--write-cones", metavar="DIR",
+                   help="only write the checkerboards as cb28.json and cb8.json into DIR (for "
+                        "python -m conecore.bench --cone on a machine without pycddlib)")
     args = p.parse_args(argv)
+    if args.write_cones:
+        for name, (side, block) in {"cb28": (28, 7), "cb8": (8, 2)}.items():
+            path = Path(args.write_cones) / f"{name}.json"
+            path.write_text(_disjoint_rows_json(checkerboard(side, block)))
+            print(f"wrote {path}")
+        return 0
     if args.freezing:
         import torch._inductor.config as inductor_config
 

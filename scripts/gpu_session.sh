@@ -12,14 +12,17 @@
 #      block over threads (the default, 16 entries a thread, and half and twice that);
 #   5. the eager speed again without the Triton kernels (CONECORE_TRITON=0), for comparison;
 #   6. the compiled forward with Inductor's freezing (the fold P W once, at compile time;
-#      freezing changes only inference graphs, so no training step).
+#      freezing changes only inference graphs, so no training step);
+#   7. scripts/gpu_bench.sh: every `python -m conecore.bench` suite on the GPU (each should
+#      finish within 2 minutes), with whatever time is left.
 # Each step has its own time limit and the next runs whatever the last gave; the whole stays
 # within SESSION_LIMIT seconds (default 570, under the device tool's 600 s a command): a step
 # gets at most what is left, and one with under 30 s left is skipped, saying so. With OUT set
 # (the device tool's $OUT), every step's output is written there, one file each.
 #   scripts/gpu_session.sh
 #   SKIP_TESTS=1 GPU_CHECK_ARGS="--device cpu --quick --threads 1" \
-#     BLOCKS_ARGS="--device cpu --quick" scripts/gpu_session.sh  # smoke test, on a CPU
+#     BLOCKS_ARGS="--device cpu --quick" BENCH_ARGS="--device cpu --batch 8 --repeat 1" \
+#     scripts/gpu_session.sh  # smoke test, on a CPU
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-$(command -v python3 || command -v python)}"
@@ -81,3 +84,4 @@ step triton-blocks 150 "$PYTHON" -m scripts.triton_blocks "${BLOCKS[@]}"
 step no-triton 120 env CONECORE_TRITON=0 "$PYTHON" -m conecore.gpu_check --skip feasibility \
     --no-compile "${EXTRA[@]}"
 step freezing 240 "$PYTHON" -m conecore.gpu_check --skip feasibility --freezing "${EXTRA[@]}"
+step bench 240 env "PYTHON=$PYTHON" bash scripts/gpu_bench.sh

@@ -86,7 +86,8 @@ def test_gpu_session_script_runs_every_step(tmp_path):
     """scripts/gpu_session.sh, the one command for a session with a GPU, in its CPU smoke mode
     and without pycddlib, osqp, Pillow, Plotly, pandas or Streamlit (as on the GPU machine):
     every step runs, exits 0 and leaves its output under $OUT; the check prints both tables
-    and passes every setting, and --freezing compiles (--quick or not), its forward only."""
+    and passes every setting, --freezing compiles (--quick or not), its forward only, and every
+    benchmark suite runs."""
     (tmp_path / "nocdd").mkdir()
     # The GPU machine has torch, numpy, scipy and scikit-learn: none of these.
     for module in ("cdd", "osqp", "PIL", "plotly", "pandas", "streamlit"):
@@ -96,7 +97,9 @@ def test_gpu_session_script_runs_every_step(tmp_path):
     env = {**os.environ, "PYTHON": sys.executable, "OUT": str(out), "SKIP_TESTS": "1",
            "PYTHONPATH": str(tmp_path / "nocdd"),
            "GPU_CHECK_ARGS": "--device cpu --quick --threads 1",
-           "BLOCKS_ARGS": "--device cpu --quick"}
+           "BLOCKS_ARGS": "--device cpu --quick",
+           "BENCH_ARGS": "--device cpu --batch 8 --repeat 1 --toy-steps 5 --train-steps 5 "
+                         "--vae-epochs 1 --max-solver-samples 4"}
     done = subprocess.run(["bash", str(ROOT / "scripts" / "gpu_session.sh")], capture_output=True,
                           text=True, cwd=ROOT, env=env, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -113,6 +116,12 @@ def test_gpu_session_script_runs_every_step(tmp_path):
     # Freezing changes only inference graphs: the forward is compiled and timed, and the
     # training step (the plain compile's, in gpu-check) is not compiled again.
     assert [row[2] for row in compiled] == ["forward"] and float(compiled[0][-1]) > 0, freezing
+    # Every benchmark suite, on the checkerboards written as JSON, without osqp or Pillow.
+    assert "=== bench: exit 0" in done.stdout, done.stdout[-3000:]
+    bench = (out / "bench.txt").read_text()
+    for suite in ("layer", "toy", "train", "vae", "polyhedron"):
+        assert f"=== bench {suite}: exit 0" in bench, bench[-3000:]
+    assert "osqp is not installed here" in bench and "twin + blocks projection" in bench, bench
     assert "=== profile: exit 0" in done.stdout, done.stdout[-3000:]
     assert "Profile, ConeLayer, eager training step" in (out / "profile.txt").read_text()
     if importlib.util.find_spec("triton") is not None:  # the kernels alone, interpreted
@@ -130,6 +139,7 @@ def test_gpu_session_stays_within_its_limit(tmp_path):
     done = subprocess.run(["bash", str(ROOT / "scripts" / "gpu_session.sh")], capture_output=True,
                           text=True, cwd=ROOT, env=env, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
-    for step in ("gpu-check", "cuda-tests", "profile", "triton-blocks", "no-triton", "freezing"):
+    for step in ("gpu-check", "cuda-tests", "profile", "triton-blocks", "no-triton", "freezing",
+                 "bench"):
         assert f"=== {step}: skipped" in done.stdout, done.stdout
     assert "exit" not in done.stdout and not list(tmp_path.iterdir()), done.stdout
