@@ -333,6 +333,7 @@ def main(argv: list[str] | None = None) -> int:
                         "python -m conecore.bench --cone on a machine without pycddlib)")
     args = p.parse_args(argv)
     if args.write_cones:
+        Path(args.write_cones).mkdir(parents=True, exist_ok=True)
         for name, (side, block) in {"cb28": (28, 7), "cb8": (8, 2)}.items():
             path = Path(args.write_cones) / f"{name}.json"
             path.write_text(_disjoint_rows_json(checkerboard(side, block)))
