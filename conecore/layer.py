@@ -521,6 +521,21 @@ def _only_plain_weights(state_dict: dict[str, Any], prefix: str, module: str, wh
             "remove_parametrizations), or load into a layer built from the same cone data")
 
 
+def constant_outputs(x: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
+    """The outputs of a layer whose set is one point (the cone ``{0}``, a polyhedron that is a
+    point): ``value`` (``(d,)``) for every input row, a new ``(*x.shape[:-1], d)`` tensor of
+    ``value``'s dtype and device. Where ``x`` is on autograd's graph the outputs are too, with a
+    zero gradient (``where`` with a mask of False: exactly ``value`` whatever ``x`` holds, NaN
+    included), so a loss on them alone back-propagates, as on any other layer's outputs
+    (before, ``backward`` raised "element 0 of tensors does not require grad": Train live with
+    only the layer's method on such a set)."""
+    shape = (*x.shape[:-1], value.shape[-1])
+    if not (torch.is_grad_enabled() and x.requires_grad):
+        return value.expand(shape).clone()
+    never = torch.zeros(shape, dtype=torch.bool, device=value.device)
+    return torch.where(never, x[..., :1].to(value.device, value.dtype), value)
+
+
 def _functorch_active() -> bool:
     """Under ``torch.func`` transforms (``grad``, ``vmap``, ...), which the layer's hand-written
     backwards do not support, and inside ``torch.autograd.forward_ad.dual_level()`` (forward-mode
@@ -863,7 +878,7 @@ class ConeLayer(nn.Module):
         ray_coef, line_coef = modules.get("ray_coef"), modules.get("line_coef")
         first = ray_coef if ray_coef is not None else line_coef
         if first is None:  # the cone is {0}
-            return x.new_zeros(*lead, self.out_features)
+            return constant_outputs(x, x.new_zeros(self.out_features))
         as_modules = _custom_map(first) or (
             line_coef is not None and line_coef is not first and _custom_map(line_coef))
         if as_modules:

@@ -71,6 +71,7 @@ from conecore.errors import ConeInputError
 from conecore.layer import (
     ConeMismatchError,
     _functorch_active,
+    constant_outputs,
     parse_nonneg,
     reduced_precision_matmul,
 )
@@ -223,7 +224,7 @@ class PolyhedronLayer(nn.Module):
                 f"got shape {tuple(x.shape)}")
         lead = x.shape[:-1]
         if self.coef is None:  # a single point
-            return self.anchor.expand(*lead, self.out_features).clone()
+            return constant_outputs(x, self.anchor)
         h = x.reshape(-1, self.in_features)
         weights = self.coef.weight
         device = h.device.type

@@ -241,3 +241,15 @@ def test_the_sidebar_says_when_the_page_uses_a_polyhedron_not_the_cone():
     assert "Current cone" in text and "polyhedron" not in text
     at = open_page("build", A="1,-2;-3,1")
     assert not any("polyhedron" in m.value for m in at.sidebar.get("markdown"))
+
+
+def test_only_the_cone_layer_trains_on_the_only_origin_cone():
+    """The only-origin cone with the ConeLayer as the only method: Step trains (the layer's
+    outputs, all 0, are on the graph); before, the page showed "This app has encountered an
+    error"."""
+    at = open_page("train", A="1,1;-1,0;0,-1")
+    at.multiselect(key="train_methods").set_value(["cone_layer"]).run()
+    at.button(key="train_step").click().run()
+    assert not at.exception and not at.error
+    assert at.session_state["train_run"].steps == 1
+    assert any("never left the cone" in s.value for s in at.success)

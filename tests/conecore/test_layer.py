@@ -795,6 +795,26 @@ def test_only_origin_outputs_zero():
     assert torch.equal(layer(torch.randn(5, 3)), torch.zeros(5, 2))
 
 
+def test_only_origin_outputs_are_on_the_graph_with_a_zero_gradient():
+    """A loss on the cone {0}'s outputs alone back-propagates (zero gradients), as on any other
+    layer's: before, backward raised "element 0 of tensors does not require grad" (Train live
+    with only the ConeLayer on the only-origin cone). The outputs are exactly 0, NaN in the
+    input included, and plain zeros off the graph."""
+    layer = cc.ConeLayer(cc.Cone.from_inequalities(cc.preset("only-origin")), 3)
+    x = torch.randn(4, 5, 3)
+    x[0, 0, 0] = float("nan")
+    x.requires_grad_(True)
+    z = layer(x)
+    assert z.shape == (4, 5, 2) and z.requires_grad and z.is_contiguous()
+    assert torch.equal(z.detach(), torch.zeros(4, 5, 2))
+    (z ** 2 + z).sum().backward()
+    assert torch.equal(x.grad, torch.zeros_like(x))
+    with torch.no_grad():
+        assert not layer(x).requires_grad
+    assert not layer(x.detach()).requires_grad
+    assert layer(x.detach().double()).dtype == torch.float64
+
+
 # ---------------------------------------------------------------------- DDP
 def _free_port() -> int:
     with socket.socket() as s:

@@ -202,6 +202,14 @@ def test_a_point_outputs_the_point():
     assert list(layer.parameters()) == []
     z = layer(torch.randn(2, 5, 4))
     assert z.shape == (2, 5, 2) and torch.equal(z, torch.tensor([3.0, 1.0]).expand(2, 5, 2))
+    # On the graph where the input is (a loss on the point alone back-propagates: zeros)
+    x = torch.randn(3, 4)
+    x[1, 2] = float("nan")
+    x.requires_grad_(True)
+    z = layer(x)
+    assert z.requires_grad and torch.equal(z.detach(), torch.tensor([3.0, 1.0]).expand(3, 2))
+    z.square().sum().backward()
+    assert torch.equal(x.grad, torch.zeros_like(x))
 
 
 def test_leading_batch_dimensions_and_shape_errors():

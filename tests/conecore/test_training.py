@@ -199,6 +199,19 @@ def test_a_cone_is_the_special_case_with_one_vertex_at_the_origin():
     assert torch.allclose(violation(cone, Z, 0.5), violation(P, Z, 0.5))
 
 
+def test_the_layer_alone_trains_on_a_set_of_one_point():
+    """The cone {0} with only the ConeLayer, a point with only the PolyhedronLayer: the step's
+    loss is on the layer's constant outputs alone, which back-propagates (zero gradients for
+    the network before it); before, backward raised (Train live crashed)."""
+    origin = cc.Cone.from_inequalities(cc.preset("only-origin"))
+    point = cc.Polyhedron.from_inequalities([[1, 0], [-1, 0], [0, 1], [0, -1]], [3, -3, 1, -1])
+    for constraint, method in ((origin, "cone_layer"), (point, "polyhedron_layer")):
+        run = LiveTraining(constraint, TrainConfig(methods=(method,), n_train=64, n_eval=32))
+        for _ in range(3):
+            metrics = run.step()[method]
+        assert run.steps == 3 and np.isfinite(metrics["loss"]) and metrics["worst"] == 0
+
+
 def test_methods_that_need_a_cone_are_skipped_on_a_polyhedron_with_the_reason():
     P = example("triangle")
     assert methods_for(P) == POLYHEDRON_METHODS
