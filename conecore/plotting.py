@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from conecore.cone import Cone, unit_rows
+from conecore.cone import Cone, row_scales, unit_rows
 from conecore.errors import ConeError
 
 CONE_FILL = "rgba(31, 111, 235, 0.30)"
@@ -801,7 +801,7 @@ def _add_boundaries(fig: go.Figure, poly, lo: np.ndarray, hi: np.ndarray,
     """Each constraint's line ``a x = b`` across the view, labelled with its number, and the side
     it cuts away lightly shaded (an equality keeps only its line); ``highlight`` (a row index) in
     orange."""
-    A, b = np.asarray(poly.A, dtype=float), np.asarray(poly.b, dtype=float)
+    A, b = poly.rows_in_range()  # the same lines: a . a overflowed past 1e154 (none drawn)
     segs, labels, label_at = [], [], []
     for i, (a, beta) in enumerate(zip(A[:MAX_BOUNDARIES], b[:MAX_BOUNDARIES])):
         if not np.any(a):
@@ -867,7 +867,7 @@ def figure_polyhedron_2d(poly, points: np.ndarray | None = None,
     fig = go.Figure()
     if show_constraints:
         _add_boundaries(fig, poly, lo, hi, highlight)
-    region = _clip_to_box(poly.A, poly.b, lo, hi) if not poly.is_empty else np.zeros((0, 2))
+    region = _clip_to_box(*poly.rows_in_range(), lo, hi) if not poly.is_empty else np.zeros((0, 2))
     if len(region):
         fig.add_trace(go.Scatter(x=region[:, 0], y=region[:, 1], fill="toself", mode="lines",
                                  fillcolor=POLY_FILL, line=dict(width=0, color=RAY_COLOR),
@@ -1254,6 +1254,8 @@ def figure_polyhedron_dd_step(steps, k: int) -> go.Figure:
     view = gone
     if k:  # the new boundary's point nearest the origin shows too
         a, beta = np.array(steps.A[k - 1], dtype=float), float(steps.b[k - 1])
+        scale = row_scales(a[None, :])[0]  # a . a past 1e154 overflowed: a NaN point
+        a, beta = a / scale, beta / scale
         if np.any(a):
             view = np.vstack([gone, a * beta / (a @ a)])
     if d == 2:

@@ -330,3 +330,38 @@ def test_rows_past_1e154_draw_the_same_cone(rows):
         return [{k: v for k, v in t.items() if k != "hovertext"} for t in data]
 
     assert traces(rows * 1e200) == traces(rows)
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize("scale", [1e300, 1e-300])
+def test_polyhedron_rows_far_out_of_range_draw_the_same_picture(scale):
+    """The square |x|, |y| <= 1 with its first two rows (a and b) scaled by 1e300 or 1e-300:
+    the same polyhedron, the same picture, step by step too. ``a . a`` overflowed (or
+    underflowed to 0): those rows' boundaries and numbers were not drawn, with warnings."""
+    from conecore.ddsteps import polyhedron_steps
+
+    A = np.array([[1.0, 0], [-1, 0], [0, 1], [0, -1]])
+    b = np.ones(4)
+    s = np.array([scale, scale, 1, 1])
+    for fig, ref in (
+            (plotting.figure_polyhedron_2d(cc.Polyhedron.from_inequalities(A * s[:, None], b * s)),
+             plotting.figure_polyhedron_2d(cc.Polyhedron.from_inequalities(A, b))),
+            (plotting.figure_polyhedron_dd_step(polyhedron_steps(A * s[:, None], b * s), 2),
+             plotting.figure_polyhedron_dd_step(polyhedron_steps(A, b), 2))):
+        assert len(trace(ref, "constraint numbers").text) >= 2
+        got, want = json.loads(fig.to_json())["data"], json.loads(ref.to_json())["data"]
+        assert [t.get("name") for t in got] == [t.get("name") for t in want]
+        for t, u in zip(got, want, strict=True):
+            for axis in ("x", "y"):
+                if axis in u:
+                    assert np.allclose(polygon_axis(t, axis), polygon_axis(u, axis),
+                                       equal_nan=True), (u.get("name"), axis)
+
+
+def polygon_axis(t: dict, axis: str) -> np.ndarray:
+    import base64
+
+    v = t[axis]
+    if isinstance(v, dict):  # Plotly's typed arrays
+        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
+    return np.array([np.nan if x is None else x for x in v], dtype=float)
