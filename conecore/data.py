@@ -54,6 +54,9 @@ def _open_stream(source: str | bytes, name: str) -> tuple[io.BufferedIOBase, str
         fh = io.BytesIO(source)
     if fh.read(2) == b"\x1f\x8b":
         fh.seek(0)
+        if isinstance(source, str):  # a GzipFile over fh would not close fh: gzip's own does
+            fh.close()
+            return gzip.open(source, "rb"), name  # type: ignore[return-value]
         return gzip.GzipFile(fileobj=fh), name  # type: ignore[return-value]
     fh.seek(0)
     return fh, name

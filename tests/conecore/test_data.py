@@ -55,6 +55,29 @@ def test_load_mnist_from_small_files(tmp_path):
         load_mnist(str(tmp_path), "test")
 
 
+def test_reading_a_file_closes_it_gzip_or_not(tmp_path, monkeypatch):
+    """A gzip file read from a path left its file open (a GzipFile does not close the file it
+    was given): a file descriptor per MNIST upload until the garbage collector ran."""
+    import builtins
+
+    data = write_idx(np.arange(12, dtype=np.uint8).reshape(3, 4))
+    opened = []
+    real_open = builtins.open
+
+    def spy(*args, **kwargs):
+        fh = real_open(*args, **kwargs)
+        opened.append(fh)
+        return fh
+
+    monkeypatch.setattr(builtins, "open", spy)
+    for name, raw in (("plain", data), ("packed.gz", gzip.compress(data))):
+        path = tmp_path / name
+        path.write_bytes(raw)
+        opened.clear()
+        assert np.array_equal(read_idx(str(path)), np.arange(12).reshape(3, 4))
+        assert opened and all(fh.closed for fh in opened), name
+
+
 def test_trainer_lowers_the_loss_and_stays_in_the_cone():
     cone = cc.Cone.from_inequalities(cc.preset("checkerboard-8"))
     X = torch.as_tensor(digits()[0])

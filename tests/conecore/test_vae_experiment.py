@@ -231,7 +231,8 @@ def test_cli_writes_a_png(tmp_path, capsys):
     weights = tmp_path / "w.pt"
     assert main(["--epochs", "1", "--out", str(out), "--limit", "200", "--samples", "8",
                  "--weights", str(weights)]) == 0
-    assert Image.open(out).format == "PNG"
+    with Image.open(out) as image:
+        assert image.format == "PNG"
     state = torch.load(weights, weights_only=True)
     assert any(k.startswith("decoder") for k in state)
     text = capsys.readouterr().out
@@ -251,7 +252,9 @@ def test_python_dash_m_conecore_vae_still_runs(tmp_path):
                            "--samples", "2", "--out", str(out)], capture_output=True, text=True,
                           timeout=120, check=False)
     assert done.returncode == 0, done.stderr
-    assert "ConeLayer decoder" in done.stdout and Image.open(out).format == "PNG"
+    assert "ConeLayer decoder" in done.stdout
+    with Image.open(out) as image:
+        assert image.format == "PNG"
 
 
 @pytest.mark.parametrize("scale", [1.0, 1e-300, 1e200])
