@@ -51,6 +51,7 @@ import numpy as np
 
 from conecore.cdd_backend import Limits
 from conecore.cone import Cone
+from conecore.errors import ConeInputError
 
 SUITES: dict[str, str] = {
     "convert": "H -> V conversion of the presets (checkerboard 28 x 28 first), pycddlib baselines",
@@ -277,8 +278,12 @@ def _devices(spec: str) -> list[str]:
         return ["cuda" if torch.cuda.is_available() else "cpu"]
     if spec == "all":
         return ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-    if spec == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda': no CUDA device is available")
+    from conecore.training import usable_device
+
+    try:
+        usable_device(spec)
+    except ConeInputError as exc:
+        raise ValueError(str(exc)) from None
     return [spec]
 
 

@@ -75,6 +75,29 @@ def init_parameters_(model: nn.Module, seed: int) -> nn.Module:
     return model
 
 
+def usable_device(spec: str | torch.device) -> torch.device:
+    """``spec`` (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``, ...) as a ``torch.device`` this
+    machine has, or :class:`ConeInputError` naming it: not a device torch knows, or a GPU this
+    torch build or machine lacks (torch itself fails later, at the first tensor moved there,
+    with "Torch not compiled with CUDA enabled" and a traceback)."""
+    try:
+        device = torch.device(spec)
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise ConeInputError(f"device {str(spec)!r} is not a device torch knows ({exc})") from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if not count:
+            raise ConeInputError(f"device {str(spec)!r}: no CUDA device is available here")
+        if device.index is not None and device.index >= count:
+            raise ConeInputError(f"device {str(spec)!r}: this machine has {count} CUDA "
+                                 f"device{'s' if count > 1 else ''} (cuda:0 to cuda:{count - 1})")
+    elif device.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise ConeInputError(f"device {str(spec)!r}: no Apple GPU (MPS) is available here")
+    return device
+
+
 class Trainer:
     """Adam on ``loss(model, x_batch, y_batch)`` over mini-batches drawn from ``(X, Y)``."""
 
@@ -85,7 +108,7 @@ class Trainer:
             raise ConeInputError(f"X and Y need the same, non-zero length; got {len(X)}, {len(Y)}")
         if batch < 1:
             raise ConeInputError(f"batch has to be a positive integer. Got {batch}")
-        self.device = torch.device(device)
+        self.device = usable_device(device)
         self.model = model.to(self.device)
         self.X, self.Y = X.to(self.device), Y.to(self.device)
         self.loss, self.batch = loss, min(batch, len(X))
@@ -293,7 +316,7 @@ class LiveTraining:
             raise ConeInputError("no method left to train: "
                                  + "; ".join(f"{m} {why}" for m, why in self.skipped.items()))
         self.methods = tuple(methods)
-        self.device = torch.device(cfg.device)
+        self.device = usable_device(cfg.device)
         d = constraint.dim
         gen = torch.Generator().manual_seed(cfg.seed)
         self._project = projector(constraint)

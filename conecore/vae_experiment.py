@@ -35,7 +35,7 @@ from conecore.layer import NONNEG as NONNEG_MAPS
 from conecore.layer import parse_nonneg
 from conecore.painting import Painting
 from conecore.projection import box_projection_method, project
-from conecore.training import Trainer
+from conecore.training import Trainer, usable_device
 from conecore.vae import NONNEG, VAE, elbo_terms
 from conecore.violation import VIOLATION_TOL, relative_violation
 
@@ -92,7 +92,7 @@ class VAEExperiment:
         """Both models, their optimisers and the images live on ``device`` (``"cuda"``: a GPU);
         everything returned is numpy, on the CPU."""
         self.config = (config or VAEConfig()).validated()
-        self.device = torch.device(device)
+        self.device = usable_device(device)
         train = np.asarray(train, dtype=np.float32)
         test = np.asarray(test, dtype=np.float32)
         if train.ndim != 2 or test.ndim != 2 or train.shape[1] != cone.dim != test.shape[1]:

@@ -19,9 +19,11 @@ from conecore.training import (
     POLYHEDRON_METHODS,
     LiveTraining,
     TrainConfig,
+    Trainer,
     constraint_rows,
     methods_for,
     projector,
+    usable_device,
     violation,
 )
 from conecore.violation import VIOLATION_TOL, relative_violation
@@ -210,6 +212,28 @@ def test_the_layer_alone_trains_on_a_set_of_one_point():
         for _ in range(3):
             metrics = run.step()[method]
         assert run.steps == 3 and np.isfinite(metrics["loss"]) and metrics["worst"] == 0
+
+
+def test_a_device_this_machine_lacks_is_named_before_anything_moves():
+    """Trainer, LiveTraining (and the VAE experiment, the benchmarks) check their device first:
+    torch accepts ``torch.device("cuda")`` anywhere and fails at the first tensor moved."""
+    assert usable_device("cpu") == torch.device("cpu")
+    bad = ["xyz", "cuda:x"]
+    if not torch.cuda.is_available():
+        bad.append("cuda")
+    else:
+        bad.append(f"cuda:{torch.cuda.device_count()}")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is None or not mps.is_available():
+        bad.append("mps")
+    cone = cc.Cone.from_inequalities(cc.preset("wedge"))
+    for spec in bad:
+        with pytest.raises(cc.ConeInputError, match=f"device '{spec}'"):
+            usable_device(spec)
+        with pytest.raises(cc.ConeInputError, match=f"device '{spec}'"):
+            LiveTraining(cone, TrainConfig(device=spec))
+        with pytest.raises(cc.ConeInputError, match=f"device '{spec}'"):
+            Trainer(torch.nn.Linear(2, 2), torch.zeros(4, 2), torch.zeros(4, 2), device=spec)
 
 
 def test_methods_that_need_a_cone_are_skipped_on_a_polyhedron_with_the_reason():

@@ -240,6 +240,22 @@ def test_cli_writes_a_png(tmp_path, capsys):
     assert "the test images projected (the floor)" in text and "at least" in text
 
 
+@pytest.mark.parametrize("device, says", [
+    ("xyz", "'xyz' is not a device torch knows"),
+    pytest.param("cuda", "no CUDA device is available here", marks=pytest.mark.skipif(
+        torch.cuda.is_available(), reason="this machine has CUDA")),
+    pytest.param("cuda:4096", "CUDA device", marks=pytest.mark.skipif(
+        not torch.cuda.is_available(), reason="no CUDA here")),
+])
+def test_cli_names_a_device_this_machine_lacks(tmp_path, capsys, device, says):
+    """--device cuda on a machine without CUDA ended in torch's "Torch not compiled with CUDA
+    enabled" and a traceback, after loading the data."""
+    out = tmp_path / "g.png"
+    assert main(["--epochs", "1", "--out", str(out), "--limit", "40", "--device", device]) == 2
+    err = capsys.readouterr().err
+    assert says in err and "Traceback" not in err and not out.exists()
+
+
 def test_cli_reports_a_bad_painting(tmp_path, capsys):
     assert main(["--epochs", "1", "--out", str(tmp_path / "g.png"), "--paint", "+-_x+"]) == 2
     assert "block row 2, column 1" in capsys.readouterr().err
