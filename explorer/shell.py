@@ -66,6 +66,33 @@ PAGE = {p.name: p for p in PAGES}
 
 # One lock per heavy module, taken in PAGES order (no two threads wait on each other in turn).
 _IMPORT_LOCKS = {name: threading.Lock() for p in PAGES for name in p.heavy}
+
+def _guard_infinite_link_numbers() -> None:
+    """A link's infinite value for a bound integer ``number_input`` (``?train_width=inf``,
+    ``1e999``) opens the page at the widget's default, as Streamlit treats a value out of range.
+    Streamlit 1.67 seeds the widget with ``int(float(value))``, and its URL seeding catches
+    ValueError but not the OverflowError: the page showed "This app has encountered an error".
+    Its deserializer is wrapped once per process to return the default there (nothing changes
+    where Streamlit has no such class)."""
+    from streamlit.elements.widgets import number_input
+
+    serde = getattr(number_input, "NumberInputSerde", None)
+    original = getattr(serde, "deserialize", None)
+    if original is None or getattr(original, "guards_overflow", False):
+        return
+
+    def deserialize(self: Any, ui_value: Any) -> Any:
+        try:
+            return original(self, ui_value)
+        except OverflowError:  # int(inf): the default, which also clears the URL parameter
+            return original(self, None)
+
+    deserialize.guards_overflow = True  # type: ignore[attr-defined]
+    serde.deserialize = deserialize
+
+
+_guard_infinite_link_numbers()
+
 _IMPORTED: set[str] = set()  # grows only, under the module's lock: which imports have finished
 
 
