@@ -66,6 +66,8 @@ PAGE = {p.name: p for p in PAGES}
 
 # One lock per heavy module, taken in PAGES order (no two threads wait on each other in turn).
 _IMPORT_LOCKS = {name: threading.Lock() for p in PAGES for name in p.heavy}
+_IMPORTED: set[str] = set()  # grows only, under the module's lock: which imports have finished
+
 
 def _guard_infinite_link_numbers() -> None:
     """A link's infinite value for a bound integer ``number_input`` (``?train_width=inf``,
@@ -92,8 +94,6 @@ def _guard_infinite_link_numbers() -> None:
 
 
 _guard_infinite_link_numbers()
-
-_IMPORTED: set[str] = set()  # grows only, under the module's lock: which imports have finished
 
 
 def warm_up(modules: tuple[str, ...]) -> None:
