@@ -128,12 +128,13 @@ def cone_from_json(text: str | bytes, *, limits: Limits = DEFAULT_LIMITS) -> Con
         raise ConeInputError("not valid JSON: nested far deeper than a matrix") from None
     if not isinstance(doc, dict) or "A" not in doc:
         raise ConeInputError("JSON must be an object with a field 'A' (the rows of A x <= 0)")
-    try:  # the one reader of {"A": ...} reads the entries and names a bad one
-        A = guarded(read_matrix, json.dumps({"A": doc["A"]}))
-    except ConeInputError as exc:
-        raise ConeInputError(
-            f"JSON field 'A' must hold numbers or 'p/q' strings in equal rows: {exc}"
-        ) from None
+    # The one reader of {"A": ...} reads the entries and names a bad one. No rows (the whole
+    # space, as cone_to_json writes it): the dimension is "dim".
+    dim = doc.get("dim")
+    A = _json_rows(doc, "A", dim if isinstance(dim, int) and not isinstance(dim, bool)
+                   and dim >= 1 else None)
+    if A.shape[1] == 0:
+        raise ConeInputError("JSON field 'A' is empty and 'dim' does not give the dimension")
     if "rays" not in doc or "lines" not in doc:
         return Cone.from_inequalities(A, limits=limits)
     for key in ("rays", "lines"):

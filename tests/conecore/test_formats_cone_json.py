@@ -84,6 +84,23 @@ def test_json_round_trip_needs_no_double_description(name, monkeypatch):
         assert np.array_equal(back.rays_exact, cone.rays_exact)
 
 
+@pytest.mark.parametrize("d", [1, 3])
+@pytest.mark.parametrize("generators", [True, False])
+def test_the_whole_space_with_no_rows_round_trips(d, generators):
+    """A cone with no rows of A (the whole space: from_inequalities of a (0, d) matrix, or
+    from_generators with lines only) was written as "A": [] and then refused ("'A' is empty:
+    there are no rows"): the dimension is in "dim"."""
+    for cone in (cc.Cone.from_inequalities(np.zeros((0, d))),
+                 cc.Cone.from_generators(np.zeros((0, d)), np.eye(d))):
+        back = cc.cone_from_json(cc.cone_to_json(cone, generators=generators))
+        assert back.dim == d and back.A.shape == (0, d) and back.same_as(cone)
+        assert back.lines.shape == (d, d) and back.rays.shape == (0, d)
+    for doc in ('{"A": []}', '{"A": [], "dim": 0}', '{"A": [], "dim": true}',
+                '{"A": [], "dim": "3"}'):
+        with pytest.raises(cc.ConeInputError, match="'A' is empty and 'dim' does not give"):
+            cc.cone_from_json(doc)
+
+
 def test_json_with_only_A_computes_the_cone():
     back = cc.cone_from_json('{"A": [[1, 0, -1], [-1, 0, -1], [0, 1, -1], [0, -1, -1]]}')
     assert back.rays.shape == (4, 3)
