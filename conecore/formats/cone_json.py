@@ -55,6 +55,12 @@ def read_matrix(text: str) -> np.ndarray:
     document = _json_object(text)
     if "A" not in document:
         raise ConeInputError(f"the JSON object has no key 'A' (keys found: {_keys(document)})")
+    dim = document.get("dim")  # a literal text here (parse_int=str)
+    if (document["A"] == [] and isinstance(dim, str) and dim.isdigit()
+            and 1 <= int(dim) <= source.MAX_ENTRIES):
+        # No rows, the dimension given (the whole space, as cone_to_json writes it): one zero
+        # row, as read_cone_file gives for generators of the whole space.
+        return np.zeros((1, int(dim)), dtype=np.int64)
     rows = rows_from_nested(document["A"], "'A'", "", source.MAX_ENTRIES)
     return read_grid(rows, check_widths(rows, row_name), list_cell)[1]
 

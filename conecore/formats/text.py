@@ -108,8 +108,12 @@ def to_csv(cone: Cone | Any) -> str:
 def matrix_cells(cone: Cone | Any) -> list[list[str]]:
     """The entries of ``A`` as short strings (``"1"``, ``"-2/3"``, ``"0.1"``), one list per
     row: exact entries as integers and fractions, floats as the shortest decimal that reads
-    back to the same float. Tables and text boxes show these; :func:`parse_matrix` reads them."""
+    back to the same float. Tables and text boxes show these; :func:`parse_matrix` reads them.
+    A cone with no rows (the whole space) is written as one zero row, the same cone: text
+    cannot carry a matrix with no rows and its width (an empty text is refused)."""
     rows, _ = written_rows(cone)
+    if not rows and isinstance(cone, Cone) and cone.dim:
+        return [["0"] * cone.dim]
     return [[literal(v) for v in row] for row in rows]
 
 

@@ -55,3 +55,19 @@ def test_inequalities_are_read_as_parse_matrix_reads_them() -> None:
     A = read_cone_file("p.ine", polyhedron, homogenize=True)
     assert A.tolist() == [[-1, 0, 0], [1, 1, -2], [0, 0, -1]]
     assert read_cone_file("a.csv", b"1,-2;-3,1\n").tolist() == [[1, -2], [-3, 1]]
+
+
+@pytest.mark.parametrize("d", [1, 3])
+def test_every_writer_carries_a_cone_with_no_rows(d: int) -> None:
+    """The whole space with no rows of A (from_inequalities of a (0, d) matrix, or
+    from_generators with lines only): .ine, .ext, .csv, .json and the link's text all read back
+    as the same cone. The CSV and the link's text were empty (refused: "the input is empty"),
+    and read_cone_file refused the JSON ("'A' is empty")."""
+    for cone in (cc.Cone.from_inequalities(np.zeros((0, d))),
+                 cc.Cone.from_generators(np.zeros((0, d)), np.eye(d))):
+        files = {"c.ine": cc.to_ine(cone), "c.ext": cc.to_ext(cone), "c.csv": cc.to_csv(cone),
+                 "c.json": cc.cone_to_json(cone)}
+        for name, text in files.items():
+            back = cc.Cone.from_inequalities(read_cone_file(name, text.encode()))
+            assert back.same_as(cone) and back.dim == d, name
+        assert cc.Cone.from_inequalities(cc.from_url_text(cc.to_url_text(cone))).same_as(cone)
