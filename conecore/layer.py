@@ -867,7 +867,7 @@ class ConeLayer(nn.Module):
         return self._folded[1], self._folded[2]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[-1] != self.in_features:
+        if not x.shape or x.shape[-1] != self.in_features:  # (a 0-d tensor has no last dimension)
             raise ConeInputError(
                 f"ConeLayer expects inputs with last dimension {self.in_features}; "
                 f"got shape {tuple(x.shape)}"

@@ -218,7 +218,7 @@ class PolyhedronLayer(nn.Module):
 
     # ------------------------------------------------------------------ maths
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[-1] != self.in_features:
+        if not x.shape or x.shape[-1] != self.in_features:  # (a 0-d tensor has no last dimension)
             raise ConeInputError(
                 f"PolyhedronLayer expects inputs with last dimension {self.in_features}; "
                 f"got shape {tuple(x.shape)}")

@@ -788,6 +788,8 @@ def test_constructor_validates(kwargs, match):
 def test_forward_names_the_wrong_shape():
     with pytest.raises(cc.ConeInputError, match="last dimension 3; got shape"):
         cc.ConeLayer(cone_of("pyramid"), 3)(torch.randn(2, 4))
+    with pytest.raises(cc.ConeInputError, match=r"last dimension 3; got shape \(\)"):
+        cc.ConeLayer(cone_of("pyramid"), 3)(torch.tensor(1.0))  # was an IndexError
 
 
 def test_only_origin_outputs_zero():

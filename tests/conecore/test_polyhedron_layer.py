@@ -219,6 +219,8 @@ def test_leading_batch_dimensions_and_shape_errors():
     assert torch.allclose(layer(x)[1, 2], layer(x[1, 2]), atol=1e-6)
     with pytest.raises(cc.ConeInputError, match="last dimension 5"):
         layer(torch.randn(3, 4))
+    with pytest.raises(cc.ConeInputError, match=r"last dimension 5; got shape \(\)"):
+        layer(torch.tensor(1.0))  # was an IndexError
 
 
 @pytest.mark.parametrize(("kwargs", "pattern"), [
