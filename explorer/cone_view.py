@@ -69,9 +69,16 @@ def kind_sentence(cone: cc.Cone) -> str:
 
 
 def generators_table(M: np.ndarray, prefix: str) -> pd.DataFrame:
+    """Rays or lines, one column per coordinate up to ``MAX_TABLE_COLS``. Exact entries that
+    Arrow cannot hold (integers past 64 bits: the rays of a row with entries like 10^30;
+    fractions) are shown as text, every one of them exactly: such a table crashed the page."""
     d = M.shape[1]
     shown = min(d, MAX_TABLE_COLS)
-    frame = pd.DataFrame(np.asarray(M)[:, :shown], columns=[f"x{j + 1}" for j in range(shown)],
+    cells = np.asarray(M)[:, :shown]
+    if cells.dtype == object:
+        small = all(isinstance(v, (int, np.integer)) and -2**63 <= v < 2**63 for v in cells.flat)
+        cells = cells.astype(np.int64) if small else cells.astype(str)
+    frame = pd.DataFrame(cells, columns=[f"x{j + 1}" for j in range(shown)],
                          index=[f"{prefix}{i + 1}" for i in range(len(M))])
     if frame.dtypes.map(lambda t: t.kind == "f").any():
         frame = frame.round(4)

@@ -215,3 +215,29 @@ def test_a_is_shown_exactly_with_its_redundant_rows_flagged():
         "1/2,0,0,0,-1;0,1,0,0,-1;1,1,0,0,-3;0,0,1,0,0;0,0,0,1,0"))
     flagged = [i for i, v in enumerate(table["redundant"]) if v]
     assert flagged == list(cone.redundant_rows) and flagged
+
+
+def test_rays_past_64_bits_are_shown_exactly_as_text():
+    """Rows like (10^30, 1) give exact rays with integers past 64 bits: the rays table made
+    Arrow overflow and the page showed "This app has encountered an error"."""
+    big = 10**30
+    at = open_page("build", A=f"{big},1;1,-{big}", check=False)
+    assert not at.exception, [e.value for e in at.exception]
+    rays = at.dataframe[0].value
+    cells = {str(v) for v in rays.to_numpy().ravel()}
+    assert str(big) in cells or f"-{big}" in cells
+
+
+def test_generators_table_keeps_exact_entries_exact():
+    from fractions import Fraction
+
+    import numpy as np
+
+    from explorer.cone_view import generators_table
+
+    small = generators_table(np.array([[1, -2], [3, 4]], dtype=object), "r")
+    assert str(small.dtypes.iloc[0]) == "int64" and small.loc["r2", "x1"] == 3
+    big = generators_table(np.array([[2**70, -1], [Fraction(1, 3), 5]], dtype=object), "l")
+    assert big.loc["l1", "x1"] == str(2**70) and big.loc["l2", "x1"] == "1/3"
+    floats = generators_table(np.array([[0.123456789, 1.0]]), "r")
+    assert floats.loc["r1", "x1"] == 0.1235
