@@ -58,7 +58,9 @@ from conecore.exact import (
     IntMatrix,
     echelon_pivots,
     elimination_work,
+    nullspace_basis,
     primitive,
+    project_to_rowspace,
     rationalize_row,
 )
 from conecore.gate import Ticket
@@ -719,11 +721,61 @@ def _float_generators(
             ])
             for y in reduced_rays
         ]).reshape(len(reduced_rays), r)
+        diag = np.abs(np.diag(R_[:r]))
+        if not diag.min() > ILL_CONDITIONED * diag.max():  # NaN too
+            return _exact_float_generators(basis, reduced_rays, pivot_cols, d)
         # Q_r^T x solves R_r^T c = B x (B is the row-scaled basis, hence the scales above).
         C = np.linalg.solve(R_[:r].T, Bx.T).T if len(Bx) else np.zeros((0, r))
         X = C @ Q[:, :r].T
     norms = np.linalg.norm(X, axis=1, keepdims=True)
     return lines, X / np.where(norms > 0, norms, 1.0)
+
+
+ILL_CONDITIONED = 1e-8
+"""In :func:`_float_generators`: where the smallest diagonal entry of the QR factor of the
+row-scaled basis is at most this times the largest, float64 cannot tell the basis rows apart
+well enough for the lines and rays (rows such as ``(1e200, 1/3, -1e30, -7/2)`` and
+``(1e300, -7/2, -3, 1e-300)`` are both ``e_1`` in float64: the solve raised "Singular
+matrix"), and :func:`_exact_float_generators` computes them instead."""
+
+MAX_EXACT_LINES = 64
+"""The most lines :func:`_exact_float_generators` makes orthogonal over the rationals (its cost
+grows as ``lines^2 * d``)."""
+
+
+def _exact_float_generators(basis: IntMatrix, reduced_rays: IntMatrix, pivot_cols: list[int],
+                            d: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_float_generators` in exact arithmetic, each vector rounded once at the end: an
+    integer basis of the lineality space made orthogonal over the rationals (Gram-Schmidt),
+    the lifted rays projected onto the row space exactly. For bases that float64 cannot tell
+    apart; refused (with the reason) past :data:`MAX_EXACT_LINES` lines."""
+    null = nullspace_basis(basis, d)
+    if len(null) > MAX_EXACT_LINES:
+        raise ConeInputError(
+            f"A's rows are too close to dependent in float64 (entries of one row span hundreds "
+            f"of orders of magnitude) for this cone's {len(null)} lines to be computed: exact "
+            f"arithmetic does that for at most {MAX_EXACT_LINES} lines")
+    ortho: list[list[Fraction]] = []
+    for v in null:
+        w = [Fraction(x) for x in v]
+        for u in ortho:
+            c = sum(a * b for a, b in zip(w, u)) / sum(a * a for a in u)
+            w = [a - c * b for a, b in zip(w, u)]
+        ortho.append(w)
+    lifted = []
+    for y in reduced_rays:
+        x = [0] * d
+        for j, v in zip(pivot_cols, y):
+            x[j] = v
+        lifted.append(x)
+    rays = project_to_rowspace(basis, list(range(len(basis))), lifted)
+
+    def unit(vectors: list) -> np.ndarray:
+        X = np.array([_unit_fractions(v) for v in vectors], dtype=float).reshape(len(vectors), d)
+        norms = np.linalg.norm(X, axis=1, keepdims=True)
+        return X / np.where(norms > 0, norms, 1.0)
+
+    return unit(ortho), unit(rays)
 
 
 _NUMERIC_KINDS = "biuf"

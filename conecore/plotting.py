@@ -17,6 +17,8 @@ One builder per view:
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 import plotly.graph_objects as go
 
@@ -579,6 +581,32 @@ def figure_benchmark(rows: list) -> go.Figure:
     return fig
 
 
+def _exact_direction(v) -> np.ndarray:
+    """An exact vector (integers, fractions) as floats pointing the same way: divided first by
+    a power of two near its largest entry, so integers past 1e308 (the primitive form of a row
+    like (1e-300, 1e200) has ~500 digits) do not overflow the conversion."""
+    values = [Fraction(x) for x in v]
+    peak = max((abs(x) for x in values), default=Fraction(0))
+    if peak == 0:
+        return np.zeros(len(values))
+    shift = (peak.numerator.bit_length() - peak.denominator.bit_length()) - 1
+    scale = Fraction(2) ** shift
+    return np.array([float(x / scale) for x in values])
+
+
+def _exact_rows_in_range(rows: list) -> np.ndarray:
+    """Exact rows each divided by a power of two near its largest entry (the same cone, exactly:
+    a positive scaling per row), as an object array :meth:`Cone.from_inequalities` accepts:
+    entries past 1e308 were refused ("overflows")."""
+    out = []
+    for row in rows:
+        values = [Fraction(x) for x in row]
+        peak = max((abs(x) for x in values), default=Fraction(0))
+        shift = (peak.numerator.bit_length() - peak.denominator.bit_length()) if peak else 0
+        out.append([x / Fraction(2) ** shift for x in values])
+    return np.array(out, dtype=object)
+
+
 def figure_dd_step(dd, k: int, animate: bool = True) -> go.Figure:
     """Step ``k`` of a :class:`conecore.ddsteps.DoubleDescription` (0: the whole space): the cone
     of the constraints added so far, the new constraint's normal (orange), rays cut off (red,
@@ -594,15 +622,14 @@ def figure_dd_step(dd, k: int, animate: bool = True) -> go.Figure:
         step = None
     else:
         step = dd.steps[k - 1]
-        shown = [dd.A[i] for i in dd.order[:k]]
-        current = Cone.from_inequalities(np.array(shown, dtype=object))
+        current = Cone.from_inequalities(_exact_rows_in_range([dd.A[i] for i in dd.order[:k]]))
     fig = figure_2d(current, show_normals=True) if d == 2 else figure_3d(current)
     if step is None:
         return fig
     _label_rays_as(fig, current, step.rays)
 
     def unit(v) -> np.ndarray:
-        return unit_rows(np.asarray(v, dtype=float).reshape(1, -1))[0]
+        return unit_rows(_exact_direction(v).reshape(1, -1))[0]
 
     def trace(P: np.ndarray, color: str, **kw):
         line = dict(color=color, dash=kw.pop("dash", "solid"), width=kw.pop("width", 4))
@@ -644,7 +671,7 @@ def _label_rays_as(fig: go.Figure, cone: Cone, rays: list) -> None:
     L = np.asarray(cone.lines, dtype=float)
     units = []
     for r in rays:
-        v = np.asarray(r, dtype=float)
+        v = _exact_direction(r)
         v = v - L.T @ (L @ v) if len(L) else v
         units.append(v / (np.linalg.norm(v) or 1.0))
     units = np.array(units) if units else np.zeros((0, cone.dim))

@@ -253,6 +253,36 @@ def test_degenerate_float_cone_has_no_spurious_rays():
     assert cone.rays.shape[0] == 8 and cone.lines.shape[0] == 2
 
 
+def test_rows_float64_cannot_tell_apart_give_exact_lines_and_rays():
+    """Rows 2 and 3 are both e_1 in float64 once scaled (entries from 1e-300 to 1e300 in one
+    row), though exactly independent: the float QR's solve raised "Singular matrix" (every page
+    opened with this link crashed). The lines and rays now come from exact arithmetic: the
+    lines orthonormal and in the null space of A, the rays in the cone and along the exact
+    ones."""
+    big = 10**30
+    A = np.array([[Fraction(1, 3), -big, Fraction(1, 3), Fraction(1, 10)],
+                  [Fraction(10**200), Fraction(1, 3), -big, Fraction(-7, 2)],
+                  [Fraction(10**300), Fraction(-7, 2), -3, Fraction(1, 10**300)]], dtype=object)
+    cone = cc.Cone.from_inequalities(A)
+    assert (len(cone.rays), len(cone.lines)) == (3, 1)
+    L = np.asarray(cone.lines)
+    assert np.allclose(L @ L.T, np.eye(1), atol=1e-15)
+    assert float(cc.relative_violation(cone.A, cone.rays).max()) <= 1e-12
+    assert float(cc.relative_violation(cone.A, L).max()) <= 1e-12
+    assert float(cc.relative_violation(cone.A, -L).max()) <= 1e-12
+    exact = [np.array([float(Fraction(v) / max(abs(x) for x in r)) for v in r])
+             for r in cone.rays_exact]
+    for r in exact:  # each exact ray (past 1e308 as integers) is one of the float rays
+        r = r / np.linalg.norm(r)
+        assert min(np.linalg.norm(cone.rays - r, axis=1)) <= 1e-12
+    # Too many lines for exact Gram-Schmidt: refused with the reason, not a LinAlgError.
+    wide = np.zeros((2, 70), dtype=object)
+    wide[0, :3] = [Fraction(10**200), Fraction(1, 3), -big]
+    wide[1, :3] = [Fraction(10**300), Fraction(-7, 2), -3]
+    with pytest.raises(cc.ConeInputError, match="too close to dependent in float64"):
+        cc.Cone.from_inequalities(wide)
+
+
 def test_same_as_detects_differences():
     a = cc.Cone.from_inequalities(cc.preset("pyramid"))
     b = cc.Cone.from_inequalities(cc.preset("redundant-pyramid"))

@@ -365,3 +365,23 @@ def polygon_axis(t: dict, axis: str) -> np.ndarray:
     if isinstance(v, dict):  # Plotly's typed arrays
         return np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
     return np.array([np.nan if x is None else x for x in v], dtype=float)
+
+
+def test_dd_steps_of_rows_past_1e308_as_integers_are_drawn():
+    """The step-by-step works with each row as primitive integers: (1e-300, 1e200) has ~500
+    digits, past float64. Drawing a step built the cone from those integers ("overflows
+    (|x| must be below 1e308)": the Steps page crashed) and turned the rays into floats
+    (OverflowError); both now scale each exact vector by a power of two first."""
+    from fractions import Fraction
+
+    from conecore.ddsteps import double_description
+
+    A = np.array([[-1, Fraction(1, 3)], [10**30, 10**200], [Fraction(1, 10**300), 10**200],
+                  [1, Fraction(1, 10)]], dtype=object)
+    dd = double_description(A)
+    assert max(abs(v) for row in dd.A for v in row) > 2**1024  # past float64
+    for k in range(len(dd.steps) + 1):
+        fig = plotting.figure_dd_step(dd, k)
+        data = json.loads(fig.to_json())["data"]
+        assert all(np.isfinite(polygon_axis(t, "x")[~np.isnan(polygon_axis(t, "x"))]).all()
+                   for t in data if "x" in t)
