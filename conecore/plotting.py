@@ -23,7 +23,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from conecore.cone import Cone, row_scales, unit_rows
-from conecore.errors import ConeError
+from conecore.errors import ConeError, ConeInputError
 
 CONE_FILL = "rgba(31, 111, 235, 0.30)"
 HALF_FILL = "rgba(120, 120, 120, 0.08)"
@@ -579,6 +579,9 @@ def figure_benchmark(rows: list) -> go.Figure:
                       height=420, margin=dict(l=10, r=10, t=10, b=10),
                       legend=dict(orientation="h", y=-0.2))
     return fig
+
+
+_FLOAT_MAX = 10**308  # about float64's largest (1.8e308), as the input checks bound entries
 
 
 def _exact_direction(v) -> np.ndarray:
@@ -1268,14 +1271,21 @@ def figure_polyhedron_dd_step(steps, k: int) -> go.Figure:
     if d not in (2, 3):
         raise ValueError("figure_polyhedron_dd_step draws polyhedra in R^2 or R^3")
     step = steps.steps[k]
+    points = [*step.vertices, *step.dropped_vertices, *step.born_vertices]
+    if any(abs(Fraction(v)) >= _FLOAT_MAX for p in points for v in p):
+        raise ConeInputError(f"the polyhedron of the first {k} constraints has a vertex with a "
+                             "coordinate past 1e308, which float64 cannot hold: no picture of "
+                             "this step (its vertices are listed exactly)")
     A = np.array(steps.A[:k], dtype=object).reshape(k, d) if k else np.zeros((0, d), dtype=int)
     b = list(steps.b[:k])
     if step.is_empty:
         poly = Polyhedron.from_inequalities(A, b)
     else:
+        # (rays and lines are directions: each scaled by a power of two, as primitive integers
+        # they can pass 1e308, which from_parts refuses)
         poly = Polyhedron.from_parts(A, b, np.array(step.vertices, dtype=object).reshape(-1, d),
-                                     np.array(step.rays, dtype=object).reshape(-1, d),
-                                     np.array(step.lines, dtype=object).reshape(-1, d))
+                                     _exact_rows_in_range(step.rays).reshape(-1, d),
+                                     _exact_rows_in_range(step.lines).reshape(-1, d))
     gone = np.array(step.dropped_vertices, dtype=float).reshape(-1, d)
     born = np.array(step.born_vertices, dtype=float).reshape(-1, d)
     view = gone

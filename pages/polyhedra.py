@@ -212,8 +212,11 @@ def stepper(poly: cc.Polyhedron) -> None:
     else:
         st.markdown(f"**Start.** {step.sentence()}")
     left, right = st.columns([3, 2])
-    left.plotly_chart(plotting.figure_polyhedron_dd_step(steps, k), key="poly_step_fig",
-                      width="stretch")
+    try:
+        left.plotly_chart(plotting.figure_polyhedron_dd_step(steps, k), key="poly_step_fig",
+                          width="stretch")
+    except cc.ConeError as exc:
+        left.info(f"Step {k}: {exc}.")
     with right:
         st.metric("vertices so far", len(step.vertices))
         st.markdown("**Vertices**  \n" + ("  \n".join(

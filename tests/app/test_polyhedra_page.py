@@ -273,3 +273,21 @@ def test_the_step_slider_at_the_last_step_follows_the_end():
     at.text_area(key="poly_b").input("1\n1").run()
     assert (at.slider(key="poly_step").value, at.slider(key="poly_step").max) == (2, 2)
     assert not at.exception
+
+
+def test_a_step_whose_vertex_float64_cannot_hold_says_so_in_place_of_its_picture():
+    """Rows mixing 1e-300, 1e300 and 10^30: step 2's rays as primitive integers pass 1e308
+    (the page crashed there), and from step 4 on a vertex does (no picture can be drawn: the
+    page says so beside the exact vertices instead of crashing)."""
+    big = "1000000000000000000000000000000"
+    at = open_page("polyhedra", poly_mode="A and b")
+    at.text_area(key="poly_A").set_value(
+        f"2 -3 {big}\n0.1 1e300 9223372036854775808\n-7/2 1e-300 -7/2\n-3 -7/2 -3\n"
+        f"1e300 -1 {big}").run()
+    at.text_area(key="poly_b").set_value(f"-1\n{big}\n1\n-{big}\n{big}").run()
+    slider = at.slider(key="poly_step")
+    for k in range(int(slider.max) + 1):
+        slider.set_value(k).run()
+        assert not at.exception, (k, [e.value for e in at.exception])
+        said = any("past 1e308" in i.value for i in at.info)
+        assert said == (k >= 4), k

@@ -385,3 +385,27 @@ def test_dd_steps_of_rows_past_1e308_as_integers_are_drawn():
         data = json.loads(fig.to_json())["data"]
         assert all(np.isfinite(polygon_axis(t, "x")[~np.isnan(polygon_axis(t, "x"))]).all()
                    for t in data if "x" in t)
+
+
+def test_polyhedron_steps_with_exact_vectors_past_1e308():
+    """Rays and lines of a step as primitive integers can pass 1e308 ((1e300, -7/2, 0) and
+    (1e30, 1, 1)): from_parts refused them and the Polyhedra page crashed; they are directions,
+    so each is scaled by a power of two. A vertex past 1e308 cannot be drawn at all: a
+    ConeInputError that says so (the page shows it in place of the picture)."""
+    from fractions import Fraction
+
+    from conecore.ddsteps import polyhedron_steps
+
+    steps = polyhedron_steps(np.array([[10**300, Fraction(-7, 2), 0], [10**30, 1, 1]],
+                                      dtype=object), [2**63, 1])
+    assert max(abs(v) for s in steps.steps for r in s.rays for v in r) > 2**1024
+    for k in range(len(steps.steps)):
+        plotting.figure_polyhedron_dd_step(steps, k)
+    big, huge = 10**30, 10**300
+    far = polyhedron_steps(np.array([[2, -3, big], [Fraction(1, 10), huge, 2**63],
+                                     [Fraction(-7, 2), Fraction(1, huge), Fraction(-7, 2)],
+                                     [-3, Fraction(-7, 2), -3], [huge, -1, big]], dtype=object),
+                           [-1, big, 1, -big, big])
+    plotting.figure_polyhedron_dd_step(far, 3)
+    with pytest.raises(cc.ConeInputError, match="vertex with a coordinate past 1e308"):
+        plotting.figure_polyhedron_dd_step(far, 4)
