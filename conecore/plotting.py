@@ -834,7 +834,7 @@ def _add_boundaries(fig: go.Figure, poly, lo: np.ndarray, hi: np.ndarray,
     A, b = poly.rows_in_range()  # the same lines: a . a overflowed past 1e154 (none drawn)
     segs, labels, label_at = [], [], []
     for i, (a, beta) in enumerate(zip(A[:MAX_BOUNDARIES], b[:MAX_BOUNDARIES])):
-        if not np.any(a):
+        if not np.any(a) or not np.isfinite(beta):  # (a boundary past float64: off any view)
             continue
         # The line foot + t * direction, a . foot = b, within the view (Liang-Barsky).
         foot = a * beta / (a @ a)

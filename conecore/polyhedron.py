@@ -680,8 +680,9 @@ class Polyhedron:
         the layer and the projections compute with (rows past 1e154 made OSQP return wrong
         points with no sign, and past 3e38 a float32 layer's ``A`` was inf)."""
         scale = row_scales(self.A)
-        return (np.array(self.A, dtype=np.float64) / scale[:, None],
-                np.array(self.b, dtype=np.float64) / scale)
+        with np.errstate(over="ignore"):  # b of a tiny row past float64: inf (never binding)
+            return (np.array(self.A, dtype=np.float64) / scale[:, None],
+                    np.array(self.b, dtype=np.float64) / scale)
 
     def _kept_rows(self) -> list[int]:
         return [i for i in range(self.A.shape[0]) if np.any(self.A[i] != 0)]
@@ -692,7 +693,8 @@ class Polyhedron:
         keep = self._kept_rows()
         A, b = self.A[keep], self.b[keep]
         peak = np.abs(A).max(axis=1, initial=0.0)[:, None] if len(keep) else np.ones((0, 1))
-        A_s, b_s = A / peak, b / peak[:, 0]
+        with np.errstate(over="ignore"):  # b of a tiny row past float64: inf (never binding)
+            A_s, b_s = A / peak, b / peak[:, 0]
         norms = np.linalg.norm(A_s, axis=1)
         return A_s / norms[:, None], b_s / norms
 

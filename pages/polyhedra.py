@@ -289,10 +289,15 @@ def show(poly: cc.Polyhedron) -> None:
     st.dataframe([{f"x{j + 1}": str(v) for j, v in enumerate(row)} for row in V[:64]],
                  width="stretch")
     if len(poly.rays) or len(poly.lines):
-        st.markdown("**Rays** " + ", ".join(str(tuple(np.round(r, 4))) for r in poly.rays)
-                    + ("  \n**Lines** " + ", ".join(str(tuple(np.round(ell, 4)))
-                                                    for ell in poly.lines)
+        st.markdown("**Rays** " + (", ".join(map(vector_text, poly.rays)) or "none")
+                    + ("  \n**Lines** " + ", ".join(map(vector_text, poly.lines))
                        if len(poly.lines) else ""))
+
+
+def vector_text(v: np.ndarray) -> str:
+    """``(1, 0.7071)``: each entry to 4 decimals, as a plain number (a tuple of NumPy 2's
+    scalars printed as ``(np.float64(1.0), np.float64(0.0))``)."""
+    return "(" + ", ".join(f"{round(float(x), 4) + 0.0:g}" for x in v) + ")"
 
 
 with shell.page("polyhedra"):

@@ -291,3 +291,13 @@ def test_a_step_whose_vertex_float64_cannot_hold_says_so_in_place_of_its_picture
         assert not at.exception, (k, [e.value for e in at.exception])
         said = any("past 1e308" in i.value for i in at.info)
         assert said == (k >= 4), k
+
+
+@pytest.mark.parametrize("example, rays, lines", [("quadrant", "(1, 0), (0, 1)", None),
+                                                  ("strip", "none", "(0, -1)")])
+def test_rays_and_lines_are_written_as_plain_numbers(example, rays, lines):
+    """They read "(np.float64(1.0), np.float64(0.0))" (a tuple of NumPy 2's scalars)."""
+    at = open_page("polyhedra", poly_mode="Example", poly_example=example)
+    text = next(m.value for m in at.markdown if m.value.startswith("**Rays** "))
+    assert text.startswith(f"**Rays** {rays}") and "np." not in text
+    assert (f"**Lines** {lines}" in text) if lines else "Lines" not in text

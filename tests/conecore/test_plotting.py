@@ -409,3 +409,15 @@ def test_polyhedron_steps_with_exact_vectors_past_1e308():
     plotting.figure_polyhedron_dd_step(far, 3)
     with pytest.raises(cc.ConeInputError, match="vertex with a coordinate past 1e308"):
         plotting.figure_polyhedron_dd_step(far, 4)
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_a_tiny_row_with_a_large_b_draws_without_overflow_warnings():
+    """x1 * 1e-300 <= 1e10: brought into range (a divided by 2^-997), b passes float64. It is
+    inf, never binding (the boundary x1 = 1e310 is off any view), without the overflow
+    warnings rows_in_range and the boundary lines raised."""
+    P = cc.polyhedron_from_A_b("1e-300 0\n-1 0\n0 1\n0 -1", "1e10\n0\n1\n1")
+    A, b = P.rows_in_range()
+    assert np.isinf(b[0]) and np.isfinite(A).all()
+    fig = plotting.figure_polyhedron_2d(P)
+    assert len(trace(fig, "constraint numbers").text) == 3  # rows 2 to 4
