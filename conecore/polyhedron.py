@@ -353,8 +353,14 @@ class Polyhedron:
         line_ints = [[int(v) for v in row] for row in lines_exact.tolist()]
         assert all(row[d] == 0 for row in line_ints), "a line of the homogenised cone has s != 0"
         line_ints = [row[:d] for row in line_ints]
-        vertices = (np.array([_vertex_floats(num, den) for num, den in vertex_exact])
-                    .reshape(len(vertex_exact), d))
+        try:
+            vertices = (np.array([_vertex_floats(num, den) for num, den in vertex_exact])
+                        .reshape(len(vertex_exact), d))
+        except OverflowError:  # float(Fraction) past float64's range
+            raise ConeInputError(
+                "the polyhedron has a vertex with a coordinate past 1e308, which float64 cannot "
+                "hold (b is huge against the entries of A in some rows): scale those rows or b"
+            ) from None
         rays = _unit_rows_from_ints(ray_ints, d)
         lines = _orthonormal(np.array(line_ints, dtype=np.float64).reshape(len(line_ints), d)
                              if all(abs(v) < 2**53 for row in line_ints for v in row)

@@ -446,3 +446,13 @@ def test_torch_tensors_are_read_like_arrays():
     assert P.contains(torch.tensor([[0.5, 3.0]], requires_grad=True)).tolist() == [True]
     Q = Polyhedron.from_generators(torch.eye(2), rays=torch.ones(1, 2))
     assert Q.kind == K.UNBOUNDED
+
+
+def test_a_vertex_past_float64_is_refused_with_the_reason():
+    """0 <= x1 <= 1e200, 0 <= x2 <= 1e200 x1: the vertex (1e200, 1e400) is exact but no
+    float64 holds it; float(Fraction) raised OverflowError (the Polyhedra page crashed)."""
+    A = np.array([[-1, 0], [1, 0], [0, -1], [-10**200, 1]], dtype=object)
+    with pytest.raises(cc.ConeInputError, match="vertex with a coordinate past 1e308"):
+        cc.Polyhedron.from_inequalities(A, [0, 10**200, 0, 0])
+    P = cc.Polyhedron.from_inequalities(A, [0, 10**100, 0, 0])  # (1e100, 1e300): it fits
+    assert np.isclose(P.vertices.max(), 1e300)
