@@ -584,30 +584,28 @@ def figure_benchmark(rows: list) -> go.Figure:
 _FLOAT_MAX = 10**308  # about float64's largest (1.8e308), as the input checks bound entries
 
 
-def _exact_direction(v) -> np.ndarray:
-    """An exact vector (integers, fractions) as floats pointing the same way: divided first by
-    a power of two near its largest entry, so integers past 1e308 (the primitive form of a row
-    like (1e-300, 1e200) has ~500 digits) do not overflow the conversion."""
+def _scaled_exact(v) -> list[Fraction]:
+    """An exact vector (integers, fractions) divided by a power of two near its largest entry:
+    the same direction, with entries a float64 holds (as primitive integers a row like
+    (1e-300, 1e200) has ~500 digits, past 1e308)."""
     values = [Fraction(x) for x in v]
     peak = max((abs(x) for x in values), default=Fraction(0))
-    if peak == 0:
-        return np.zeros(len(values))
-    shift = (peak.numerator.bit_length() - peak.denominator.bit_length()) - 1
-    scale = Fraction(2) ** shift
-    return np.array([float(x / scale) for x in values])
+    if not peak:
+        return values
+    scale = Fraction(2) ** (peak.numerator.bit_length() - peak.denominator.bit_length())
+    return [x / scale for x in values]
+
+
+def _exact_direction(v) -> np.ndarray:
+    """:func:`_scaled_exact` as floats (a plain conversion overflowed past 1e308)."""
+    return np.array([float(x) for x in _scaled_exact(v)])
 
 
 def _exact_rows_in_range(rows: list) -> np.ndarray:
-    """Exact rows each divided by a power of two near its largest entry (the same cone, exactly:
-    a positive scaling per row), as an object array :meth:`Cone.from_inequalities` accepts:
-    entries past 1e308 were refused ("overflows")."""
-    out = []
-    for row in rows:
-        values = [Fraction(x) for x in row]
-        peak = max((abs(x) for x in values), default=Fraction(0))
-        shift = (peak.numerator.bit_length() - peak.denominator.bit_length()) if peak else 0
-        out.append([x / Fraction(2) ** shift for x in values])
-    return np.array(out, dtype=object)
+    """Exact rows (or rays, lines) each scaled by :func:`_scaled_exact` (the same cone,
+    exactly), as an object array that :meth:`Cone.from_inequalities` and
+    :meth:`Polyhedron.from_parts` accept (they refuse entries past 1e308)."""
+    return np.array([_scaled_exact(row) for row in rows], dtype=object)
 
 
 def figure_dd_step(dd, k: int, animate: bool = True) -> go.Figure:
