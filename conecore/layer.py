@@ -308,6 +308,12 @@ def _box_backward_torch(g: torch.Tensor, out: torch.Tensor, inv: torch.Tensor,
 _PACKED_OK: bool | None = None  # oneDNN's prepacked linear works in this torch (checked once)
 _PACKED_MIN_BATCH = 32  # below this the prepacked product is no faster than F.linear
 _TRACED_RAY_TERMS = 64  # rays past which compiled inference adds R^T mu as one product
+# Eager float32 layers of cones with lines in at most this many coordinates compute the line map
+# in float64 (as under autocast): in float32 an output that is a small difference of large
+# numbers (the affine part almost in the row space, the ray coefficients 0) missed the cone by
+# a relative 1e-4 to 9e-3 on the 2-D half-plane. Larger cones keep the float32 kernels (their
+# outputs are dominated by the many lines: far below 1e-5 measured; see the README).
+_FLOAT64_LINES_MAX_D = 16
 # What a ConeLayer caches: derived from the weights (dropped by a training forward too), and
 # the sparse basis, derived from the cone alone; ``.to()``, loading and pickling drop all.
 _WEIGHT_CACHES = ("_folded", "_stacked", "_packed", "_native")
@@ -903,6 +909,9 @@ class ConeLayer(nn.Module):
             z = self._forward_projected(h, autocast, reduced, plain=True).to(dtype)
         elif autocast or reduced or dtype != rays.dtype:
             z = self._forward_projected(h, autocast, reduced).to(dtype)
+        elif (eager and dtype == torch.float32 and line_coef is not None
+              and self.out_features <= _FLOAT64_LINES_MAX_D):
+            z = self._forward_projected(h, False, True).to(dtype)
         elif (device == "cuda" and self.box is not None and ray_coef is not None
               and line_coef is not None and not grad and eager):
             z = self._forward_stacked(h, line_coef, ray_coef)

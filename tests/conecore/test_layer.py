@@ -62,6 +62,26 @@ def test_outputs_stay_in_the_cone_over_scales(name, nonneg, dtype, bound):
     assert worst_violation(cone, z) < bound
 
 
+@pytest.mark.parametrize("rows", [[[1, -3]], [[-3, 1]], [[1, 1, 1]], [[1, -2], [-3, 1], [0, 0]]])
+@pytest.mark.parametrize("box", [None, 1.0])
+def test_float32_outputs_that_are_small_differences_stay_in_the_cone(rows, box):
+    """A 2-D half-plane (one line, one ray): where the affine part lies almost in the row space
+    and the ray coefficients are 0, the output is a small difference of large numbers, and the
+    float32 line map missed the cone by a relative 1e-4 (autograd on) to 9e-3 (no_grad, box).
+    Small cones with lines now compute the line map in float64 and round once."""
+    cone = cc.Cone.from_inequalities(rows)
+    torch.manual_seed(0)
+    layer = cc.ConeLayer(cone, 5, box=box)
+    for scale in (1.0, 1e2, 1e3, 1e4):
+        x = torch.randn(20_000, 5) * scale
+        with torch.no_grad():
+            inference = layer(x)
+        training = layer(x)
+        for z in (inference, training):
+            assert z.dtype == torch.float32 and torch.isfinite(z).all()
+            assert worst_violation(cone, z) < 1e-6, (scale, worst_violation(cone, z))
+
+
 @pytest.mark.parametrize("line_mode", ["basis", "project"])
 def test_line_modes_cover_the_same_set(line_mode):
     """Both line parameterisations give outputs in the cone and reach the lines."""
@@ -551,12 +571,14 @@ def test_dynamically_quantized_maps_stay_in_the_cone(name):
 
 
 @pytest.mark.parametrize("name", ["checkerboard-8", "wedge-line", "pyramid"])
-def test_cached_weights_keep_their_sources(name):
+def test_cached_weights_keep_their_sources(name, monkeypatch):
     """Inference caches weights made from the maps' weights, keyed by their versions and
     addresses. Weights that are temporaries (functional_call's) could be freed and a new tensor,
     of version 0, take the same address: the key would match and the old weights be used. So a
     cache keeps the tensors it was made from; while it does, no tensor can take their address.
     Each set of weights gives its own outputs, and the last set stays alive in the cache."""
+    # the cached paths (small cones with lines take the float64 line map otherwise)
+    monkeypatch.setattr(layer_module, "_FLOAT64_LINES_MAX_D", 0)
     import gc
     import weakref
 
@@ -706,6 +728,7 @@ def test_cpu_packed_inference_path_matches_and_follows_the_weights(name, box, mo
     if not layer_module._packed_linear_works():
         pytest.skip("this torch has no working oneDNN prepacked linear")
     monkeypatch.setattr(layer_module._native_box, "available", lambda: False)
+    monkeypatch.setattr(layer_module, "_FLOAT64_LINES_MAX_D", 0)  # (as above)
     cone = cone_of(name)
     layer = cc.ConeLayer(cone, 5, box=box)
     x = torch.randn(64, 5) * 10

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 import conecore as cc
 from conecore import _native_box as nb
 from conecore import layer as L
+from conecore import layer as layer_module
 
 HAVE_CC = nb.compiler() is not None
 
@@ -134,6 +135,7 @@ def test_layer_uses_the_kernels_and_gives_the_same_training_step() -> None:
     adds the rays in another order than the product), the same gradients, every output in the
     box and in the cone."""
     cone = cc.Cone.from_inequalities(cc.preset("checkerboard-8"))
+    torch.manual_seed(0)  # (the global generator's state depended on the tests run before)
     layer = cc.ConeLayer(cone, 12, box=1.0)
     x = torch.randn(64, 12) * 4
     calls = {"forward": 0, "backward": 0, "inference": 0}
@@ -170,8 +172,8 @@ def test_layer_uses_the_kernels_and_gives_the_same_training_step() -> None:
     (z1, zi1, g1), (z2, zi2, g2) = results
     assert torch.allclose(zi1, zi2, atol=1e-6)
     assert torch.allclose(z1, z2, atol=1e-6)
-    for a, b in zip(g1, g2, strict=True):
-        assert torch.allclose(a, b, rtol=1e-4, atol=1e-6)
+    for a, b in zip(g1, g2, strict=True):  # sums in another order: round-off of the largest
+        assert torch.allclose(a, b, rtol=1e-4, atol=1e-6 * float(b.abs().max()))
     A = torch.as_tensor(np.array(cone.A))
     for z in (z1, zi1):
         assert float(z.abs().max()) <= 1.0 + 1e-6
@@ -479,6 +481,8 @@ def test_layer_inference_takes_the_kernels_and_follows_the_cone(name, kernel, dt
     the kernels read is made again when the rays change (another dtype, a state dict of the
     same cone)."""
     assert nb.available()
+    # the kernels' path (small cones with lines take the float64 line map otherwise)
+    monkeypatch.setattr(layer_module, "_FLOAT64_LINES_MAX_D", 0)
     cone = cc.Cone.from_inequalities(cc.preset(name))
     layer = cc.ConeLayer(cone, 6, box=1.5).to(dtype)
     calls = []
