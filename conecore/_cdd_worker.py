@@ -150,12 +150,7 @@ def run(job):
     if "redundant" in want:
         out["redundant"] = redundant_rows(reduced, backend)
     if "rays_exact" in want:
-        lifted = []
-        for y in rays:
-            x = [0] * ncols
-            for j, v in zip(pivot_cols, y):
-                x[j] = v
-            lifted.append(x)
+        lifted = exact_pure.lift(rays, pivot_cols, ncols)
         if len(pivot_cols) < ncols:
             lifted = exact_pure.project_to_rowspace(rows, pivot_rows, lifted)
         out["rays_exact"] = lifted

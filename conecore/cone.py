@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from conecore import gate
+from conecore import exact_pure, gate
 from conecore.cdd_backend import (
     DEFAULT_LIMITS,
     OP_SECONDS,
@@ -189,7 +189,7 @@ class Cone:
         pivot_rows, pivot_cols = pivots if pivots is not None else (out["pivot_rows"],
                                                                     out["pivot_cols"])
         reduced_rays = out["rays"]
-        lifted = _lift(reduced_rays, pivot_cols, d)
+        lifted = exact_pure.lift(reduced_rays, pivot_cols, d)
 
         basis = [rows[i] for i in pivot_rows]
         lines, rays = _float_generators(basis, reduced_rays, pivot_cols, d)
@@ -686,17 +686,6 @@ def _unit_fractions(vec: list[Fraction]) -> list[float]:
     return [float(v / big) for v in vec]
 
 
-def _lift(reduced_rays: IntMatrix, pivot_cols: list[int], d: int) -> IntMatrix:
-    """The reduced problem's rays in R^d: their entries on the pivot columns, 0 elsewhere."""
-    lifted = []
-    for y in reduced_rays:
-        x = [0] * d
-        for j, v in zip(pivot_cols, y):
-            x[j] = v
-        lifted.append(x)
-    return lifted
-
-
 def _float_generators(
     basis: IntMatrix, reduced_rays: IntMatrix, pivot_cols: list[int], d: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -768,7 +757,8 @@ def _exact_float_generators(basis: IntMatrix, reduced_rays: IntMatrix, pivot_col
             c = sum(a * b for a, b in zip(w, u)) / sum(a * a for a in u)
             w = [a - c * b for a, b in zip(w, u)]
         ortho.append(w)
-    rays = project_to_rowspace(basis, list(range(len(basis))), _lift(reduced_rays, pivot_cols, d))
+    lifted = exact_pure.lift(reduced_rays, pivot_cols, d)
+    rays = project_to_rowspace(basis, list(range(len(basis))), lifted)
 
     def unit(vectors: list) -> np.ndarray:
         X = np.array([_unit_fractions(v) for v in vectors], dtype=float).reshape(len(vectors), d)

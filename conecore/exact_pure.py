@@ -134,6 +134,17 @@ def nullspace_basis(rows: IntMatrix, pivot_rows: list[int], pivot_cols: list[int
     return basis
 
 
+def lift(reduced_rays: IntMatrix, pivot_cols: list[int], ncols: int) -> IntMatrix:
+    """The reduced problem's rays in R^ncols: their entries on the pivot columns, 0 elsewhere."""
+    lifted = []
+    for y in reduced_rays:
+        x = [0] * ncols
+        for j, v in zip(pivot_cols, y):
+            x[j] = v
+        lifted.append(x)
+    return lifted
+
+
 def project_to_rowspace(rows: IntMatrix, pivot_rows: list[int], X: IntMatrix) -> IntMatrix:
     r"""Exact orthogonal projections of the rows of ``X`` onto the row space of ``A``, each
     scaled to a primitive integer vector (a positive multiple of :math:`B^T (B B^T)^{-1} B x`,
